@@ -1,0 +1,1 @@
+"""Training: import labelled corpora, split without leakage, fit, evaluate, write the artifact."""
