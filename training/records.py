@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EDITORIAL = "editorial"
-COMMENT = "comment"
-LABELS = (EDITORIAL, COMMENT)
+from model.labels import COMMENT, EDITORIAL, LABELS
+
+__all__ = ["COMMENT", "EDITORIAL", "LABELS", "Record"]
 
 
 @dataclass(frozen=True, slots=True)

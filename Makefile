@@ -1,0 +1,58 @@
+# Comment Classifier: `make` or `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The folder of public corpora that `make train` imports (see ../shared/data/SOURCES.md).
+DATA_DIR ?= ../shared/data
+# Optional: your own labelled CSV/TSV/JSONL file (text,label[,source,group]).
+DATA ?=
+# CORPORA=0 trains on DATA alone; FORCE=1 replaces the current model even if it scores better.
+CORPORA ?= 1
+FORCE ?= 0
+TRAIN_ARGS ?=
+
+.PHONY: help install install-dev run test train bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed ## create .venv and install the service
+
+install-dev: $(VENV)/.installed-dev ## create .venv and install with the dev extra
+
+run: $(VENV)/.installed ## serve the shipped model with gunicorn on HOST:PORT (127.0.0.1:8000)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
+
+test: $(VENV)/.installed-dev ## run the whole test suite
+	$(BIN)/python -m pytest
+
+train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write model/
+	@if [ "$(CORPORA)" = 1 ] && [ ! -d "$(DATA_DIR)" ]; then \
+	  echo "make train: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora (or CORPORA=0 DATA=your-file.csv)" >&2; exit 2; fi
+	$(BIN)/python -m training \
+	  $(if $(filter 1,$(CORPORA)),--data-dir "$(DATA_DIR)",--no-corpora) \
+	  $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(FORCE)),--force) $(TRAIN_ARGS)
+
+bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a hello-world floor
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenv and caches (keeps the shipped model)
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

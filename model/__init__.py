@@ -1,0 +1,15 @@
+"""The model: pipeline definition, artifact verification and classification. No web code here."""
+
+from model.artifact import ModelError, ModelNotFound, ModelVerificationError
+from model.classifier import Classifier
+from model.labels import COMMENT, EDITORIAL, LABELS
+
+__all__ = [
+    "COMMENT",
+    "Classifier",
+    "EDITORIAL",
+    "LABELS",
+    "ModelError",
+    "ModelNotFound",
+    "ModelVerificationError",
+]

@@ -1,0 +1,134 @@
+"""The feature analyzers and the one scikit-learn Pipeline that the artifact holds.
+
+Each analyzer takes a *token list* (see ``model.text.tokenize``) so that the serving fast path
+can tokenise a text once and feed all three; scikit-learn calls them through the thin
+``*_analyzer`` wrappers, which normalise and tokenise a raw string first. Both paths produce
+the very same terms, so their probabilities agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from model.text import NAME, NUMBER, SHOUT, normalize, tokenize
+
+# Closed-class words: how a text is put together rather than what it is about.
+FUNCTION_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each either even
+    ever every few for from further had has have having he her here hers herself him himself his
+    how however i if in into is it its itself just least less let like may me might mine more
+    most much must my myself neither never no nor not now of off on once only or other ought our
+    ours ourselves out over own perhaps rather same shall she should since so some such than that
+    the their theirs them themselves then there these they this those though through thus to too
+    under until up upon us very was we were what whatever when where whether which while who whom
+    whose why will with within without would yet you your yours yourself yourselves
+    i'm i've i'd i'll you're you've you'd you'll he's she's it's we're we've they're they've
+    don't doesn't didn't can't couldn't won't wouldn't isn't aren't wasn't weren't haven't hasn't
+    shouldn't that's there's what's let's
+    said says according told reported
+    lol yeah yes ok okay oh wow hey please thanks really actually maybe well
+    """.split()
+)
+_MASKS = frozenset((NAME, NUMBER, SHOUT))
+_LENGTH_BUCKETS = (3, 6, 10, 16, 25, 40, 70, 120)
+
+
+def word_terms(tokens: list[str]) -> list[str]:
+    """Word unigrams and bigrams over masked tokens, punctuation included."""
+    terms = list(tokens)
+    terms.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return terms
+
+
+def char_terms(tokens: list[str], low: int = 2, high: int = 5) -> list[str]:
+    """Character n-grams inside each masked token padded with spaces (like ``char_wb``)."""
+    terms = []
+    for token in tokens:
+        padded = f" {token} "
+        size = len(padded)
+        for n in range(low, min(high, size) + 1):
+            terms.extend(padded[i : i + n] for i in range(size - n + 1))
+    return terms
+
+
+def _shape(token: str) -> str:
+    if token in FUNCTION_WORDS or token in _MASKS or not token[0].isalpha():
+        return token
+    return "w"
+
+
+def style_terms(tokens: list[str]) -> list[str]:
+    """Function words, punctuation and masks with content words as ``w``: 1- to 3-grams.
+
+    Plus two cues no n-gram sees: the length bucket and whether the text ends without a
+    full stop, question or exclamation mark.
+    """
+    shapes = [_shape(t) for t in tokens]
+    terms = list(shapes)
+    terms.extend(f"{a} {b}" for a, b in zip(shapes, shapes[1:]))
+    terms.extend(f"{a} {b} {c}" for a, b, c in zip(shapes, shapes[1:], shapes[2:]))
+    words = sum(1 for t in tokens if t[0].isalnum())
+    bucket = next((b for b in _LENGTH_BUCKETS if words <= b), "more")
+    terms.append(f"<len {bucket}>")
+    if not tokens or tokens[-1] not in (".", "!", "?", '"', ")"):
+        terms.append("<open end>")
+    return terms
+
+
+def word_analyzer(text: str) -> list[str]:
+    """scikit-learn analyzer: normalise, tokenise, word terms."""
+    return word_terms(tokenize(normalize(text)))
+
+
+def char_analyzer(text: str) -> list[str]:
+    """scikit-learn analyzer: normalise, tokenise, character terms."""
+    return char_terms(tokenize(normalize(text)))
+
+
+def style_analyzer(text: str) -> list[str]:
+    """scikit-learn analyzer: normalise, tokenise, style terms."""
+    return style_terms(tokenize(normalize(text)))
+
+
+# The fast path pairs each FeatureUnion step with the token-level function behind it.
+TERM_FUNCTIONS = {"words": word_terms, "chars": char_terms, "style": style_terms}
+ANALYZERS = {"words": word_analyzer, "chars": char_analyzer, "style": style_analyzer}
+
+DEFAULT_PARAMS = {
+    "features__words__min_df": 2,
+    "features__chars__min_df": 3,
+    "features__style__min_df": 2,
+    "clf__C": 4.0,
+}
+
+
+def build_pipeline(params: dict | None = None, blocks: Iterable[str] = ("words", "chars", "style")) -> Pipeline:
+    """The classifier: TF-IDF feature blocks stacked, then logistic regression."""
+    union = FeatureUnion(
+        [
+            (
+                name,
+                TfidfVectorizer(
+                    analyzer=ANALYZERS[name], sublinear_tf=True, min_df=2, dtype=np.float64
+                ),
+            )
+            for name in blocks
+        ]
+    )
+    pipeline = Pipeline(
+        [
+            ("features", union),
+            ("clf", LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, solver="liblinear")),
+        ]
+    )
+    settable = {k: v for k, v in {**DEFAULT_PARAMS, **(params or {})}.items()
+                if not k.startswith("features__") or k.split("__")[1] in set(blocks)}
+    pipeline.set_params(**settable)
+    return pipeline

@@ -1,0 +1,51 @@
+"""The HTTP endpoints: validate, call the classifier, serialise. Nothing else."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from service.errors import NotReady
+from service.validation import parse_json_object, texts_from
+
+bp = Blueprint("api", __name__)
+
+
+def classifier():
+    """The classifier loaded at start-up, or 503 when there is none yet."""
+    loaded = current_app.extensions.get("classifier")
+    if loaded is None:
+        raise NotReady("the model is not loaded yet; retry shortly")
+    return loaded
+
+
+@bp.get("/healthz")
+def healthz():
+    """Alive: the process answers."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready: the model is loaded."""
+    loaded = classifier()
+    return jsonify({"status": "ready", "model": {"version": loaded.version}})
+
+
+@bp.get("/v1/model")
+def model_card():
+    """The model card of the loaded model."""
+    return jsonify(classifier().card)
+
+
+@bp.post("/v1/classify")
+def classify():
+    """Label one text (``text``) or a batch (``texts``)."""
+    loaded = classifier()
+    config = current_app.config
+    payload = parse_json_object(request.mimetype, request.get_data(cache=False))
+    texts, single = texts_from(payload, config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
+    results = loaded.classify(texts)
+    model = {"version": loaded.version}
+    if single:
+        return jsonify({**results[0], "model": model})
+    return jsonify({"results": results, "model": model})

@@ -1,0 +1,64 @@
+"""Turn a request body into a list of texts, or an error that says what arrived."""
+
+from __future__ import annotations
+
+import json
+
+from service.errors import InvalidRequest, UnsupportedMediaType
+
+_JSON_TYPES = ("application/json",)
+
+
+def _type_name(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
+            int: "int", float: "number"}.get(type(value), type(value).__name__)
+
+
+def parse_json_object(mimetype: str, body: bytes) -> dict:
+    """The body as a JSON object, or 415 when it is not JSON and 400 when it is invalid."""
+    if mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the body as JSON with 'Content-Type: application/json' (got {mimetype or 'no content type'!r})"
+        )
+    try:
+        payload = json.loads(body)
+    except UnicodeDecodeError:
+        raise InvalidRequest("the body is not valid UTF-8", code="invalid_json") from None
+    except (ValueError, RecursionError) as error:
+        detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+        raise InvalidRequest(f"the body is not valid JSON ({detail})", code="invalid_json") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest(f"the body must be a JSON object (got {_type_name(payload)})")
+    return payload
+
+
+def _check_text(text, where: str, max_chars: int) -> str:
+    if not isinstance(text, str):
+        raise InvalidRequest(f"{where} must be a string (got {_type_name(text)})")
+    if not text.strip():
+        raise InvalidRequest(f"{where} is empty or only whitespace", code="empty_text")
+    if len(text) > max_chars:
+        raise InvalidRequest(
+            f"{where} has {len(text)} characters; the limit is {max_chars}", code="text_too_long"
+        )
+    return text
+
+
+def texts_from(payload: dict, max_chars: int, max_texts: int) -> tuple[list[str], bool]:
+    """The texts to classify and whether a single ``text`` (not ``texts``) was sent."""
+    has_text, has_texts = "text" in payload, "texts" in payload
+    if has_text == has_texts:
+        raise InvalidRequest(
+            "send exactly one of 'text' (a string) or 'texts' (a list of strings)"
+            + (" (got both)" if has_text else f" (got keys: {', '.join(sorted(payload)) or 'none'})")
+        )
+    if has_text:
+        return [_check_text(payload["text"], "'text'", max_chars)], True
+    texts = payload["texts"]
+    if not isinstance(texts, list):
+        raise InvalidRequest(f"'texts' must be a list of strings (got {_type_name(texts)})")
+    if not texts:
+        raise InvalidRequest("'texts' is empty: send 1 to {} texts".format(max_texts))
+    if len(texts) > max_texts:
+        raise InvalidRequest(f"'texts' has {len(texts)} items; the limit is {max_texts}", code="too_many_texts")
+    return [_check_text(t, f"'texts'[{i}]", max_chars) for i, t in enumerate(texts)], False

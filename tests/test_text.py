@@ -1,0 +1,46 @@
+"""Normalisation folds typesetting away; tokenisation masks names and numbers."""
+
+import pytest
+
+from model.text import normalize, tokenize
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\u201cQuoted\u201d and \u2018single\u2019", "\"Quoted\" and 'single'"),
+        ("one\u2013two \u2014 three -- four", "one - two - three - four"),
+        ("``Brown'' style", '"Brown" style'),
+        ("error?Not surprising.The end", "error? Not surprising. The end"),
+        ("yes,but no", "yes, but no"),
+        ("1,000 people", "1,000 people"),
+        ("Great post emoticonXBye emoticonXHappy", "Great post"),
+        ("It&#39;s &amp; <br />ok", "It's & ok"),
+        ("  lots \n\n of\t space ", "lots of space"),
+        ("zero\u200bwidth\u00a0space", "zerowidth space"),
+        ("U.S. officials", "U.S. officials"),
+    ],
+)
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_is_idempotent():
+    text = "He said \u201cno\u201d\u2014twice.Then: \u2018maybe\u2019 &amp; 3\u20134 times"
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+def test_tokenize_masks_names_numbers_and_shouting():
+    tokens = tokenize("Kim met Sergei Shoigu in 2023, AFP said. Then I left!")
+    assert tokens == ["kim", "met", "N", "N", "in", "0", ",", "CAPS", "said", ".", "then", "i", "left", "!"]
+
+
+def test_tokenize_keeps_sentence_initial_words_and_contractions():
+    assert tokenize('"Don\'t go," she said') == ['"', "don't", "go", ",", '"', "she", "said"]
+
+
+def test_same_tokens_for_curly_and_straight_typography():
+    curly = normalize("\u201cIt\u2019s over\u201d \u2013 they said")
+    straight = normalize("\"It's over\" - they said")
+    assert tokenize(curly) == tokenize(straight)

@@ -1,0 +1,129 @@
+"""Scores on held-out data: the metrics table, per-source scores and leave-one-source-out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    confusion_matrix,
+    f1_score,
+    roc_auc_score,
+)
+
+from model.labels import COMMENT, EDITORIAL, LABELS, label_for
+from training.data import source_weights
+from training.records import Record
+
+
+def editorial_probabilities(pipeline, texts: list[str]) -> np.ndarray:
+    """P(editorial) for each text, from the pipeline itself."""
+    classes = list(pipeline.classes_)
+    return pipeline.predict_proba(texts)[:, classes.index(EDITORIAL)]
+
+
+def metrics(labels: list[str], p_editorial) -> dict:
+    """Accuracy, macro-F1, ROC-AUC, Brier score and the confusion matrix (rows: truth)."""
+    p = np.asarray(p_editorial, dtype=float)
+    predicted = [label_for(x) for x in p]
+    truth = np.array([label == EDITORIAL for label in labels])
+    both = len(set(labels)) == 2
+    return {
+        "n": len(labels),
+        "accuracy": round(float(accuracy_score(labels, predicted)), 4),
+        "macro_f1": round(float(f1_score(labels, predicted, labels=list(LABELS), average="macro", zero_division=0)), 4),
+        "roc_auc": round(float(roc_auc_score(truth, p)), 4) if both else None,
+        "brier": round(float(brier_score_loss(truth, p)), 4),
+        "confusion": {
+            "labels": list(LABELS),
+            "matrix": confusion_matrix(labels, predicted, labels=list(LABELS)).tolist(),
+        },
+    }
+
+
+def per_source(records: list[Record], p_editorial) -> dict:
+    """For each source: its label, size, accuracy and mean P(editorial)."""
+    rows = defaultdict(list)
+    for record, p in zip(records, p_editorial):
+        rows[record.source].append((record.label, float(p)))
+    table = {}
+    for name in sorted(rows):
+        items = rows[name]
+        label = items[0][0]
+        correct = sum(label_for(p) == truth for truth, p in items)
+        table[name] = {
+            "label": label,
+            "n": len(items),
+            "accuracy": round(correct / len(items), 4),
+            "mean_p_editorial": round(sum(p for _, p in items) / len(items), 4),
+        }
+    return table
+
+
+def evaluate(pipeline, records: list[Record]) -> dict:
+    """Pooled metrics plus per-source scores of ``pipeline`` on ``records``."""
+    p = editorial_probabilities(pipeline, [r.text for r in records])
+    return {**metrics([r.label for r in records], p), "per_source": per_source(records, p)}
+
+
+def _fit(build, records: list[Record], weighted: bool):
+    pipeline = build()
+    kwargs = {"clf__sample_weight": source_weights(records)} if weighted else {}
+    pipeline.fit([r.text for r in records], [r.label for r in records], **kwargs)
+    return pipeline
+
+
+def _fold(build, records: list[Record], left_out: str, weighted: bool):
+    train = [r for r in records if r.source != left_out]
+    held = [r for r in records if r.source == left_out]
+    pipeline = _fit(build, train, weighted)
+    return left_out, held, editorial_probabilities(pipeline, [r.text for r in held])
+
+
+def leave_one_source_out(build, records: list[Record], weighted: bool = True, n_jobs: int = 1, progress=None) -> dict:
+    """Train on every source but one and score the one left out, for each source.
+
+    Returns the per-source table (accuracy on the unseen source) and pooled metrics over all
+    out-of-source predictions: the figure that predicts how the model does on a new outlet.
+    """
+    sources = sorted({r.source for r in records})
+    folds = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fold)(build, records, name, weighted) for name in sources
+    )
+    pooled_records, pooled_p = [], []
+    for left_out, held, p in folds:
+        pooled_records.extend(held)
+        pooled_p.extend(p.tolist())
+        if progress:
+            progress(left_out)
+    pooled = metrics([r.label for r in pooled_records], pooled_p)
+    table = per_source(pooled_records, pooled_p)
+    by_label = {
+        label: round(float(np.mean([row["accuracy"] for row in table.values() if row["label"] == label])), 4)
+        for label in LABELS
+    }
+    # Macro-F1 with every source weighing the same, so big sources do not hide small failures.
+    weights = source_weights(pooled_records)
+    predicted = [label_for(x) for x in pooled_p]
+    balanced = f1_score([r.label for r in pooled_records], predicted, average="macro", sample_weight=weights)
+    return {
+        "pooled": pooled,
+        "source_balanced_macro_f1": round(float(balanced), 4),
+        "mean_accuracy_by_label": by_label,
+        "per_source": table,
+    }
+
+
+def format_table(result: dict) -> str:
+    """A plain-text table of a per-source result, worst first."""
+    rows = sorted(result["per_source"].items(), key=lambda kv: kv[1]["accuracy"])
+    lines = [f"{'source':<24}{'label':<11}{'n':>7}{'accuracy':>10}{'mean P(ed)':>12}"]
+    for name, row in rows:
+        lines.append(f"{name:<24}{row['label']:<11}{row['n']:>7}{row['accuracy']:>10.4f}{row['mean_p_editorial']:>12.4f}")
+    return "\n".join(lines)
+
+
+__all__ = ["COMMENT", "EDITORIAL", "evaluate", "format_table", "leave_one_source_out", "metrics"]
