@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import platform
+import secrets
 import sys
 import time
 from collections import Counter
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     data_fingerprint = fingerprint(records)
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     card = {
-        "version": f"{created:%Y%m%dT%H%M%SZ}-{data_fingerprint[:8]}",
+        "version": f"{created:%Y%m%dT%H%M%SZ}-{data_fingerprint[:8]}-{secrets.token_hex(2)}",
         "created": created.isoformat(),
         "task": "editorial prose vs reader comment",
         "labels": list(LABELS),
