@@ -1,0 +1,87 @@
+"""The service under gunicorn, as production runs it, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.live
+REPO = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(model_dir: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "COMMENT_CLASSIFIER_MODEL_DIR": str(model_dir), "PORT": str(port), "WORKERS": "2"}
+    return subprocess.Popen(
+        [str(GUNICORN), "-c", "service/gunicorn.conf.py", "service.wsgi:app"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def request(port, path, body=None, content_type="application/json"):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                 headers={"Content-Type": content_type} if data is not None else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture()
+def live(tiny_model_dir):
+    port = free_port()
+    process = start(tiny_model_dir, port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if request(port, "/readyz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")
+        time.sleep(0.2)
+    yield port
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_live_service_answers_and_errors_as_json(live, tiny_classifier):
+    status, body = request(live, "/v1/classify", {"texts": ["lol no way this is real", "The council met on Monday."]})
+    assert status == 200
+    assert [r["label"] for r in body["results"]] == ["comment", "editorial"]
+    assert body["model"]["version"] == tiny_classifier.version
+    assert request(live, "/v1/classify", b"{broken")[1]["error"]["code"] == "invalid_json"
+    assert request(live, "/v1/classify", b"{}", "text/plain")[0] == 415
+    assert request(live, "/nowhere")[0] == 404
+    status, body = request(live, "/v1/classify", json.dumps({"text": "x" * 2_000_000}).encode())
+    assert (status, body["error"]["code"]) == (413, "body_too_large")
+
+
+def test_start_up_fails_fast_with_a_message_when_the_model_is_missing(tmp_path):
+    process = start(tmp_path, free_port())
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("gunicorn kept running without a model")
+    assert process.returncode != 0
+    assert "make train" in output
