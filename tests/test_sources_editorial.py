@@ -238,7 +238,7 @@ venture&#127;unit.
 def test_reuters_joins_wrapped_lines_and_drops_tables(tmp_path: Path):
     write(tmp_path / "reuters21578/reut2-000.sgm", REUTERS_SGM)
     assert pairs(load_reuters(tmp_path)) == [
-        ("Standard Oil Co <SRD> and BP North America plan a venture unit.", "reuters:7"),
+        ("Standard Oil Co and BP North America plan a venture unit.", "reuters:7"),
         ("Profits rose, Smith & Co said.", "reuters:7"),
         ("Prices are as follows -", "reuters:8"),
         ("NOTE: Per shr calculated after payment of preferred dividends.", "reuters:8"),

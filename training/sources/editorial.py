@@ -245,6 +245,10 @@ REUTERS = "reuters"
 _REUTERS_STORY = re.compile(r"<REUTERS\b[^>]*\bNEWID=\"(\d+)\"[^>]*>(.*?)</REUTERS>", re.S)
 _REUTERS_BODY = re.compile(r"<BODY>(.*?)</BODY>", re.S)
 _REUTER_SIGNOFF = re.compile(r"\s+reuter\W*$", re.I)
+# The wire's company notation, "Standard Oil Co <SRD>" and "to <Woodco Inc> of": a cue of this
+# one source, not of news. Tickers go; bracketed names keep the name.
+_TICKER = re.compile(r"\s*<[A-Z][A-Z0-9.]*>")
+_BRACKETED_NAME = re.compile(r"<([A-Z][^<>]{0,80})>")
 # Table rows keep their column alignment: runs of three or more spaces inside a line.
 _ALIGNED_COLUMNS = re.compile(r"\S {3,}\S")
 # Earnings-template shorthand: "Shr 1.20 dlrs vs 98 cts", "Oper net 3,376,000 vs ...".
@@ -275,7 +279,8 @@ def _reuters_paragraphs(body: str) -> Iterator[str]:
     # html.unescape drops control characters such as the &#3; end mark, but &#127; is line
     # noise that mostly stands where a space was ("500 mln dlr&#127;untied loan").
     body = strip_html(body.replace("&#127;", " "))
-    body = _REUTER_SIGNOFF.sub("", body.rstrip())
+    body = _TICKER.sub("", _REUTER_SIGNOFF.sub("", body.rstrip()))
+    body = _BRACKETED_NAME.sub(r"\1", body)
     # A new paragraph starts with a line indented by four spaces; the rest is hard wrapping.
     for paragraph in re.split(r"\n(?=    )", body):
         if _ALIGNED_COLUMNS.search(paragraph.strip()):
