@@ -32,8 +32,9 @@ def test_normalize_is_idempotent():
 
 
 def test_tokenize_masks_names_numbers_and_shouting():
-    tokens = tokenize("Kim met Sergei Shoigu in 2023, AFP said. Then I left!")
-    assert tokens == ["kim", "met", "N", "N", "in", "0", ",", "CAPS", "said", ".", "then", "i", "left", "!"]
+    tokens = tokenize("Kim met Sergei Shoigu in 2023, AFP said. Then I left ABSOLUTELY furious!")
+    assert tokens == ["kim", "met", "N", "N", "in", "0", ",", "ACR", "said", ".", "then", "i", "left",
+                      "CAPS", "furious", "!"]
 
 
 def test_tokenize_keeps_sentence_initial_words_and_contractions():

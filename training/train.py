@@ -25,7 +25,7 @@ import scipy
 import sklearn
 
 from model.artifact import DEFAULT_DIR, ModelError, load, save
-from model.features import DEFAULT_PARAMS, build_pipeline
+from model.features import ANALYZERS, DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
 from model.labels import LABELS, THRESHOLD
 from training.data import (
     DataError,
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-share", type=float, default=0.2, help="share of each source's groups held out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-weights", action="store_true", help="do not weigh sources equally within a label")
+    parser.add_argument("--blocks", nargs="+", choices=sorted(ANALYZERS), default=list(DEFAULT_BLOCKS),
+                        help=f"feature blocks (default: {' '.join(DEFAULT_BLOCKS)})")
     parser.add_argument("--param", action="append", default=[], help="pipeline parameter KEY=VALUE, e.g. clf__C=2")
     parser.add_argument("--loso", action=argparse.BooleanOptionalAction, default=True,
                         help="run leave-one-source-out evaluation (default: on)")
@@ -153,11 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         _say("error: the held-out split lacks a label: give more groups per label")
         return 2
     params = {**DEFAULT_PARAMS, **_parse_params(args.param)}
-    build = functools.partial(build_pipeline, params)
     weighted = not args.no_weights
     if weighted:
         params["clf__class_weight"] = None
-    build = functools.partial(build_pipeline, params)
+    build = functools.partial(build_pipeline, params, tuple(args.blocks))
 
     _say(f"fitting on {len(train)} texts, holding out {len(test)} ...")
     pipeline = build()
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "user_files": [p.name for p in args.data],
         },
-        "hyperparameters": {k: v for k, v in params.items()},
+        "hyperparameters": {"blocks": list(args.blocks), **params},
         "metrics": {"held_out": held_out, "leave_one_source_out": loso},
         "versions": {
             "python": platform.python_version(),

@@ -450,8 +450,18 @@ def load_state_of_union(data_dir: Path) -> Iterator[Record]:
         yield from _records(STATE_OF_UNION, path.name, paragraphs)
 
 
+def load_globe_mail_opinion(data_dir: Path) -> Iterator[Record]:
+    """Globe and Mail paragraphs from the editorial, comment and news-column sections only.
+
+    The lifestyle, sports and review columns are chatty first-person prose that reads like a
+    comment; leaving them out raised leave-one-source-out macro-F1 by 0.005 and the left-out
+    Globe editorial accuracy from 0.72 to 0.80 (cap 1,500 per source).
+    """
+    return load_globe_mail(data_dir, sections=OPINION_SECTIONS)
+
+
 EDITORIAL_SOURCES: dict[str, Callable[[Path], Iterator[Record]]] = {
-    GLOBE_MAIL: load_globe_mail,
+    GLOBE_MAIL: load_globe_mail_opinion,
     BBC: load_bbc,
     ABC_AU: load_abc_au,
     REUTERS: load_reuters,
