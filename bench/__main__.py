@@ -1,0 +1,229 @@
+"""``python -m bench``: the service under gunicorn against a hello-world floor, then in-process.
+
+Starts ``service.wsgi:app`` and ``bench.hello:create_app()`` under the project's
+``service/gunicorn.conf.py`` (WORKERS, THREADS and GUNICORN_CMD_ARGS apply to both), loads each
+with wrk on 127.0.0.1, stops both, then times the model in this process. Prints a table and
+writes it as JSON to ``bench/results/latest.json``. Figures only: nothing is asserted. The
+machine is shared and noisy, so compare the ratios within one run rather than across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import runpy
+import signal
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import inprocess, load, report, servers
+
+MODEL_APP = "service.wsgi:app"
+HELLO_APP = "bench.hello:create_app()"
+DEFAULT_OUTPUT = servers.REPO / "bench" / "results" / "latest.json"
+
+
+def _int_list(value: str) -> list[int]:
+    return [int(part) for part in value.split(",") if part.strip()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, with BENCH_SECONDS and COMMENT_CLASSIFIER_MODEL_DIR as defaults."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 20)),
+                        help="length of each wrk run (default: $BENCH_SECONDS or 20)")
+    parser.add_argument("--concurrency", type=_int_list, default=[1, 8, 32],
+                        help="connections for the single-text runs, comma-separated (default: 1,8,32)")
+    parser.add_argument("--batch-sizes", type=_int_list, default=[100, 1000],
+                        help="texts per request for the batch runs (default: 100,1000)")
+    parser.add_argument("--batch-concurrency", type=int, default=4,
+                        help="connections for the batch runs (default: 4)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default: 2)")
+    parser.add_argument("--wrk-threads", type=int, default=1,
+                        help="wrk threads; it shares the cores with the servers (default: 1)")
+    parser.add_argument("--inprocess-seconds", type=float, default=2.0,
+                        help="time budget of each in-process measurement (default: 2)")
+    parser.add_argument("--model-dir", type=Path,
+                        default=Path(os.environ.get("COMMENT_CLASSIFIER_MODEL_DIR") or servers.REPO / "model"),
+                        help="model folder with card.json (default: $COMMENT_CLASSIFIER_MODEL_DIR or model/)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    parser.add_argument("--no-http", action="store_true", help="skip gunicorn and wrk; in-process only")
+    parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process figures")
+    return parser.parse_args(argv)
+
+
+def say(message: str) -> None:
+    """A progress line on stderr."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def model_card(model_dir: Path) -> dict:
+    """The card in ``model_dir``, or SystemExit saying how to get a model."""
+    try:
+        return json.loads((model_dir / "card.json").read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(
+            f"bench: no usable model card in {model_dir} ({error}): run 'make train', or point "
+            "--model-dir / COMMENT_CLASSIFIER_MODEL_DIR at a folder with card.json and its artifact"
+        ) from None
+
+
+def gunicorn_settings(server: servers.Server) -> dict:
+    """Worker class (from the log), worker count (from /proc) and threads (from the config)."""
+    found = re.search(r"Using worker: (\S+)", server.log.read_text(errors="replace"))
+    env = {"HOST": servers.HOST, "PORT": str(server.port)}
+    with _patched_environ(env):
+        config = runpy.run_path(str(servers.CONFIG))
+    return {
+        "worker_class": found.group(1) if found else "?",
+        "workers": len(server.workers),
+        "threads": config.get("threads", 1),
+        "gunicorn_cmd_args": os.environ.get("GUNICORN_CMD_ARGS", ""),
+    }
+
+
+@contextlib.contextmanager
+def _patched_environ(values: dict[str, str]):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    # `make` or a supervisor ends us with SIGTERM: unwind through the finally blocks that stop
+    # the servers instead of dying with them still running.
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def start_servers(model_dir: Path, work: Path) -> dict[str, servers.Server]:
+    """Start the model service and the hello app; return them once both answer /readyz."""
+    started = {
+        "model": servers.start("model", MODEL_APP, work, {"COMMENT_CLASSIFIER_MODEL_DIR": str(model_dir)}),
+        "hello": servers.start("hello", HELLO_APP, work),
+    }
+    try:
+        for name, server in started.items():
+            say(f"{name} server ready on port {server.port} in {servers.wait_ready(server):.1f} s")
+    except BaseException:
+        stop_servers(started)
+        raise
+    return started
+
+
+def stop_servers(started: dict[str, servers.Server]) -> None:
+    """Stop every server, whatever happens to the others."""
+    for server in started.values():
+        try:
+            servers.stop(server)
+        except Exception as error:  # keep stopping the rest
+            say(f"could not stop {server.name} (pid {server.process.pid}): {error}")
+
+
+def run_http(args: argparse.Namespace, started: dict[str, servers.Server], work: Path) -> dict:
+    """The wrk runs: single texts on both servers at each concurrency, then batches on the model."""
+    model, hello = started["model"], started["hello"]
+    single = load.write_bodies(work / "single.jsonl", batch=None)
+    wrk = {"seconds": args.seconds, "threads": args.wrk_threads}
+    if args.warmup > 0:
+        for server in (hello, model):
+            load.run_wrk(server.url, single, args.warmup, 8, args.wrk_threads)
+    rows = []
+    for connections in args.concurrency:
+        # Hello then model back to back, so each ratio compares runs seconds apart.
+        say(f"single text, {connections} connections: hello, then model ({2 * args.seconds:.0f} s)")
+        floor = load.run_wrk(hello.url, single, connections=connections, **wrk)
+        served = load.run_wrk(model.url, single, connections=connections, **wrk)
+        ratio = served["rps"] / floor["rps"] if floor["rps"] else 0.0
+        rows.append({"connections": connections, "model": served, "hello": floor, "ratio": ratio})
+    batches = []
+    for size in args.batch_sizes:
+        say(f"batches of {size}, {args.batch_concurrency} connections ({args.seconds:.0f} s)")
+        bodies = load.write_bodies(work / f"batch-{size}.jsonl", batch=size, count=8)
+        run = load.run_wrk(model.url, bodies, connections=args.batch_concurrency, **wrk)
+        batches.append({"batch": size, "docs_per_s": run["rps"] * size, **run})
+    return {"single": rows, "batches": batches}
+
+
+def measure_http(args: argparse.Namespace, model_dir: Path) -> dict:
+    """Start both servers, run the load, read peak memory, and always stop the servers."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        started = start_servers(model_dir, work)
+        try:
+            settings = gunicorn_settings(started["model"])
+            results = run_http(args, started, work)
+            results["peak_rss_mib"] = {name: servers.peak_rss_mib(s) for name, s in started.items()}
+            results["gunicorn"] = settings
+        finally:
+            stop_servers(started)
+    return results
+
+
+def measure_inprocess(args: argparse.Namespace, model_dir: Path) -> dict:
+    """Documents/s of classify and predict_proba in this process, and the model's load time."""
+    say(f"in-process: single texts and batches of {args.batch_sizes}")
+    figures = {"inprocess": inprocess.throughput(model_dir, args.batch_sizes, args.inprocess_seconds)}
+    say("model load time: 3 fresh interpreters")
+    figures["load_time"] = inprocess.load_time(model_dir)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the table and write the JSON results."""
+    args = parse_args(argv)
+    model_dir = args.model_dir.resolve()
+    card = model_card(model_dir)
+    if not args.no_http:
+        try:
+            load.wrk_binary()
+        except load.WrkMissing as error:
+            print(f"bench: {error}", file=sys.stderr)
+            return 2
+    results: dict = {"setup": {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_version": card.get("version", "?"), "model_dir": str(model_dir),
+        "seconds": args.seconds, "cpus": os.cpu_count(), "worker_class": "-", "workers": "-",
+        "threads": "-", "wrk_threads": args.wrk_threads, "batch_concurrency": args.batch_concurrency,
+    }}
+    try:
+        with _sigterm_as_interrupt():
+            if not args.no_http:
+                results.update(measure_http(args, model_dir))
+                results["setup"].update(results.pop("gunicorn"))
+            if not args.no_inprocess:
+                results.update(measure_inprocess(args, model_dir))
+    except KeyboardInterrupt:
+        print("bench: interrupted; servers stopped", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    print(report.table(results))
+    report.write_json(results, args.output)
+    say(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

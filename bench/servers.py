@@ -1,0 +1,150 @@
+"""Start an app under gunicorn with the project's config, wait until it answers, stop it.
+
+Each server runs in a session (process group) of its own, so stopping it never touches the
+benchmark, and a master that will not stop is killed together with its workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "service" / "gunicorn.conf.py"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A gunicorn master we started: its process, port and log file."""
+
+    name: str
+    process: subprocess.Popen
+    port: int
+    log: Path
+    workers: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The base URL, without a trailing slash."""
+        return f"http://{HOST}:{self.port}"
+
+
+def _control_socket_args() -> list[str]:
+    # gunicorn >= 25.1 opens one control socket per user by default; two masters at once
+    # would fight over it, and the benchmark has no use for it.
+    import gunicorn.config
+
+    return ["--no-control-socket"] if hasattr(gunicorn.config, "ControlSocketDisable") else []
+
+
+def start(name: str, app: str, log_dir: Path, env: dict[str, str] | None = None) -> Server:
+    """Run ``gunicorn -c service/gunicorn.conf.py APP`` on a free port; do not wait for it."""
+    port = free_port()
+    log = log_dir / f"{name}.log"
+    child_env = {**os.environ, **(env or {}), "HOST": HOST, "PORT": str(port)}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), *_control_socket_args(), app]
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=child_env, stdin=subprocess.DEVNULL, stdout=handle,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return Server(name, process, port, log)
+
+
+def log_tail(server: Server, lines: int = 15) -> str:
+    """The last lines of the server's log, for error messages."""
+    try:
+        return "\n".join(server.log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_ready(server: Server, path: str = "/readyz", timeout: float = 90.0) -> float:
+    """Poll ``path`` until it answers 200; the seconds it took. Raises if the master exits."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"{server.name} server exited with status {server.process.returncode} before it "
+                f"was ready; its log ends:\n{log_tail(server)}"
+            )
+        try:
+            with urllib.request.urlopen(server.url + path, timeout=2) as response:
+                if response.status == 200:
+                    server.workers = worker_pids(server.process.pid)
+                    return time.perf_counter() - began
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.name} server not ready after {timeout:.0f} s; its log ends:\n{log_tail(server)}")
+
+
+def worker_pids(master: int) -> list[int]:
+    """The pids of the master's children (gunicorn's workers)."""
+    children = []
+    for task in Path(f"/proc/{master}/task").glob("*/children"):
+        try:
+            children.extend(int(pid) for pid in task.read_text().split())
+        except OSError:
+            continue
+    return sorted(children)
+
+
+def status_kib(pid: int, key: str) -> int | None:
+    """A ``/proc/<pid>/status`` value in KiB (e.g. ``VmHWM``), or None if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def peak_rss_mib(server: Server) -> dict[str, float | list[float]]:
+    """Peak resident memory (VmHWM) of the master and of each current worker, in MiB."""
+    workers = worker_pids(server.process.pid) or server.workers
+    peaks = [status_kib(pid, "VmHWM") for pid in workers]
+    master = status_kib(server.process.pid, "VmHWM")
+    return {
+        "master": round(master / 1024, 1) if master else None,
+        "workers": [round(kib / 1024, 1) for kib in peaks if kib],
+    }
+
+
+def stop(server: Server, grace: float = 25.0) -> None:
+    """SIGTERM the master, wait up to ``grace`` seconds, then SIGKILL its whole process group."""
+    process = server.process
+    if process.poll() is None:
+        try:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            return
+    try:
+        # The group is the session we created for this master: its workers and nothing else.
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
