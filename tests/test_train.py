@@ -43,7 +43,7 @@ def test_trains_and_writes_a_verified_pair_with_its_card(tmp_path, user_file):
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
-def constant_pipeline(params=None, **kwargs):
+def constant_pipeline(*args, **kwargs):
     """A candidate that calls everything a comment: as bad as a model gets."""
     return Pipeline([("clf", DummyClassifier(strategy="constant", constant="comment"))])
 
