@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.artifact import DEFAULT_DIR, load
-from model.labels import COMMENT, EDITORIAL, label_for
+from model.labels import COMMENT, EDITORIAL, NO_BAND, check_band, decision_for, label_for
 from model.scoring import FastScorer
 
 
@@ -30,6 +30,12 @@ class Classifier:
         return cls(pipeline, card)
 
     @property
+    def review_band(self) -> tuple[float, float]:
+        """The card's review band, chosen on held-out data; none for models without one."""
+        band = self.card.get("review_band")
+        return check_band(band) if band is not None else NO_BAND
+
+    @property
     def version(self) -> str:
         """The version id from the model card."""
         return self.card["version"]
@@ -38,10 +44,19 @@ class Classifier:
         """Probability that ``text`` is editorial prose."""
         return self.scorer.probability(text)
 
-    def classify(self, texts: Sequence[str]) -> list[dict]:
-        """Label each text: ``{"label", "scores": {"editorial", "comment"}}`` in input order."""
+    def classify(self, texts: Sequence[str], review_band: tuple[float, float] | None = None) -> list[dict]:
+        """Label each text, in input order: ``{"label", "scores", "decision"}``.
+
+        ``decision`` is the label, or ``review`` when P(editorial) falls inside the review band
+        (the card's unless one is given).
+        """
+        band = self.review_band if review_band is None else review_band
         results = []
         for text in texts:
             p = self.scorer.probability(text)
-            results.append({"label": label_for(p), "scores": {EDITORIAL: p, COMMENT: 1.0 - p}})
+            results.append({
+                "label": label_for(p),
+                "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
+                "decision": decision_for(p, band),
+            })
         return results

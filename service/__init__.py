@@ -9,6 +9,7 @@ from flask import Flask
 
 from model import Classifier
 from model.artifact import DEFAULT_DIR
+from model.labels import check_band
 
 DEFAULTS = {
     "MODEL_DIR": str(DEFAULT_DIR),
@@ -17,6 +18,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1_000_000,
     "LOAD_MODEL": True,
     "JSON_SORT_KEYS": False,
+    # None: the band in the model card. A pair [low, high] overrides it for every request.
+    "REVIEW_BAND": None,
 }
 
 
@@ -32,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("COMMENT_CLASSIFIER")
     if config:
         app.config.from_mapping(config)
+    if app.config["REVIEW_BAND"] is not None:
+        app.config["REVIEW_BAND"] = check_band(app.config["REVIEW_BAND"])
     app.json.sort_keys = False
     app.json.compact = True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.errors import NotReady
-from service.validation import parse_json_object, texts_from
+from service.validation import parse_json_object, review_band_from, texts_from
 
 bp = Blueprint("api", __name__)
 
@@ -44,7 +44,8 @@ def classify():
     config = current_app.config
     payload = parse_json_object(request.mimetype, request.get_data(cache=False))
     texts, single = texts_from(payload, config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
-    results = loaded.classify(texts)
+    band = review_band_from(payload, config["REVIEW_BAND"])
+    results = loaded.classify(texts, review_band=band)
     model = {"version": loaded.version}
     if single:
         return jsonify({**results[0], "model": model})

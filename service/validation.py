@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from model.labels import check_band
 from service.errors import InvalidRequest, UnsupportedMediaType
 
 _JSON_TYPES = ("application/json",)
@@ -62,3 +63,13 @@ def texts_from(payload: dict, max_chars: int, max_texts: int) -> tuple[list[str]
     if len(texts) > max_texts:
         raise InvalidRequest(f"'texts' has {len(texts)} items; the limit is {max_texts}", code="too_many_texts")
     return [_check_text(t, f"'texts'[{i}]", max_chars) for i, t in enumerate(texts)], False
+
+
+def review_band_from(payload: dict, default):
+    """The request's ``review_band`` as a (low, high) tuple, else ``default``."""
+    if "review_band" not in payload:
+        return default
+    try:
+        return check_band(payload["review_band"])
+    except ValueError as error:
+        raise InvalidRequest(f"'review_band': {error}", code="invalid_review_band") from None

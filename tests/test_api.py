@@ -27,7 +27,7 @@ def test_single_text(client, tiny_classifier):
     response = post(client, {"text": EDITORIAL_EXAMPLES[0]})
     assert response.status_code == 200
     body = response.get_json()
-    assert list(body) == ["label", "scores", "model"]
+    assert list(body) == ["label", "scores", "decision", "model"]
     assert body["label"] == "editorial"
     assert body["scores"]["editorial"] == pytest.approx(1 - body["scores"]["comment"])
     assert body["model"] == {"version": tiny_classifier.version}
@@ -139,3 +139,29 @@ def test_health_ready_and_model_card(client, tiny_classifier):
     card = client.get("/v1/model").get_json()
     assert card["version"] == tiny_classifier.version
     assert card["artifact"]["sha256"] == tiny_classifier.card["artifact"]["sha256"]
+
+
+def test_review_band_per_request(client, tiny_classifier):
+    text = EDITORIAL_EXAMPLES[0]
+    p = tiny_classifier.editorial_probability(text)
+    wide = post(client, {"text": text, "review_band": [0.0, 1.0]}).get_json()
+    assert wide["decision"] == "review" and wide["label"] == "editorial"
+    narrow = post(client, {"text": text, "review_band": [p / 2, p]}).get_json()
+    assert narrow["decision"] == "editorial"
+    below = post(client, {"texts": [text], "review_band": [p + (1 - p) / 2, 1.0]}).get_json()
+    assert below["results"][0]["decision"] == "comment"
+
+
+def test_review_band_from_configuration(tiny_classifier):
+    from service import create_app
+
+    client = create_app({"CLASSIFIER": tiny_classifier, "REVIEW_BAND": [0.0, 1.0]}).test_client()
+    assert post(client, {"text": "anything at all"}).get_json()["decision"] == "review"
+    with pytest.raises(ValueError, match="low <= high"):
+        create_app({"CLASSIFIER": tiny_classifier, "REVIEW_BAND": [0.9, 0.1]})
+
+
+@pytest.mark.parametrize("band", [[0.2], [0.8, 0.2], [-0.1, 0.5], [0.5, 1.5], ["a", "b"], "0.2,0.8", [True, 0.9], None])
+def test_invalid_review_band_gets_400(client, band):
+    message = assert_error(post(client, {"text": "some text", "review_band": band}), 400, "invalid_review_band")
+    assert message.startswith("'review_band':")

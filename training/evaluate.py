@@ -63,10 +63,11 @@ def per_source(records: list[Record], p_editorial) -> dict:
     return table
 
 
-def evaluate(pipeline, records: list[Record]) -> dict:
-    """Pooled metrics plus per-source scores of ``pipeline`` on ``records``."""
+def evaluate(pipeline, records: list[Record], with_probabilities: bool = False):
+    """Pooled metrics plus per-source scores of ``pipeline`` on ``records`` (and P(editorial))."""
     p = editorial_probabilities(pipeline, [r.text for r in records])
-    return {**metrics([r.label for r in records], p), "per_source": per_source(records, p)}
+    result = {**metrics([r.label for r in records], p), "per_source": per_source(records, p)}
+    return (result, p) if with_probabilities else result
 
 
 def _fit(build, records: list[Record], weighted: bool):

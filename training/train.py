@@ -37,6 +37,7 @@ from training.data import (
     source_weights,
     split_by_group,
 )
+from training.calibration import calibration_report
 from training.evaluate import evaluate, format_table, leave_one_source_out
 
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
@@ -88,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cap", type=int, default=4000, help="at most this many texts per source (0: no cap)")
     parser.add_argument("--test-share", type=float, default=0.2, help="share of each source's groups held out")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--review-precision", type=float, default=0.99,
+                        help="precision each non-review decision must reach on the held-out split")
     parser.add_argument("--no-weights", action="store_true", help="do not weigh sources equally within a label")
     parser.add_argument("--blocks", nargs="+", choices=sorted(ANALYZERS), default=list(DEFAULT_BLOCKS),
                         help=f"feature blocks (default: {' '.join(DEFAULT_BLOCKS)})")
@@ -164,10 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = build()
     fit_kwargs = {"clf__sample_weight": source_weights(train)} if weighted else {}
     pipeline.fit([r.text for r in train], [r.label for r in train], **fit_kwargs)
-    held_out = evaluate(pipeline, test)
+    held_out, p_test = evaluate(pipeline, test, with_probabilities=True)
+    calibration = calibration_report(test, p_test, precision=args.review_precision)
     _say(f"held-out split: accuracy {held_out['accuracy']}, macro-F1 {held_out['macro_f1']}, "
          f"ROC-AUC {held_out['roc_auc']}, Brier {held_out['brier']}")
     _say(format_table(held_out))
+    band = calibration["review_band"]
+    _say(f"calibration: ECE {calibration['expected_calibration_error']}; review band {band['band']} "
+         f"sends {band['review_share']:.1%} of held-out texts to review for {args.review_precision:.0%} precise decisions")
 
     loso = None
     sources = sorted({r.source for r in train})
@@ -199,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "task": "editorial prose vs reader comment",
         "labels": list(LABELS),
         "threshold": THRESHOLD,
+        "review_band": calibration["review_band"]["band"],
         "data": {
             "fingerprint_sha256": data_fingerprint,
             "imported": len(raw),
@@ -214,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             "user_files": [p.name for p in args.data],
         },
         "hyperparameters": {"blocks": list(args.blocks), **params},
-        "metrics": {"held_out": held_out, "leave_one_source_out": loso},
+        "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso},
         "versions": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
