@@ -2,7 +2,8 @@
 
 Starts ``service.wsgi:app`` and ``bench.hello:create_app()`` under the project's
 ``service/gunicorn.conf.py`` (WORKERS, THREADS and GUNICORN_CMD_ARGS apply to both), loads each
-with wrk on 127.0.0.1, stops both, then times the model in this process. Prints a table and
+with wrk on 127.0.0.1 (single texts in alternating slices, so that the machine's noise
+hits both alike), stops both, then times the model in this process. Prints a table and
 writes it as JSON to ``bench/results/latest.json``. Figures only: nothing is asserted. The
 machine is shared and noisy, so compare the ratios within one run rather than across runs.
 """
@@ -16,6 +17,7 @@ import os
 import re
 import runpy
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -44,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="texts per request for the batch runs (default: 100,1000)")
     parser.add_argument("--batch-concurrency", type=int, default=4,
                         help="connections for the batch runs (default: 4)")
+    parser.add_argument("--slices", type=int, default=4,
+                        help="alternate hello and model this many times within each single-text run; "
+                             "figures are medians over the slices (default: 4)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default: 2)")
     parser.add_argument("--wrk-threads", type=int, default=1,
                         help="wrk threads; it shares the cores with the servers (default: 1)")
@@ -82,7 +87,7 @@ def gunicorn_settings(server: servers.Server) -> dict:
         config = runpy.run_path(str(servers.CONFIG))
     return {
         "worker_class": found.group(1) if found else "?",
-        "workers": len(server.workers),
+        "workers": len(servers.worker_pids(server.process.pid)),
         "threads": config.get("threads", 1),
         "gunicorn_cmd_args": os.environ.get("GUNICORN_CMD_ARGS", ""),
     }
@@ -140,6 +145,30 @@ def stop_servers(started: dict[str, servers.Server]) -> None:
             say(f"could not stop {server.name} (pid {server.process.pid}): {error}")
 
 
+def combine(slices: list[dict]) -> dict:
+    """One figure from several wrk runs: medians of rates and percentiles, sums of counts."""
+    combined = {key: statistics.median(run[key] for run in slices)
+                for key in ("rps", "p50_ms", "p90_ms", "p99_ms")}
+    errors: dict[str, int] = {}
+    for run in slices:
+        for kind, count in run["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+    return {"connections": slices[0]["connections"], "requests": sum(run["requests"] for run in slices),
+            **combined, "max_ms": max(run["max_ms"] for run in slices), "errors": errors,
+            "slices_rps": [round(run["rps"], 1) for run in slices]}
+
+
+def paired_runs(hello: servers.Server, model: servers.Server, bodies: Path, connections: int,
+                args: argparse.Namespace) -> tuple[dict, dict]:
+    """Hello and model in alternating slices of the run time, so noise hits both alike."""
+    slice_seconds = max(1.0, args.seconds / args.slices)
+    runs: dict[str, list[dict]] = {"hello": [], "model": []}
+    for _ in range(args.slices):
+        for name, server in (("hello", hello), ("model", model)):
+            runs[name].append(load.run_wrk(server.url, bodies, slice_seconds, connections, args.wrk_threads))
+    return combine(runs["hello"]), combine(runs["model"])
+
+
 def run_http(args: argparse.Namespace, started: dict[str, servers.Server], work: Path) -> dict:
     """The wrk runs: single texts on both servers at each concurrency, then batches on the model."""
     model, hello = started["model"], started["hello"]
@@ -150,12 +179,13 @@ def run_http(args: argparse.Namespace, started: dict[str, servers.Server], work:
             load.run_wrk(server.url, single, args.warmup, 8, args.wrk_threads)
     rows = []
     for connections in args.concurrency:
-        # Hello then model back to back, so each ratio compares runs seconds apart.
-        say(f"single text, {connections} connections: hello, then model ({2 * args.seconds:.0f} s)")
-        floor = load.run_wrk(hello.url, single, connections=connections, **wrk)
-        served = load.run_wrk(model.url, single, connections=connections, **wrk)
+        say(f"single text, {connections} connections: hello and model in {args.slices} alternating "
+            f"slices ({2 * args.seconds:.0f} s)")
+        floor, served = paired_runs(hello, model, single, connections, args)
         ratio = served["rps"] / floor["rps"] if floor["rps"] else 0.0
-        rows.append({"connections": connections, "model": served, "hello": floor, "ratio": ratio})
+        pairs = [m / h for m, h in zip(served["slices_rps"], floor["slices_rps"]) if h]
+        rows.append({"connections": connections, "model": served, "hello": floor, "ratio": ratio,
+                     "ratio_range": [min(pairs), max(pairs)] if pairs else None})
     batches = []
     for size in args.batch_sizes:
         say(f"batches of {size}, {args.batch_concurrency} connections ({args.seconds:.0f} s)")
@@ -171,10 +201,10 @@ def measure_http(args: argparse.Namespace, model_dir: Path) -> dict:
         work = Path(tmp)
         started = start_servers(model_dir, work)
         try:
-            settings = gunicorn_settings(started["model"])
             results = run_http(args, started, work)
+            # After the load, when every worker has long been booted.
             results["peak_rss_mib"] = {name: servers.peak_rss_mib(s) for name, s in started.items()}
-            results["gunicorn"] = settings
+            results["gunicorn"] = gunicorn_settings(started["model"])
         finally:
             stop_servers(started)
     return results

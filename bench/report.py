@@ -28,7 +28,9 @@ def http_lines(results: dict) -> list[str]:
                          f"{_ms(model['p99_ms']):>8}{_errors(model)}")
             lines.append(f"        hello floor     {hello['rps']:7.0f} {_ms(hello['p50_ms']):>8} "
                          f"{_ms(hello['p99_ms']):>8}{_errors(hello)}")
-            lines.append(f"        model/hello     {row['ratio']:7.2f}")
+            spread = row.get("ratio_range")
+            spread = f"   (slices {spread[0]:.2f}-{spread[1]:.2f})" if spread else ""
+            lines.append(f"        model/hello     {row['ratio']:7.2f}{spread}")
     batches = results.get("batches", [])
     if batches:
         lines.append("batches over HTTP             docs/s   req/s   p50 ms   p99 ms")

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +37,6 @@ class Server:
     process: subprocess.Popen
     port: int
     log: Path
-    workers: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -87,7 +86,6 @@ def wait_ready(server: Server, path: str = "/readyz", timeout: float = 90.0) -> 
         try:
             with urllib.request.urlopen(server.url + path, timeout=2) as response:
                 if response.status == 200:
-                    server.workers = worker_pids(server.process.pid)
                     return time.perf_counter() - began
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
@@ -119,7 +117,7 @@ def status_kib(pid: int, key: str) -> int | None:
 
 def peak_rss_mib(server: Server) -> dict[str, float | list[float]]:
     """Peak resident memory (VmHWM) of the master and of each current worker, in MiB."""
-    workers = worker_pids(server.process.pid) or server.workers
+    workers = worker_pids(server.process.pid)
     peaks = [status_kib(pid, "VmHWM") for pid in workers]
     master = status_kib(server.process.pid, "VmHWM")
     return {
