@@ -36,8 +36,9 @@ class FastScorer:
         for name, vectorizer in union.transformer_list:
             idf = vectorizer.idf_.tolist()
             weights = coef[offset : offset + len(idf)].tolist()
+            # Per term: idf squared (for the row's l2 norm) and idf x coefficient (for the dot).
             table = {
-                term: (idf[index], idf[index] * weights[index])
+                term: (idf[index] * idf[index], idf[index] * weights[index])
                 for term, index in vectorizer.vocabulary_.items()
             }
             if vectorizer.norm != "l2" or not vectorizer.use_idf:
@@ -57,8 +58,7 @@ class FastScorer:
                 if entry is None:
                     continue
                 tf = 1.0 + math.log(count) if sublinear else float(count)
-                value = tf * entry[0]
-                squares += value * value
+                squares += tf * tf * entry[0]
                 found[term] = tf * entry[1]
             norm = math.sqrt(squares)
             result[name] = {term: c / norm for term, c in found.items()} if norm else {}
@@ -68,16 +68,22 @@ class FastScorer:
         """The decision function of the pipeline's classifier for one text."""
         tokens = tokenize(normalize(text))
         total = self.intercept
+        log = math.log
         for _name, terms_of, table, sublinear in self.blocks:
             weighted = 0.0
             squares = 0.0
+            get = table.get
             for term, count in Counter(terms_of(tokens)).items():
-                entry = table.get(term)
+                entry = get(term)
                 if entry is None:
                     continue
-                tf = 1.0 + math.log(count) if sublinear else float(count)
-                squares += tf * tf * entry[0] * entry[0]
-                weighted += tf * entry[1]
+                if count == 1:  # most terms: tf is 1 with or without sublinear tf
+                    squares += entry[0]
+                    weighted += entry[1]
+                else:
+                    tf = 1.0 + log(count) if sublinear else float(count)
+                    squares += tf * tf * entry[0]
+                    weighted += tf * entry[1]
             if squares:
                 total += weighted / math.sqrt(squares)
         return total
