@@ -1,0 +1,291 @@
+"""Explain a score: each term's exact share of the logit and where it occurs in the raw text.
+
+The scorer sees ``tokenize(normalize(text))``, but a web page highlights the text the user
+sent. ``tokens_with_offsets`` therefore repeats ``model.text.normalize`` step by step while
+carrying, for every character, the span of original characters it came from, then runs the
+tokeniser's own regex and maps each token back. It reuses ``model.text``'s patterns so the two
+cannot drift apart silently: the aligned result is checked against ``normalize`` itself and,
+should they ever differ, tokens come back without offsets rather than with wrong ones.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from collections import defaultdict
+
+from model.scoring import FastScorer
+from model.text import (
+    _CHAR_FOLD,
+    _DOUBLE_DASH,
+    _EMOTICON_TOKEN,
+    _GLUED_COMMA,
+    _GLUED_SENTENCE,
+    _SPACE,
+    _TAGS,
+    _TEX_QUOTES,
+    _TOKEN,
+    normalize,
+    tokenize,
+)
+
+# The pattern html.unescape applies; each match is unescaped on its own, which gives what
+# unescaping the whole text gives, since the replacements are independent.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+# A non-ASCII stretch with the character before it, which a combining mark may attach to.
+_NON_ASCII_RUN = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")
+
+# A character's origin: its start and end offsets in the original text, as two parallel lists.
+_Aligned = tuple[str, list[int], list[int]]
+
+
+def _common_tail(a: str, b: str) -> int:
+    """How many characters ``a`` and ``b`` share at their ends."""
+    shared = 0
+    while shared < min(len(a), len(b)) and a[-1 - shared] == b[-1 - shared]:
+        shared += 1
+    return shared
+
+
+def _replace(aligned: _Aligned, pattern: re.Pattern, repl, keep_tail: bool = False) -> _Aligned:
+    """``pattern.sub(repl, text)`` keeping each output character's origin.
+
+    A replacement maps to the matched characters minus surrounding whitespace (so the "-" that
+    stands for " -- " points at both dashes). With ``keep_tail``, a tail the replacement shares
+    with the match (the "xyz" of "&ampxyz", which unescapes to "&xyz") keeps its own origins.
+    """
+    text, starts, ends = aligned
+    pieces, new_starts, new_ends = [], [], []
+    last = 0
+    for match in pattern.finditer(text):
+        a, b = match.span()
+        source = match.group()
+        out = repl if isinstance(repl, str) else repl(match)
+        if out == source:
+            continue
+        pieces.append(text[last:a])
+        new_starts += starts[last:a]
+        new_ends += ends[last:a]
+        shared = _common_tail(out, source) if keep_tail else 0
+        head_end = b - shared
+        head = text[a:head_end]
+        low = a + len(head) - len(head.lstrip())
+        high = head_end - (len(head) - len(head.rstrip()))
+        if low >= high:
+            low, high = a, head_end
+        if low < high:
+            origin = (starts[low], ends[high - 1])
+        else:  # an empty head: anchor at the position it stood
+            origin = (ends[a - 1], ends[a - 1]) if a else (0, 0)
+        head_out = len(out) - shared
+        pieces.append(out)
+        new_starts += [origin[0]] * head_out
+        new_ends += [origin[1]] * head_out
+        new_starts += starts[head_end:b]
+        new_ends += ends[head_end:b]
+        last = b
+    if not pieces:
+        return aligned
+    pieces.append(text[last:])
+    new_starts += starts[last:]
+    new_ends += ends[last:]
+    return "".join(pieces), new_starts, new_ends
+
+
+def _space_after(aligned: _Aligned, pattern: re.Pattern) -> _Aligned:
+    """Insert a space after each match (``sub(r"\\g<0> ")``); the space comes from nowhere."""
+    text, starts, ends = aligned
+    pieces, new_starts, new_ends = [], [], []
+    last = 0
+    for match in pattern.finditer(text):
+        b = match.end()
+        pieces.append(text[last:b])
+        pieces.append(" ")
+        new_starts += starts[last:b]
+        new_ends += ends[last:b]
+        at = ends[b - 1] if b else 0
+        new_starts.append(at)
+        new_ends.append(at)
+        last = b
+    if not pieces:
+        return aligned
+    pieces.append(text[last:])
+    new_starts += starts[last:]
+    new_ends += ends[last:]
+    return "".join(pieces), new_starts, new_ends
+
+
+def _fold_cluster(cluster: str) -> str:
+    """What normalize() makes of a stretch of non-ASCII text."""
+    return unicodedata.normalize("NFKC", cluster).translate(_CHAR_FOLD)
+
+
+def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
+    """NFKC and character folding of one non-ASCII run, as (start, end, output) per cluster.
+
+    A cluster is a character with the combining marks after it, the unit NFKC composes. When
+    composition reaches across clusters (Hangul jamo, some Indic vowel signs) the run is
+    folded as one piece, which only makes its offsets coarser.
+    """
+    run = match.group()
+    base = match.start()
+    bounds = [i for i, ch in enumerate(run) if i == 0 or not unicodedata.combining(ch)]
+    bounds.append(len(run))
+    clusters = [(base + a, base + b, _fold_cluster(run[a:b])) for a, b in zip(bounds, bounds[1:])]
+    if "".join(out for _, _, out in clusters) != _fold_cluster(run):
+        return [(base, base + len(run), _fold_cluster(run))]
+    return clusters
+
+
+def _fold_unicode(aligned: _Aligned) -> _Aligned:
+    """``unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)`` keeping origins."""
+    text, starts, ends = aligned
+    pieces, new_starts, new_ends = [], [], []
+    last = 0
+    for match in _NON_ASCII_RUN.finditer(text):
+        a = match.start()
+        pieces.append(text[last:a])
+        new_starts += starts[last:a]
+        new_ends += ends[last:a]
+        for low, high, out in _fold_run(match):
+            pieces.append(out)
+            new_starts += [starts[low]] * len(out)
+            new_ends += [ends[high - 1]] * len(out)
+        last = match.end()
+    pieces.append(text[last:])
+    new_starts += starts[last:]
+    new_ends += ends[last:]
+    return "".join(pieces), new_starts, new_ends
+
+
+def _normalize_aligned(text: str) -> _Aligned:
+    """``model.text.normalize`` before its final whitespace collapse, with origins."""
+    aligned = (text, list(range(len(text))), list(range(1, len(text) + 1)))
+    # The same steps, in the same order, under the same conditions as normalize().
+    if "&" in aligned[0]:
+        aligned = _replace(aligned, _CHARREF, lambda m: html.unescape(m.group()), keep_tail=True)
+    if not aligned[0].isascii():
+        aligned = _fold_unicode(aligned)
+    if "<" in aligned[0]:
+        aligned = _replace(aligned, _TAGS, " ")
+    if "emoticonX" in aligned[0]:
+        aligned = _replace(aligned, _EMOTICON_TOKEN, " ")
+    if "``" in aligned[0] or "''" in aligned[0]:
+        aligned = _replace(aligned, _TEX_QUOTES, '"')
+    if "-" in aligned[0]:
+        aligned = _replace(aligned, _DOUBLE_DASH, " - ")
+    aligned = _space_after(aligned, _GLUED_SENTENCE)
+    if "," in aligned[0]:
+        aligned = _space_after(aligned, _GLUED_COMMA)
+    return aligned
+
+
+def tokens_with_offsets(text: str) -> list[tuple[str, int, int]]:
+    """``tokenize(normalize(text))`` with each token's ``(start, end)`` in the original text.
+
+    ``text[start:end]`` is what the token came from: "Zürich" for ``N``, "&amp;" for "&",
+    "ﬁne" for "fine", "--" for "-". Should the aligned normalisation ever disagree with
+    ``normalize`` (it is checked on every call), every token comes back as ``(token, 0, 0)``:
+    an empty span means "unknown", never a wrong place.
+    """
+    expected = normalize(text)
+    folded, starts, ends = _normalize_aligned(text)
+    # The tokeniser never matches whitespace, so collapsing it changes no token: the
+    # uncollapsed text tokenises the same and keeps the offsets simple.
+    if _SPACE.sub(" ", folded).strip() != expected:
+        return [(token, 0, 0) for token in tokenize(expected)]
+    return [
+        (token, starts[m.start()], ends[m.end() - 1])
+        for token, m in zip(tokenize(folded), _TOKEN.finditer(folded))
+    ]
+
+
+def _occurrences(name, terms_of, tokens: list[str], wanted: set[str]) -> dict[str, list]:
+    """Token ranges ``(first, last)`` where each wanted term of one block occurs.
+
+    Character n-grams lie inside one token each. Every other block lists its n-grams by size
+    and, within a size, by position, so the i-th term with k words starts at token i; terms
+    that are no n-gram ("<len 16>", "<open end>") fall outside the tokens and get no range.
+    """
+    found = defaultdict(list)
+    if name == "chars":
+        for i, token in enumerate(tokens):
+            for term in wanted.intersection(terms_of([token])):
+                found[term].append((i, i))
+        return found
+    terms = terms_of(tokens)
+    sizes = [term.count(" ") for term in terms]  # words minus one
+    # A term's position is how many terms of its size precede it; counted incrementally from
+    # the previous hit of the same size, so that listing every term stays linear.
+    previous: dict[int, tuple[int, int]] = {}
+    for index in [i for i, term in enumerate(terms) if term in wanted]:
+        size = sizes[index]
+        since, before = previous.get(size, (0, 0))
+        position = before + sizes[since:index].count(size)
+        previous[size] = (index, position)
+        if position + size < len(tokens):
+            found[terms[index]].append((position, position + size))
+    return found
+
+
+def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
+    """The logit split into terms, largest first, each with its spans in the original text.
+
+    Returns ``{"intercept", "logit", "terms", "other_terms_weight", "other_terms_count"}``;
+    each term is ``{"term", "block", "weight", "spans"}``, where ``weight`` is the term's exact
+    contribution to the logit (TF-IDF value times coefficient; positive means editorial) and
+    ``spans`` is a list of ``[start, end]`` offsets into ``text`` (``text[start:end]``). Terms
+    are sorted by ``abs(weight)``; the first ``top`` are listed (all when ``top`` is None) and
+    the rest summed, so that ``intercept + sum(weights) + other_terms_weight == logit``.
+
+    Terms are shown as the model sees them: lowercased, with masks standing for what the
+    model was not allowed to read: ``N`` a capitalised word that does not open a sentence (a
+    name: "N said"), ``0`` a number, ``ACR`` an all-capitals word of 2 to 5 letters ("told
+    ACR"), ``CAPS`` one of 6 or more (shouting). In the ``style`` block, ``w`` is any content
+    word, and the two whole-text cues ``<len N>`` (word count up to N) and ``<open end>`` (no
+    final full stop, question or exclamation mark) have no spans. A ``chars`` n-gram spans the
+    tokens that contain it. A term whose source could not be located has ``spans == []``.
+    """
+    if top is not None and top < 0:
+        raise ValueError(f"'top' must be None or a non-negative integer (got {top!r})")
+    items = [
+        (block, term, weight)
+        for block, weights in scorer.contributions(text).items()
+        for term, weight in weights.items()
+    ]
+    items.sort(key=lambda item: (-abs(item[2]), item[0], item[1]))
+    shown = items if top is None else items[:top]
+    hidden = items[len(shown) :]
+
+    located = tokens_with_offsets(text)
+    tokens = [token for token, _, _ in located]
+    wanted = defaultdict(set)
+    for block, term, _ in shown:
+        wanted[block].add(term)
+    ranges = {
+        name: _occurrences(name, terms_of, tokens, wanted[name])
+        for name, terms_of, _table, _sublinear in scorer.blocks
+        if wanted[name]
+    }
+
+    terms = []
+    for block, term, weight in shown:
+        spans = sorted(
+            {
+                (located[first][1], located[last][2])
+                for first, last in ranges[block].get(term, ())
+                if located[first][1] < located[first][2] and located[last][1] < located[last][2]
+            }
+        )
+        terms.append(
+            {"term": term, "block": block, "weight": weight, "spans": [list(s) for s in spans]}
+        )
+    return {
+        "intercept": scorer.intercept,
+        "logit": math.fsum([scorer.intercept] + [weight for _, _, weight in items]),
+        "terms": terms,
+        "other_terms_weight": math.fsum(weight for _, _, weight in hidden),
+        "other_terms_count": len(hidden),
+    }
