@@ -6,28 +6,51 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.artifact import DEFAULT_DIR, load
-from model.labels import COMMENT, EDITORIAL, NO_BAND, check_band, decision_for, label_for
+from model.labels import (
+    COMMENT,
+    EDITORIAL,
+    NO_BAND,
+    OPINION,
+    SARCASTIC,
+    check_band,
+    decision_for,
+    label_for,
+)
 from model.scoring import FastScorer
 
 
-class Classifier:
-    """A verified pipeline with its card and a fast scorer built from it."""
+def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
+    scorer = FastScorer(pipeline)
+    if (scorer.negative_label, scorer.positive_label) != (negative, positive):
+        raise ValueError(
+            f"expected classes [{negative!r}, {positive!r}], got "
+            f"[{scorer.negative_label!r}, {scorer.positive_label!r}]"
+        )
+    return scorer
 
-    def __init__(self, pipeline, card: dict):
-        self.pipeline = pipeline
+
+class Classifier:
+    """A verified artifact with its card, and fast scorers built from its pipelines.
+
+    The artifact is the editorial/comment pipeline, or a mapping ``{"classifier": pipeline,
+    "kind": pipeline}`` whose second model tells sarcastic comments from opinion.
+    """
+
+    def __init__(self, artifact, card: dict):
+        bundle = artifact if isinstance(artifact, dict) else {"classifier": artifact}
+        self.pipeline = bundle["classifier"]
+        self.kind_pipeline = bundle.get("kind")
         self.card = card
-        self.scorer = FastScorer(pipeline)
-        if self.scorer.positive_label != EDITORIAL or self.scorer.negative_label != COMMENT:
-            raise ValueError(
-                f"expected classes ['{COMMENT}', '{EDITORIAL}'], got "
-                f"[{self.scorer.negative_label!r}, {self.scorer.positive_label!r}]"
-            )
+        self.scorer = _checked_scorer(self.pipeline, COMMENT, EDITORIAL)
+        self.kind_scorer = (
+            _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
+        )
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_DIR) -> "Classifier":
         """Load and verify the artifact in ``directory`` (see ``model.artifact.load``)."""
-        pipeline, card = load(directory)
-        return cls(pipeline, card)
+        artifact, card = load(directory)
+        return cls(artifact, card)
 
     @property
     def review_band(self) -> tuple[float, float]:
@@ -44,19 +67,47 @@ class Classifier:
         """Probability that ``text`` is editorial prose."""
         return self.scorer.probability(text)
 
-    def classify(self, texts: Sequence[str], review_band: tuple[float, float] | None = None) -> list[dict]:
-        """Label each text, in input order: ``{"label", "scores", "decision"}``.
+    def kind(self, text: str) -> dict | None:
+        """``{"label": "sarcastic"|"opinion", "scores"}`` for a comment, if the artifact has a kind model."""
+        if self.kind_scorer is None:
+            return None
+        q = self.kind_scorer.probability(text)
+        return {"label": SARCASTIC if q >= 0.5 else OPINION, "scores": {SARCASTIC: q, OPINION: 1.0 - q}}
+
+    def explain(self, text: str, top: int | None = 10) -> dict:
+        """The exact per-term contributions to the editorial logit, with their spans in ``text``."""
+        from model.explain import explain
+
+        return explain(self.scorer, text, top)
+
+    def result(self, text: str, p: float, band, explain: bool = False, explain_top: int | None = 10) -> dict:
+        """The plain-data result for one text whose P(editorial) is ``p``."""
+        result = {
+            "label": label_for(p),
+            "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
+            "decision": decision_for(p, band),
+        }
+        if result["label"] == COMMENT and self.kind_scorer is not None:
+            result["kind"] = self.kind(text)
+        if explain:
+            result["explanation"] = self.explain(text, explain_top)
+        return result
+
+    def classify(
+        self,
+        texts: Sequence[str],
+        review_band: tuple[float, float] | None = None,
+        explain: bool = False,
+        explain_top: int | None = 10,
+    ) -> list[dict]:
+        """Label each text, in input order: ``{"label", "scores", "decision"[, "kind"][, "explanation"]}``.
 
         ``decision`` is the label, or ``review`` when P(editorial) falls inside the review band
-        (the card's unless one is given).
+        (the card's unless one is given); ``kind`` comes with comments when the artifact has a
+        kind model; ``explanation`` when asked for.
         """
         band = self.review_band if review_band is None else review_band
-        results = []
-        for text in texts:
-            p = self.scorer.probability(text)
-            results.append({
-                "label": label_for(p),
-                "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
-                "decision": decision_for(p, band),
-            })
-        return results
+        return [
+            self.result(text, self.scorer.probability(text), band, explain, explain_top)
+            for text in texts
+        ]

@@ -6,6 +6,10 @@ EDITORIAL = "editorial"
 COMMENT = "comment"
 REVIEW = "review"
 LABELS = (EDITORIAL, COMMENT)
+# The kind of a comment, from the second model.
+SARCASTIC = "sarcastic"
+OPINION = "opinion"
+KINDS = (SARCASTIC, OPINION)
 THRESHOLD = 0.5
 # No band: every text gets a label as its decision. Models trained here carry their own band.
 NO_BAND = (THRESHOLD, THRESHOLD)

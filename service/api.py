@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.errors import NotReady
-from service.validation import parse_json_object, review_band_from, texts_from
+from service.validation import explain_options, parse_json_object, review_band_from, texts_from
 
 bp = Blueprint("api", __name__)
 
@@ -45,7 +45,8 @@ def classify():
     payload = parse_json_object(request.mimetype, request.get_data(cache=False))
     texts, single = texts_from(payload, config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
     band = review_band_from(payload, config["REVIEW_BAND"])
-    results = loaded.classify(texts, review_band=band)
+    explain, top = explain_options(payload)
+    results = loaded.classify(texts, review_band=band, explain=explain, explain_top=top)
     model = {"version": loaded.version}
     if single:
         return jsonify({**results[0], "model": model})

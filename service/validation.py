@@ -73,3 +73,14 @@ def review_band_from(payload: dict, default):
         return check_band(payload["review_band"])
     except ValueError as error:
         raise InvalidRequest(f"'review_band': {error}", code="invalid_review_band") from None
+
+
+def explain_options(payload: dict, max_top: int = 100) -> tuple[bool, int]:
+    """``explain`` (a boolean, default false) and ``explain_top`` (1 to ``max_top``, default 10)."""
+    explain = payload.get("explain", False)
+    if not isinstance(explain, bool):
+        raise InvalidRequest(f"'explain' must be true or false (got {_type_name(explain)})")
+    top = payload.get("explain_top", 10)
+    if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= max_top:
+        raise InvalidRequest(f"'explain_top' must be a whole number from 1 to {max_top} (got {top!r:.40})")
+    return explain, top

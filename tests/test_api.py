@@ -165,3 +165,35 @@ def test_review_band_from_configuration(tiny_classifier):
 def test_invalid_review_band_gets_400(client, band):
     message = assert_error(post(client, {"text": "some text", "review_band": band}), 400, "invalid_review_band")
     assert message.startswith("'review_band':")
+
+
+def test_explain_adds_exact_contributions_with_spans(client, tiny_classifier):
+    text = "lol this is the dumbest thing i\u2019ve read all week!!"
+    body = post(client, {"text": text, "explain": True, "explain_top": 5}).get_json()
+    explanation = body["explanation"]
+    assert len(explanation["terms"]) == 5
+    weights = [abs(t["weight"]) for t in explanation["terms"]]
+    assert weights == sorted(weights, reverse=True)
+    total = explanation["intercept"] + sum(t["weight"] for t in explanation["terms"]) + explanation["other_terms_weight"]
+    assert total == pytest.approx(tiny_classifier.scorer.logit(text), abs=1e-9)
+    for term in explanation["terms"]:
+        for start, end in term["spans"]:
+            assert 0 <= start < end <= len(text)
+    assert "explanation" not in post(client, {"text": text}).get_json()
+
+
+def test_explain_in_a_batch(client):
+    body = post(client, {"texts": ["one two three", "four five six"], "explain": True}).get_json()
+    assert all("explanation" in result for result in body["results"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [({"explain": "yes"}, "'explain' must be true or false (got string)"),
+     ({"explain": 1}, "(got int)"),
+     ({"explain": True, "explain_top": 0}, "'explain_top' must be a whole number from 1 to 100"),
+     ({"explain": True, "explain_top": 2.5}, "from 1 to 100"),
+     ({"explain": True, "explain_top": 101}, "from 1 to 100")],
+)
+def test_invalid_explain_options_get_400(client, extra, says):
+    assert says in assert_error(post(client, {"text": "some text", **extra}), 400, "invalid_request")
