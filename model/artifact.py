@@ -55,25 +55,26 @@ def _write_atomically(path: Path, write) -> None:
         raise
 
 
-def save(pipeline, card: dict, directory: Path = DEFAULT_DIR) -> dict:
-    """Write ``classifier-<version>.joblib`` and then the card that names it; return the card."""
+def save(artifact, card: dict, directory: Path = DEFAULT_DIR) -> dict:
+    """Write ``classifier-<version>.joblib`` (a pipeline, or a mapping of pipelines) and then
+    the card that names it; return the card."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     version = card["version"]
-    artifact = directory / f"classifier-{version}.joblib"
-    _write_atomically(artifact, lambda handle: joblib.dump(pipeline, handle, compress=3))
+    path = directory / f"classifier-{version}.joblib"
+    _write_atomically(path, lambda handle: joblib.dump(artifact, handle, compress=3))
     card = {
         **card,
         "artifact": {
-            "file": artifact.name,
-            "sha256": sha256_of(artifact),
-            "bytes": artifact.stat().st_size,
+            "file": path.name,
+            "sha256": sha256_of(path),
+            "bytes": path.stat().st_size,
         },
     }
     text = json.dumps(card, indent=2, sort_keys=False) + "\n"
     _write_atomically(directory / CARD_FILE, lambda handle: handle.write(text.encode()))
     for old in directory.glob("classifier-*.joblib"):
-        if old.name != artifact.name:
+        if old.name != path.name:
             old.unlink(missing_ok=True)
     return card
 
@@ -93,7 +94,7 @@ def read_card(directory: Path = DEFAULT_DIR) -> dict:
 
 
 def load(directory: Path = DEFAULT_DIR) -> tuple[object, dict]:
-    """Verify the artifact against its card, then load it: (pipeline, card)."""
+    """Verify the artifact against its card, then load it: (artifact, card)."""
     directory = Path(directory)
     card = read_card(directory)
     try:

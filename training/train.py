@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loso", action=argparse.BooleanOptionalAction, default=True,
                         help="run leave-one-source-out evaluation (default: on)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel folds for leave-one-source-out")
+    parser.add_argument("--kind", action=argparse.BooleanOptionalAction, default=True,
+                        help="also train the sarcastic/opinion model on the corpora's sarcasm labels (default: on)")
     parser.add_argument("--force", action="store_true", help="replace the current model even if it scores better")
     parser.add_argument("--report", type=Path, help="also write the evaluation as JSON here")
     return parser
@@ -126,15 +128,28 @@ def collect(args) -> list:
     return records
 
 
-def current_model_score(out: Path, test) -> float | None:
+def current_model_score(out: Path, test) -> tuple[float, str] | None:
     """Macro-F1 of the model now in ``out`` on this run's test split, or None if there is none."""
     try:
-        pipeline, card = load(out)
+        artifact, card = load(out)
     except ModelError as error:
         if (out / "card.json").exists():
             _say(f"the current model cannot be compared ({error}); it will be replaced")
         return None
+    pipeline = artifact["classifier"] if isinstance(artifact, dict) else artifact
     return evaluate(pipeline, test)["macro_f1"], card.get("version")
+
+
+def fit_kind_model(args):
+    """The sarcastic/opinion pipeline and its report, or (None, None) when not asked for."""
+    if not args.kind or args.no_corpora or args.data_dir is None:
+        return None, None
+    from training.kind import format_kind_table, load_kinds, train_kind
+
+    _say("fitting the kind-of-comment model on the sarcasm labels ...")
+    pipeline, report = train_kind(load_kinds(args.data_dir), seed=args.seed, loso=args.loso)
+    _say(format_kind_table(report))
+    return pipeline, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                  "nothing was written (use --force, or FORCE=1 with make, to replace it anyway)")
             return 3
 
+    kind_pipeline, kind_report = fit_kind_model(args)
     data_fingerprint = fingerprint(records)
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     card = {
@@ -223,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         "hyperparameters": {"blocks": list(args.blocks), **params},
         "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso},
+        "kind": None if kind_report is None else {
+            "labels": ["sarcastic", "opinion"],
+            "applies_to": "texts labelled comment",
+            "metrics": kind_report,
+        },
         "versions": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
@@ -233,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         "licence": LICENCE_NOTE,
         "training_seconds": round(time.monotonic() - started, 1),
     }
-    card = save(pipeline, card, args.out)
+    artifact = pipeline if kind_pipeline is None else {"classifier": pipeline, "kind": kind_pipeline}
+    card = save(artifact, card, args.out)
     if args.report:
         args.report.write_text(json.dumps(card["metrics"], indent=2))
     _say(f"wrote {args.out / card['artifact']['file']} ({card['artifact']['bytes'] / 1e6:.1f} MB) "

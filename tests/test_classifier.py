@@ -1,0 +1,65 @@
+"""The classifier over a bundled artifact: the kind of comment comes with comments only."""
+
+import numpy as np
+import pytest
+import sklearn
+
+from model import Classifier
+from model.artifact import save
+from model.features import build_pipeline
+
+from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
+
+SARCASTIC = [
+    "Oh great, another tax. Just what we all needed.",
+    "Wow, what a genius plan, I'm sure it will work this time.",
+    "Sure, because politicians always keep their promises.",
+    "Brilliant, let's spend even more money we don't have.",
+]
+OPINION = [
+    "I think the council should fund more bus routes.",
+    "The plan is too expensive and will not help renters.",
+    "My view is that taxes should be lower for small firms.",
+    "This policy will hurt families who rent downtown.",
+]
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
+    labels = ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES)
+    classifier = build_pipeline(TINY_PARAMS).fit(texts, labels)
+    kind = build_pipeline(TINY_PARAMS).fit(SARCASTIC + OPINION, ["sarcastic"] * 4 + ["opinion"] * 4)
+    directory = tmp_path_factory.mktemp("bundle")
+    save({"classifier": classifier, "kind": kind}, {"version": "bundle-1", "versions": {"scikit-learn": sklearn.__version__}}, directory)
+    return Classifier.load(directory)
+
+
+def test_kind_only_for_comments(bundled):
+    results = bundled.classify([EDITORIAL_EXAMPLES[0], COMMENT_EXAMPLES[0]])
+    assert [r["label"] for r in results] == ["editorial", "comment"]
+    assert "kind" not in results[0]
+    kind = results[1]["kind"]
+    assert kind["label"] in ("sarcastic", "opinion")
+    assert kind["scores"]["sarcastic"] + kind["scores"]["opinion"] == pytest.approx(1.0)
+
+
+def test_kind_scores_are_the_kind_pipelines(bundled):
+    texts = COMMENT_EXAMPLES + SARCASTIC + OPINION
+    expected = bundled.kind_pipeline.predict_proba(texts)[:, 1]
+    served = [bundled.kind(t)["scores"]["sarcastic"] for t in texts]
+    np.testing.assert_allclose(served, expected, rtol=0, atol=1e-12)
+
+
+def test_a_kind_model_with_other_classes_is_refused(tmp_path):
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
+    labels = ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES)
+    pipeline = build_pipeline(TINY_PARAMS).fit(texts, labels)
+    save({"classifier": pipeline, "kind": pipeline}, {"version": "x", "versions": {"scikit-learn": sklearn.__version__}}, tmp_path)
+    with pytest.raises(ValueError, match="expected classes"):
+        Classifier.load(tmp_path)
+
+
+def test_plain_pipeline_artifact_has_no_kind(tiny_classifier):
+    assert tiny_classifier.kind(COMMENT_EXAMPLES[0]) is None
+    assert "kind" not in tiny_classifier.classify([COMMENT_EXAMPLES[0]])[0]
