@@ -17,6 +17,7 @@ from model.labels import (
     label_for,
 )
 from model.scoring import FastScorer
+from model.segment import OTHER, comments_start, segment
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -41,6 +42,7 @@ class Classifier:
         self.pipeline = bundle["classifier"]
         self.kind_pipeline = bundle.get("kind")
         self.card = card
+        self.segment_params = None  # the fitted defaults of model.segment.SegmentParams
         self.scorer = _checked_scorer(self.pipeline, COMMENT, EDITORIAL)
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
@@ -111,3 +113,41 @@ class Classifier:
             self.result(text, self.scorer.probability(text), band, explain, explain_top)
             for text in texts
         ]
+
+    def segment_page(
+        self,
+        blocks: Sequence[tuple[int, int, str]],
+        review_band: tuple[float, float] | None = None,
+        explain: bool = False,
+        explain_top: int | None = 10,
+    ) -> dict:
+        """Label the blocks of a page (``(start, end, text)`` each) using the page's structure.
+
+        Returns ``{"blocks": [{"index", "start", "end", "text", "label", "scores", "decision"
+        [, "kind"][, "explanation"]}], "comments_start"}``. ``label`` is ``editorial``,
+        ``comment`` or ``other`` (page chrome); ``scores`` are the block's own probabilities;
+        ``decision`` is ``review`` when they fall inside the review band and the block is not
+        chrome, else the label.
+        """
+        band = self.review_band if review_band is None else review_band
+        texts = [text for _start, _end, text in blocks]
+        probabilities = [self.scorer.probability(text) for text in texts]
+        labels = segment(texts, probabilities, self.segment_params)
+        results = []
+        for index, ((start, end, text), label, p) in enumerate(zip(blocks, labels, probabilities)):
+            in_band = band[0] <= p < band[1]
+            block = {
+                "index": index,
+                "start": start,
+                "end": end,
+                "text": text,
+                "label": label,
+                "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
+                "decision": "review" if in_band and label != OTHER else label,
+            }
+            if label == COMMENT and self.kind_scorer is not None:
+                block["kind"] = self.kind(text)
+            if explain:
+                block["explanation"] = self.explain(text, explain_top)
+            results.append(block)
+        return {"blocks": results, "comments_start": comments_start(labels)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.errors import NotReady
-from service.validation import explain_options, parse_json_object, review_band_from, texts_from
+from service.validation import explain_options, page_from, parse_json_object, review_band_from, texts_from
 
 bp = Blueprint("api", __name__)
 
@@ -51,3 +51,16 @@ def classify():
     if single:
         return jsonify({**results[0], "model": model})
     return jsonify({"results": results, "model": model})
+
+
+@bp.post("/v1/segment")
+def segment():
+    """Label each block of a page editorial, comment or other, using the page's structure."""
+    loaded = classifier()
+    config = current_app.config
+    payload = parse_json_object(request.mimetype, request.get_data(cache=False))
+    blocks = page_from(payload, config["MAX_PAGE_CHARS"], config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
+    band = review_band_from(payload, config["REVIEW_BAND"])
+    explain, top = explain_options(payload)
+    page = loaded.segment_page(blocks, review_band=band, explain=explain, explain_top=top)
+    return jsonify({**page, "model": {"version": loaded.version}})

@@ -84,3 +84,44 @@ def explain_options(payload: dict, max_top: int = 100) -> tuple[bool, int]:
     if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= max_top:
         raise InvalidRequest(f"'explain_top' must be a whole number from 1 to {max_top} (got {top!r:.40})")
     return explain, top
+
+
+def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: int) -> list[tuple[int, int, str]]:
+    """The page's blocks as ``(start, end, text)``: split from ``text``, or given as ``blocks``.
+
+    With ``blocks``, offsets count into the blocks joined by line breaks.
+    """
+    from model.segment import split_blocks
+
+    has_text, has_blocks = "text" in payload, "blocks" in payload
+    if has_text == has_blocks:
+        raise InvalidRequest(
+            "send exactly one of 'text' (the page as a string) or 'blocks' (a list of strings)"
+            + (" (got both)" if has_text else f" (got keys: {', '.join(sorted(payload)) or 'none'})")
+        )
+    if has_text:
+        text = payload["text"]
+        if not isinstance(text, str):
+            raise InvalidRequest(f"'text' must be a string (got {_type_name(text)})")
+        if len(text) > max_page_chars:
+            raise InvalidRequest(f"'text' has {len(text)} characters; the limit for a page is {max_page_chars}",
+                                 code="text_too_long")
+        blocks = split_blocks(text)
+        if not blocks:
+            raise InvalidRequest("'text' has no non-blank line", code="empty_text")
+        if len(blocks) > max_blocks:
+            raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")
+        return blocks
+    given = payload["blocks"]
+    if not isinstance(given, list):
+        raise InvalidRequest(f"'blocks' must be a list of strings (got {_type_name(given)})")
+    if not given:
+        raise InvalidRequest(f"'blocks' is empty: send 1 to {max_blocks} blocks")
+    if len(given) > max_blocks:
+        raise InvalidRequest(f"'blocks' has {len(given)} items; the limit is {max_blocks}", code="too_many_blocks")
+    blocks, start = [], 0
+    for i, block in enumerate(given):
+        _check_text(block, f"'blocks'[{i}]", max_chars)
+        blocks.append((start, start + len(block), block))
+        start += len(block) + 1
+    return blocks

@@ -44,10 +44,9 @@ def request(port, path, body=None, content_type="application/json"):
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture()
-def live(tiny_model_dir):
+def serve(model_dir):
     port = free_port()
-    process = start(tiny_model_dir, port)
+    process = start(model_dir, port)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -59,9 +58,26 @@ def live(tiny_model_dir):
             process.kill()
             pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")
         time.sleep(0.2)
-    yield port
+    return port, process
+
+
+def stop(process):
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture()
+def live(tiny_model_dir):
+    port, process = serve(tiny_model_dir)
+    yield port
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def live_shipped():
+    port, process = serve(REPO / "model")
+    yield port
+    stop(process)
 
 
 def test_live_service_answers_and_errors_as_json(live, tiny_classifier):
@@ -85,3 +101,37 @@ def test_start_up_fails_fast_with_a_message_when_the_model_is_missing(tmp_path):
         pytest.fail("gunicorn kept running without a model")
     assert process.returncode != 0
     assert "make train" in output
+
+
+SEED_PAGE = REPO.parent / "shared" / "examples" / "scraped-page-article-and-comment.txt"
+
+
+@pytest.mark.artifact
+def test_seed_page_end_to_end_through_the_live_api(live_shipped):
+    if not SEED_PAGE.is_file():
+        pytest.skip("the seed page is not beside the repository")
+    page = SEED_PAGE.read_text(encoding="utf-8")
+    status, body = request(live_shipped, "/v1/segment", {"text": page, "explain": True})
+    assert status == 200
+    labels = [block["label"] for block in body["blocks"]]
+    assert labels == ["editorial"] * 15 + ["comment", "other"]
+    assert body["comments_start"] == 15
+    for block in body["blocks"]:
+        assert page[block["start"]:block["end"]] == block["text"]
+        for term in block["explanation"]["terms"]:
+            for start, end in term["spans"]:
+                assert 0 <= start < end <= len(block["text"])
+    comment = body["blocks"][15]
+    assert comment["kind"]["label"] in ("sarcastic", "opinion")
+    assert comment["decision"] in ("comment", "review")
+
+
+@pytest.mark.artifact
+def test_shipped_model_classifies_through_the_live_api(live_shipped):
+    lines = SEED_PAGE.read_text(encoding="utf-8").splitlines() if SEED_PAGE.is_file() else []
+    if not lines:
+        pytest.skip("the seed page is not beside the repository")
+    status, body = request(live_shipped, "/v1/classify", {"texts": lines[:15] + [lines[15]]})
+    assert status == 200
+    labels = [r["label"] for r, line in zip(body["results"], lines) if len(line.split()) >= 8]
+    assert labels == ["editorial"] * 13 + ["comment"]

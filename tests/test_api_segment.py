@@ -1,0 +1,66 @@
+"""POST /v1/segment on the tiny model: offsets, labels, options and errors."""
+
+import pytest
+
+from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from test_api import assert_error
+
+
+def segment(client, body):
+    return client.post("/v1/segment", json=body)
+
+
+def test_page_text_gives_blocks_with_offsets(client, tiny_classifier):
+    page = "\n".join(EDITORIAL_EXAMPLES[:3]) + "\n\n" + COMMENT_EXAMPLES[0] + "\r\nReply\n"
+    body = segment(client, {"text": page}).get_json()
+    blocks = body["blocks"]
+    assert [b["index"] for b in blocks] == list(range(5))
+    for block in blocks:
+        assert page[block["start"]:block["end"]] == block["text"]
+        assert set(block["scores"]) == {"editorial", "comment"}
+    assert [b["label"] for b in blocks] == ["editorial"] * 3 + ["comment", "other"]
+    assert body["comments_start"] == 3
+    assert body["model"]["version"] == tiny_classifier.version
+
+
+def test_blocks_are_offset_as_if_joined_by_line_breaks(client):
+    body = segment(client, {"blocks": ["First block here.", "Second one"]}).get_json()
+    assert [(b["start"], b["end"]) for b in body["blocks"]] == [(0, 17), (18, 28)]
+
+
+def test_segment_takes_explain_and_review_band(client):
+    body = segment(client, {"blocks": [EDITORIAL_EXAMPLES[0]], "explain": True, "review_band": [0.0, 1.0]}).get_json()
+    block = body["blocks"][0]
+    assert block["decision"] == "review" and "explanation" in block
+
+
+def test_page_without_comments_has_no_comments_start(client):
+    assert segment(client, {"blocks": EDITORIAL_EXAMPLES[:4]}).get_json()["comments_start"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "says"),
+    [
+        ({}, "invalid_request", "exactly one of 'text'"),
+        ({"text": "a", "blocks": ["b"]}, "invalid_request", "got both"),
+        ({"text": ["a"]}, "invalid_request", "'text' must be a string (got array)"),
+        ({"text": " \n \n"}, "empty_text", "no non-blank line"),
+        ({"blocks": "a"}, "invalid_request", "'blocks' must be a list of strings (got string)"),
+        ({"blocks": []}, "invalid_request", "'blocks' is empty"),
+        ({"blocks": ["ok", 3]}, "invalid_request", "'blocks'[1] must be a string (got int)"),
+        ({"blocks": ["ok", ""]}, "empty_text", "'blocks'[1]"),
+        ({"blocks": ["x"] * 1001}, "too_many_blocks", "limit is 1000"),
+        ({"text": "line\n" * 1001}, "too_many_blocks", "1001 blocks"),
+        ({"text": "x" * 200_001}, "text_too_long", "limit for a page is 200000"),
+        ({"blocks": ["y" * 20_001]}, "text_too_long", "'blocks'[0]"),
+        ({"blocks": ["ok"], "review_band": [1, 0]}, "invalid_review_band", "low <= high"),
+        ({"blocks": ["ok"], "explain": "no"}, "invalid_request", "'explain'"),
+    ],
+)
+def test_bad_pages_get_400(client, body, code, says):
+    assert says in assert_error(segment(client, body), 400, code)
+
+
+def test_segment_needs_json(client):
+    response = client.post("/v1/segment", data="text", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
