@@ -405,6 +405,22 @@ def boundary_by_source(pages: Sequence[Page], batch: PageBatch, codes: np.ndarra
 # --- Command line ---------------------------------------------------------------------------
 
 
+def evaluate_segmenter(data_dir: Path, probability: Callable[[str], float], pages: int = 500,
+                       seed: int = 0, no_comment_share: float = 0.1) -> dict:
+    """Block accuracy and boundary rate of the default SegmentParams on held-out test pages,
+    with block probabilities from ``probability`` (for the model card)."""
+    _train, test, order = load_split(data_dir)
+    test_pages = build_pages(test, pages, seed=seed + 1, order=order, no_comment_share=no_comment_share)
+    batch = PageBatch.of(test_pages, score_blocks(test_pages, probability))
+    params = SegmentParams()
+    return {
+        "pages": len(test_pages),
+        "params": asdict(params),
+        "segment": evaluate(batch, batch.segment(params)),
+        "argmax": evaluate(batch, batch.argmax(params)),
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m training.pages``."""
     parser = argparse.ArgumentParser(prog="python -m training.pages", description=__doc__.split("\n")[0])

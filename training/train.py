@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=2, help="parallel folds for leave-one-source-out")
     parser.add_argument("--kind", action=argparse.BooleanOptionalAction, default=True,
                         help="also train the sarcastic/opinion model on the corpora's sarcasm labels (default: on)")
+    parser.add_argument("--pages", type=int, default=500,
+                        help="synthetic held-out pages to evaluate page segmentation on (0: skip)")
     parser.add_argument("--force", action="store_true", help="replace the current model even if it scores better")
     parser.add_argument("--report", type=Path, help="also write the evaluation as JSON here")
     return parser
@@ -138,6 +140,21 @@ def current_model_score(out: Path, test) -> tuple[float, str] | None:
         return None
     pipeline = artifact["classifier"] if isinstance(artifact, dict) else artifact
     return evaluate(pipeline, test)["macro_f1"], card.get("version")
+
+
+def evaluate_pages(args, pipeline):
+    """Page segmentation figures on synthetic held-out pages, or None when not asked for."""
+    if not args.pages or args.no_corpora or args.data_dir is None:
+        return None
+    from model.scoring import FastScorer
+    from training.pages import evaluate_segmenter
+
+    _say(f"evaluating page segmentation on {args.pages} synthetic held-out pages ...")
+    result = evaluate_segmenter(args.data_dir, FastScorer(pipeline).probability, pages=args.pages, seed=args.seed)
+    _say(f"segmentation: block accuracy {result['segment']['block_accuracy']}, exact boundary "
+         f"{result['segment']['boundary_exact']} (blocks alone: {result['argmax']['block_accuracy']}, "
+         f"{result['argmax']['boundary_exact']})")
+    return result
 
 
 def fit_kind_model(args):
@@ -214,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             return 3
 
     kind_pipeline, kind_report = fit_kind_model(args)
+    segmentation = evaluate_pages(args, pipeline)
     data_fingerprint = fingerprint(records)
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     card = {
@@ -239,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "hyperparameters": {"blocks": list(args.blocks), **params},
         "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso},
+        "segmentation": segmentation,
         "kind": None if kind_report is None else {
             "labels": ["sarcastic", "opinion"],
             "applies_to": "texts labelled comment",
@@ -252,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             "joblib": joblib.__version__,
         },
         "licence": LICENCE_NOTE,
+        "forced": bool(args.force),
         "training_seconds": round(time.monotonic() - started, 1),
     }
     artifact = pipeline if kind_pipeline is None else {"classifier": pipeline, "kind": kind_pipeline}
