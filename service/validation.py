@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from model.labels import check_band
+from model.segment import split_blocks
 from service.errors import InvalidRequest, UnsupportedMediaType
 
 _JSON_TYPES = ("application/json",)
@@ -45,24 +46,34 @@ def _check_text(text, where: str, max_chars: int) -> str:
     return text
 
 
+def _one_of(payload: dict, single: str, single_is: str, many: str) -> bool:
+    """True when ``single`` was sent, False for ``many``; 400 for both or neither."""
+    has_single, has_many = single in payload, many in payload
+    if has_single == has_many:
+        raise InvalidRequest(
+            f"send exactly one of '{single}' ({single_is}) or '{many}' (a list of strings)"
+            + (" (got both)" if has_single else f" (got keys: {', '.join(sorted(payload)) or 'none'})")
+        )
+    return has_single
+
+
+def _list_of_texts(payload: dict, key: str, max_chars: int, max_items: int, too_many: str) -> list[str]:
+    """``payload[key]``: a list of 1 to ``max_items`` non-blank strings of at most ``max_chars``."""
+    items = payload[key]
+    if not isinstance(items, list):
+        raise InvalidRequest(f"'{key}' must be a list of strings (got {_type_name(items)})")
+    if not items:
+        raise InvalidRequest(f"'{key}' is empty: send 1 to {max_items} {key}")
+    if len(items) > max_items:
+        raise InvalidRequest(f"'{key}' has {len(items)} items; the limit is {max_items}", code=too_many)
+    return [_check_text(item, f"'{key}'[{i}]", max_chars) for i, item in enumerate(items)]
+
+
 def texts_from(payload: dict, max_chars: int, max_texts: int) -> tuple[list[str], bool]:
     """The texts to classify and whether a single ``text`` (not ``texts``) was sent."""
-    has_text, has_texts = "text" in payload, "texts" in payload
-    if has_text == has_texts:
-        raise InvalidRequest(
-            "send exactly one of 'text' (a string) or 'texts' (a list of strings)"
-            + (" (got both)" if has_text else f" (got keys: {', '.join(sorted(payload)) or 'none'})")
-        )
-    if has_text:
+    if _one_of(payload, "text", "a string", "texts"):
         return [_check_text(payload["text"], "'text'", max_chars)], True
-    texts = payload["texts"]
-    if not isinstance(texts, list):
-        raise InvalidRequest(f"'texts' must be a list of strings (got {_type_name(texts)})")
-    if not texts:
-        raise InvalidRequest("'texts' is empty: send 1 to {} texts".format(max_texts))
-    if len(texts) > max_texts:
-        raise InvalidRequest(f"'texts' has {len(texts)} items; the limit is {max_texts}", code="too_many_texts")
-    return [_check_text(t, f"'texts'[{i}]", max_chars) for i, t in enumerate(texts)], False
+    return _list_of_texts(payload, "texts", max_chars, max_texts, "too_many_texts"), False
 
 
 def review_band_from(payload: dict, default):
@@ -91,15 +102,7 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
 
     With ``blocks``, offsets count into the blocks joined by line breaks.
     """
-    from model.segment import split_blocks
-
-    has_text, has_blocks = "text" in payload, "blocks" in payload
-    if has_text == has_blocks:
-        raise InvalidRequest(
-            "send exactly one of 'text' (the page as a string) or 'blocks' (a list of strings)"
-            + (" (got both)" if has_text else f" (got keys: {', '.join(sorted(payload)) or 'none'})")
-        )
-    if has_text:
+    if _one_of(payload, "text", "the page as a string", "blocks"):
         text = payload["text"]
         if not isinstance(text, str):
             raise InvalidRequest(f"'text' must be a string (got {_type_name(text)})")
@@ -112,16 +115,8 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
         if len(blocks) > max_blocks:
             raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")
         return blocks
-    given = payload["blocks"]
-    if not isinstance(given, list):
-        raise InvalidRequest(f"'blocks' must be a list of strings (got {_type_name(given)})")
-    if not given:
-        raise InvalidRequest(f"'blocks' is empty: send 1 to {max_blocks} blocks")
-    if len(given) > max_blocks:
-        raise InvalidRequest(f"'blocks' has {len(given)} items; the limit is {max_blocks}", code="too_many_blocks")
     blocks, start = [], 0
-    for i, block in enumerate(given):
-        _check_text(block, f"'blocks'[{i}]", max_chars)
+    for block in _list_of_texts(payload, "blocks", max_chars, max_blocks, "too_many_blocks"):
         blocks.append((start, start + len(block), block))
         start += len(block) + 1
     return blocks
