@@ -21,6 +21,8 @@ DEFAULTS = {
     "JSON_SORT_KEYS": False,
     # None: the band in the model card. A pair [low, high] overrides it for every request.
     "REVIEW_BAND": None,
+    # API keys clients may present; none configured means none required.
+    "API_KEYS": [],
 }
 
 
@@ -41,10 +43,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, errors
+    from service import api, coral, errors, perspective
 
     errors.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(perspective.bp)
+    app.register_blueprint(coral.bp)
 
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]

@@ -1,0 +1,5 @@
+"""Placeholder: the perspective integration blueprint (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("perspective", __name__)
