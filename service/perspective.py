@@ -1,5 +1,464 @@
-"""Placeholder: the perspective integration blueprint (being written)."""
+"""A drop-in for Google's Perspective API (Comment Analyzer ``v1alpha1``) over our classifier.
 
-from flask import Blueprint
+Wire protocol: ``/work/shared/integrations/perspective-api.md``. Our attributes:
+
+* ``COMMENT``: probability that the text is a reader comment rather than editorial prose
+  (1 - P(editorial)).
+* ``EDITORIAL``: probability that the text is editorial prose (P(editorial)).
+* ``SARCASM``: the kind model's probability that a comment is sarcastic rather than opinion;
+  only when the loaded model has a kind model. It is given for every text, including texts the
+  classifier thinks editorial (the kind model was trained on comments only, so read it together
+  with ``COMMENT``).
+
+Only English is supported. Span scores (``spanAnnotations``) are per sentence: the text is cut
+after ``.``, ``!``, ``?`` or ``…`` followed by white space, and at line breaks; each sentence is
+scored on its own. Offsets are UTF-16 code units, as Perspective's are. Errors use Google's
+error body, never the service's own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import math
+import re
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("perspective", __name__)
+
+DISCOVERY_FILE = Path(__file__).with_name("perspective_discovery.json")
+ANALYZE = "/v1alpha1/comments:analyze"
+SUGGEST = "/v1alpha1/comments:suggestscore"
+# Perspective's documented limit is "20 KB"; we read it as 20,480 bytes of UTF-8.
+MAX_COMMENT_BYTES = 20_480
+SUPPORTED_LANGUAGES = ("en",)
+ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW")
+TEXT_TYPES = ("TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT", "HTML")
+_CANONICAL = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
+              413: "INVALID_ARGUMENT", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+class PerspectiveError(Exception):
+    """An error answered with Google's body: status, canonical status, message and details."""
+
+    def __init__(self, message: str, error_type: str | None = "INVALID_REQUEST", status: int = 400,
+                 extra: dict | None = None, details: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        if details is None and error_type:
+            details = [{"@type": ERROR_TYPE, "errorType": error_type, **(extra or {})}]
+        self.details = details
+
+
+def google_error(status: int, message: str, details: list | None = None):
+    """Google's ``{"error": {"code", "message", "status"[, "details"]}}`` with ``status``."""
+    error = {"code": status, "message": message, "status": _CANONICAL.get(status, "UNKNOWN")}
+    if details:
+        error["details"] = details
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(PerspectiveError)
+def _perspective_error(error: PerspectiveError):
+    return google_error(error.status, error.message, error.details)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    if status == 413:
+        message = f"Request payload size exceeds the limit: {current_app.config.get('MAX_CONTENT_LENGTH')} bytes."
+    else:
+        message = error.description or error.name
+    response = google_error(status, message)
+    if status == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception):
+    log.exception("unhandled error in the Perspective API")
+    return google_error(500, "Internal error encountered.")
+
+
+# --- Request parsing ------------------------------------------------------------------------
+
+def _snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), name)
+
+
+def field(message: dict, name: str, default=None):
+    """``message[name]`` under its lowerCamelCase or snake_case spelling (proto3 JSON accepts both)."""
+    if name in message:
+        return message[name]
+    return message.get(_snake(name), default)
+
+
+def _type_name(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
+            int: "integer", float: "number"}.get(type(value), type(value).__name__)
+
+
+def _expect(value, kind, where: str):
+    """``value`` when it is of JSON type ``kind`` (or absent), else INVALID_REQUEST naming it."""
+    if value is None:
+        return None
+    ok = isinstance(value, kind) and not (kind in (int, float, (int, float)) and isinstance(value, bool))
+    if not ok:
+        wanted = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+                  (int, float): "a number", int: "an integer"}[kind]
+        raise PerspectiveError(f"Invalid value at '{where}': expected {wanted} (got {_type_name(value)})")
+    return value
+
+
+# Quote bare object keys, as in the docs' curl sample ``{comment: {text: "..."}}``.
+_BARE_KEY = re.compile(r'("(?:[^"\\]|\\.)*")|([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)', re.S)
+
+
+def parse_body(body: bytes) -> dict:
+    """The body as a JSON object, whatever its Content-Type; bare keys are tolerated."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PerspectiveError("Invalid JSON payload received. The body is not valid UTF-8.", None) from None
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        quoted = _BARE_KEY.sub(lambda m: m.group(1) or f'{m.group(2)}"{m.group(3)}"{m.group(4)}', text)
+        try:
+            payload = json.loads(quoted)
+        except (ValueError, RecursionError) as error:
+            detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise PerspectiveError(f"Invalid JSON payload received. {detail}.", None) from None
+    if not isinstance(payload, dict):
+        raise PerspectiveError(f"Invalid JSON payload received. Expected an object (got {_type_name(payload)}).", None)
+    return payload
+
+
+def check_key() -> None:
+    """When API keys are configured, the request's ``key`` (or ``X-Goog-Api-Key``) must be one."""
+    keys = current_app.config.get("API_KEYS") or []
+    if not keys:
+        return
+    given = request.args.get("key") or request.headers.get("X-Goog-Api-Key")
+    if not given:
+        raise PerspectiveError("The request is missing a valid API key.", None, 403)
+    if not any(hmac.compare_digest(given.encode(), str(key).encode()) for key in keys):
+        raise PerspectiveError(
+            "API key not valid. Please pass a valid API key.", None, 400,
+            details=[{"@type": ERROR_INFO, "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+                      "metadata": {"service": "commentanalyzer.googleapis.com"}}],
+        )
+
+
+def comment_text(payload: dict) -> str:
+    """``comment.text``: plain text, non-empty, at most 20 KB; ``context`` is checked and ignored."""
+    comment = _expect(field(payload, "comment"), dict, "comment") or {}
+    text = _expect(comment.get("text"), str, "comment.text") or ""
+    if not text.strip():
+        raise PerspectiveError("Comment must be non-empty.", "COMMENT_EMPTY")
+    if len(text.encode("utf-8")) > MAX_COMMENT_BYTES or len(text) > current_app.config["MAX_TEXT_CHARS"]:
+        raise PerspectiveError("Comment text too long.", "COMMENT_TOO_LONG")
+    text_type = _expect(comment.get("type"), str, "comment.type") or "TEXT_TYPE_UNSPECIFIED"
+    if text_type not in TEXT_TYPES:
+        raise PerspectiveError(f"Unknown text type: {text_type}")
+    if text_type == "HTML":
+        raise PerspectiveError("Currently, only 'PLAIN_TEXT' comments are supported")
+    _check_context(payload)
+    return text
+
+
+def _check_context(payload: dict) -> None:
+    context = _expect(field(payload, "context"), dict, "context")
+    if not context:
+        return
+    entries = _expect(field(context, "entries"), list, "context.entries")
+    article = _expect(field(context, "articleAndParentComment"), dict, "context.article_and_parent_comment")
+    if entries and article:
+        raise PerspectiveError("Context can have either entries or article_and_parent_comment, "
+                               "but both fields were populated.")
+    for i, entry in enumerate(entries or []):
+        _expect(entry, dict, f"context.entries[{i}]")
+        _expect(entry.get("text"), str, f"context.entries[{i}].text")
+    for part in ("article", "parentComment"):
+        entry = _expect(field(article or {}, part), dict, f"context.article_and_parent_comment.{part}")
+        if entry:
+            _expect(entry.get("text"), str, f"context.article_and_parent_comment.{part}.text")
+
+
+def languages_from(payload: dict) -> list[str] | None:
+    """The request's ``languages``, or None when it gave none."""
+    languages = _expect(field(payload, "languages"), list, "languages")
+    for i, language in enumerate(languages or []):
+        _expect(language, str, f"languages[{i}]")
+    return languages or None
+
+
+def supported(language: str) -> bool:
+    """Whether an ISO 639-1 or BCP-47 code names a language our model knows (``en``, ``en-GB``...)."""
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] in SUPPORTED_LANGUAGES
+
+
+def _check_strings(payload: dict, names) -> None:
+    for name in names:
+        _expect(field(payload, name), str, _snake(name))
+
+
+# --- Attributes -----------------------------------------------------------------------------
+
+def _comment(loaded, text: str) -> float:
+    return 1.0 - loaded.editorial_probability(text)
+
+
+def _editorial(loaded, text: str) -> float:
+    return loaded.editorial_probability(text)
+
+
+def _sarcasm(loaded, text: str) -> float:
+    return loaded.kind(text)["scores"]["sarcastic"]
+
+
+ATTRIBUTES = {
+    "COMMENT": (_comment, lambda loaded: True),
+    "EDITORIAL": (_editorial, lambda loaded: True),
+    "SARCASM": (_sarcasm, lambda loaded: getattr(loaded, "kind_scorer", None) is not None),
+}
+
+
+def attribute_names(loaded) -> list[str]:
+    """The attributes the loaded model can score."""
+    return [name for name, (_, available) in ATTRIBUTES.items() if available(loaded)]
+
+
+def requested_attributes(payload: dict, loaded, languages: list[str], drop: bool) -> dict:
+    """``{requested name: (scorer, score type, threshold)}`` for the attributes to score."""
+    requested = _expect(field(payload, "requestedAttributes"), dict, "requested_attributes")
+    if not requested:
+        raise PerspectiveError("Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES")
+    unsupported_languages = [language for language in languages if not supported(language)]
+    chosen = {}
+    for key, parameters in requested.items():
+        parameters = _expect(parameters, dict, f"requested_attributes[{key}]") or {}
+        name = key.split("@", 1)[0]  # historical version suffixes: NAME@1
+        if name not in attribute_names(loaded):
+            if drop:
+                continue
+            raise PerspectiveError(f"Unknown requested attribute: {key}")
+        if unsupported_languages:
+            if drop:
+                continue
+            raise PerspectiveError(
+                f"Attribute {key} does not support request languages: {', '.join(unsupported_languages)}",
+                "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+                extra={"languageNotSupportedByAttributeError": {
+                    "detectedLanguages": [], "requestedLanguages": languages, "attribute": key}},
+            )
+        score_type = _expect(field(parameters, "scoreType"), str, f"requested_attributes[{key}].score_type")
+        score_type = score_type or "SCORE_TYPE_UNSPECIFIED"
+        if score_type not in SCORE_TYPES:
+            raise PerspectiveError(f"Invalid value at 'requested_attributes[{key}].score_type': {score_type}")
+        if score_type not in ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY"):
+            raise PerspectiveError(f"Requested score type {score_type} is not supported by attribute {key}")
+        threshold = _expect(field(parameters, "scoreThreshold"), (int, float),
+                            f"requested_attributes[{key}].score_threshold")
+        if threshold is not None and not math.isfinite(threshold):
+            raise PerspectiveError(f"Invalid value at 'requested_attributes[{key}].score_threshold': {threshold}")
+        chosen[key] = (ATTRIBUTES[name][0], threshold)
+    return chosen
+
+
+# --- Spans ----------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|(?=\n)|\Z)", re.S)
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """The sentences of ``text`` as code-point ``(start, end)``, end exclusive, without outer blanks."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().rstrip()
+        if sentence:
+            spans.append((match.start(), match.start() + len(sentence)))
+    return spans
+
+
+def utf16_offsets(text: str, offsets) -> list[int]:
+    """Python code-point offsets into ``text`` as UTF-16 code-unit offsets (astral characters count 2)."""
+    result, units, previous = [], 0, 0
+    for offset in sorted(set(offsets)):
+        units += len(text[previous:offset].encode("utf-16-le")) // 2
+        result.append((offset, units))
+        previous = offset
+    mapping = dict(result)
+    return [mapping[offset] for offset in offsets]
+
+
+def _score(value: float) -> dict:
+    return {"value": value, "type": "PROBABILITY"}
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+def _classifier():
+    loaded = current_app.extensions.get("classifier")
+    if loaded is None:
+        raise PerspectiveError("The model is not loaded yet; retry shortly.", None, 503)
+    return loaded
+
+
+@bp.post(ANALYZE)
+def analyze():
+    """AnalyzeComment: scores for the requested attributes, with per-sentence spans if asked."""
+    check_key()
+    loaded = _classifier()
+    payload = parse_body(request.get_data(cache=False))
+    text = comment_text(payload)
+    languages = languages_from(payload)
+    if languages is None and not any(ch.isalpha() for ch in text):
+        raise PerspectiveError("Unable to detect language", "LANGUAGE_DETECTION_FAILED")
+    used_languages = languages or ["en"]  # no detector: without `languages`, we assume English
+    drop = bool(_expect(field(payload, "dropUnsupportedAttributes"), bool, "drop_unsupported_attributes"))
+    attributes = requested_attributes(payload, loaded, used_languages, drop)
+    spans_wanted = _expect(field(payload, "spanAnnotations"), bool, "span_annotations")
+    _expect(field(payload, "doNotStore"), bool, "do_not_store")  # nothing is ever stored
+    _check_strings(payload, ("clientToken", "sessionId", "communityId"))
+
+    spans = sentences(text) if spans_wanted else []
+    units = utf16_offsets(text, [offset for span in spans for offset in span])
+    scores = {}
+    for key, (scorer, threshold) in attributes.items():
+        summary = scorer(loaded, text)
+        if threshold is not None and summary < threshold:
+            continue
+        entry = {}
+        if spans:
+            entry["spanScores"] = [
+                {"begin": units[2 * i], "end": units[2 * i + 1], "score": _score(scorer(loaded, text[start:end]))}
+                for i, (start, end) in enumerate(spans)
+            ]
+        entry["summaryScore"] = _score(summary)
+        scores[key] = entry
+    response = {}
+    if scores:
+        response["attributeScores"] = scores
+    response["languages"] = used_languages
+    token = field(payload, "clientToken")
+    if token is not None:
+        response["clientToken"] = token
+    return jsonify(response)
+
+
+@bp.post(SUGGEST)
+def suggest_score():
+    """SuggestCommentScore: validated and acknowledged; nothing is stored (no feedback store yet)."""
+    check_key()
+    payload = parse_body(request.get_data(cache=False))
+    text = comment_text(payload)
+    languages = languages_from(payload)
+    _check_strings(payload, ("clientToken", "sessionId", "communityId"))
+    scores = _expect(field(payload, "attributeScores"), dict, "attribute_scores")
+    if not scores:
+        raise PerspectiveError("Missing attribute_scores")
+    length = len(text.encode("utf-16-le")) // 2
+    for name, entry in scores.items():
+        where = f"attribute_scores[{name}]"
+        if not _expect(entry, dict, where):
+            raise PerspectiveError(f"{where} must have a summary_score or span_scores")
+        summary = _expect(field(entry, "summaryScore"), dict, f"{where}.summary_score")
+        spans = _expect(field(entry, "spanScores"), list, f"{where}.span_scores")
+        if summary is None and not spans:
+            raise PerspectiveError(f"{where} must have a summary_score or span_scores")
+        if summary is not None:
+            _check_score(summary, f"{where}.summary_score")
+        for i, span in enumerate(spans or []):
+            at = f"{where}.span_scores[{i}]"
+            _expect(span, dict, at)
+            begin = _expect(span.get("begin"), int, f"{at}.begin")
+            end = _expect(span.get("end"), int, f"{at}.end")
+            if begin is None or end is None:
+                raise PerspectiveError(f"{at} must have begin and end")
+            if not 0 <= begin <= end <= length:
+                raise PerspectiveError(f"{at}: begin {begin} and end {end} must satisfy "
+                                       f"0 <= begin <= end <= {length} (UTF-16 code units)")
+            _check_score(_expect(span.get("score"), dict, f"{at}.score") or {}, f"{at}.score")
+    response = {}
+    token = field(payload, "clientToken")
+    if token is not None:
+        response["clientToken"] = token
+    if languages:
+        response["requestedLanguages"] = languages
+    return jsonify(response)
+
+
+def _check_score(score: dict, where: str) -> None:
+    value = _expect(score.get("value"), (int, float), f"{where}.value")
+    if value is None or not math.isfinite(value):
+        raise PerspectiveError(f"{where} must have a value (use 0 or 1 for a binary judgement)")
+    score_type = _expect(score.get("type"), str, f"{where}.type")
+    if score_type is not None and score_type not in SCORE_TYPES:
+        raise PerspectiveError(f"Invalid value at '{where}.type': {score_type}")
+
+
+_OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
+
+
+@bp.route(ANALYZE, methods=_OTHER_METHODS)
+@bp.route(SUGGEST, methods=_OTHER_METHODS)
+def _wrong_method():
+    response = google_error(405, f"Method {request.method} is not allowed on {request.path}; use POST.")
+    response.headers["Allow"] = "POST"
+    return response
+
+
+@bp.route("/v1alpha1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def _unknown_method(rest):
+    return google_error(404, f"Method not found: /v1alpha1/{rest}")
+
+
+# --- Discovery ------------------------------------------------------------------------------
+
+@cache
+def _discovery_text() -> str:
+    return DISCOVERY_FILE.read_text(encoding="utf-8")
+
+
+def discovery_document(root_url: str) -> dict:
+    """Google's discovery document with its URLs pointing at ``root_url`` (ending in ``/``)."""
+    document = json.loads(_discovery_text())
+    document["rootUrl"] = root_url
+    document["baseUrl"] = root_url + document.get("servicePath", "")
+    document.pop("mtlsRootUrl", None)
+    return document
+
+
+@bp.get("/$discovery/rest")
+def discovery():
+    """The discovery document, where Google's clients fetch it (``?version=v1alpha1``)."""
+    check_key()
+    version = request.args.get("version", "v1alpha1")
+    if version != "v1alpha1":
+        raise PerspectiveError(f"Discovery document not found for API service: commentanalyzer {version}",
+                               None, 404)
+    return jsonify(discovery_document(request.host_url))
+
+
+@bp.get("/discovery/v1/apis/commentanalyzer/v1alpha1/rest")
+def discovery_v1():
+    """The discovery document under the client library's older URL template."""
+    check_key()
+    return jsonify(discovery_document(request.host_url))
