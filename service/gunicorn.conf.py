@@ -15,6 +15,18 @@ keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# The service's own loggers (model loading, Coral verdicts, unexpected errors) go to stderr
+# beside gunicorn's; gunicorn's loggers stop propagating so nothing is printed twice.
+logconfig_dict = {
+    "root": {"level": loglevel.upper(), "handlers": ["error_console"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False,
+                           "qualname": "gunicorn.error"},
+        # Access lines only when ACCESS_LOG asks for them (they name paths, never comment text).
+        "gunicorn.access": {"level": "INFO" if accesslog else "WARNING", "handlers": ["console"],
+                            "propagate": False, "qualname": "gunicorn.access"},
+    },
+}
 # A single-app server needs no runtime control socket, and two instances on one machine would
 # otherwise share ~/.gunicorn/gunicorn.ctl.
 control_socket_disable = True
