@@ -6,18 +6,13 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from test_live import serve, stop
+
 pytestmark = pytest.mark.live
-REPO = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 PATH = "/v1/coral/moderate"
 # The server holds two secrets; Talk may still sign with one we have dropped.
 HELD = ["empsec_" + "1a" * 32, "empsec_" + "2b" * 32]
@@ -63,38 +58,15 @@ def send(connection: http.client.HTTPConnection, body: bytes, sig: str) -> tuple
     return response.status, response.read()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tiny_model_dir):
-    port = free_port()
-    env = {**os.environ, "COMMENT_CLASSIFIER_MODEL_DIR": str(tiny_model_dir), "PORT": str(port),
-           "WORKERS": "2", "COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps(HELD),
-           # The tiny model scores the editorial paragraph about 0.95; the shipped default is 0.95.
-           "COMMENT_CLASSIFIER_CORAL_FLAG_THRESHOLD": "0.8"}
-    process = subprocess.Popen([str(GUNICORN), "-c", "service/gunicorn.conf.py", "service.wsgi:app"],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")
-        time.sleep(0.2)
+    port, process = serve(tiny_model_dir, {
+        "COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps(HELD),
+        # The tiny model scores the editorial paragraph about 0.95; the shipped default is 0.95.
+        "COMMENT_CLASSIFIER_CORAL_FLAG_THRESHOLD": "0.8",
+    })
     yield port
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 @pytest.fixture()

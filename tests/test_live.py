@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,12 +26,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(model_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "COMMENT_CLASSIFIER_MODEL_DIR": str(model_dir), "PORT": str(port), "WORKERS": "2"}
-    return subprocess.Popen(
+def start(model_dir: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+    """gunicorn as production runs it, its output going to a temporary file.
+
+    Not to a pipe: a pipe nobody reads fills up with the server's log lines, and then the
+    server blocks on writing them.
+    """
+    environment = {**os.environ, "COMMENT_CLASSIFIER_MODEL_DIR": str(model_dir), "PORT": str(port),
+                   "WORKERS": "2", **(env or {})}
+    log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(
         [str(GUNICORN), "-c", "service/gunicorn.conf.py", "service.wsgi:app"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
+    process.log_path = Path(log.name)
+    log.close()
+    return process
+
+
+def output(process: subprocess.Popen) -> str:
+    """What the server has printed so far."""
+    return process.log_path.read_text(errors="replace")
 
 
 def request(port, path, body=None, content_type="application/json"):
@@ -44,9 +60,10 @@ def request(port, path, body=None, content_type="application/json"):
         return error.code, json.loads(error.read())
 
 
-def serve(model_dir):
+def serve(model_dir, env: dict | None = None):
+    """Start gunicorn on a free port and wait until it is ready: (port, process)."""
     port = free_port()
-    process = start(model_dir, port)
+    process = start(model_dir, port, env)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -56,14 +73,17 @@ def serve(model_dir):
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")
+            process.wait()
+            pytest.fail(f"gunicorn did not start:\n{output(process)}")
         time.sleep(0.2)
     return port, process
 
 
 def stop(process):
+    """SIGTERM, wait for the workers to finish, remove the log."""
     process.terminate()
     process.wait(timeout=30)
+    process.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture()
@@ -95,12 +115,12 @@ def test_live_service_answers_and_errors_as_json(live, tiny_classifier):
 def test_start_up_fails_fast_with_a_message_when_the_model_is_missing(tmp_path):
     process = start(tmp_path, free_port())
     try:
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
         pytest.fail("gunicorn kept running without a model")
     assert process.returncode != 0
-    assert "make train" in output
+    assert "make train" in output(process)
 
 
 SEED_PAGE = REPO.parent / "shared" / "examples" / "scraped-page-article-and-comment.txt"
