@@ -1,6 +1,6 @@
 """A drop-in for Google's Perspective API (Comment Analyzer ``v1alpha1``) over our classifier.
 
-Wire protocol: ``/work/shared/integrations/perspective-api.md``. Our attributes:
+Wire protocol: ``../shared/integrations/perspective-api.md``. Our attributes:
 
 * ``COMMENT``: probability that the text is a reader comment rather than editorial prose
   (1 - P(editorial)).
