@@ -16,7 +16,7 @@ CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
 
-.PHONY: help install install-dev run test train bench clean
+.PHONY: help install install-dev run test train bench report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,7 @@ run: $(VENV)/.installed ## serve the shipped model with gunicorn on HOST:PORT (1
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
 
 test: $(VENV)/.installed-dev ## run the whole test suite
+	bash tests/install-browser.sh
 	$(BIN)/python -m pytest
 
 train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write model/
@@ -52,6 +53,9 @@ train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write 
 
 bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a hello-world floor
 	$(BIN)/python -m bench
+
+report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
+	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info
