@@ -1,0 +1,190 @@
+"""The report: plots from a card and predictions, the Markdown that links them, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from training import report
+
+REPO = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CARD_ONLY_PLOTS = {"confusion.png", "reliability.png", "per_source.png", "leave_one_source_out.png",
+                   "kind.png", "segmentation.png"}
+ALL_PLOTS = CARD_ONLY_PLOTS | {"roc.png", "precision_recall.png"}
+
+
+def _source(label, accuracy, n=10):
+    return {"label": label, "n": n, "accuracy": accuracy, "mean_p_editorial": 0.5}
+
+
+FAKE_CARD = {
+    "version": "fake-1",
+    "created": "2026-01-01T00:00:00+00:00",
+    "metrics": {
+        "held_out": {
+            "n": 8, "accuracy": 0.75, "macro_f1": 0.75, "roc_auc": 0.8, "brier": 0.2,
+            "confusion": {"labels": ["editorial", "comment"], "matrix": [[3, 1], [1, 3]]},
+            "per_source": {"news": _source("editorial", 0.75, 4), "forum": _source("comment", 0.75, 4)},
+        },
+        "calibration": {
+            "expected_calibration_error": 0.1,
+            "reliability": [
+                {"bin": [0.0, 0.5], "n": 4, "mean_predicted": 0.2, "observed_editorial": 0.25},
+                {"bin": [0.5, 1.0], "n": 4, "mean_predicted": 0.8, "observed_editorial": 0.75},
+            ],
+            "review_band": {"band": [0.3, 0.7], "review_share": 0.25, "precision_editorial": 1.0,
+                            "precision_comment": 1.0},
+        },
+        "leave_one_source_out": {
+            "pooled": {"macro_f1": 0.6},
+            "source_balanced_macro_f1": 0.6,
+            "per_source": {"news": _source("editorial", 0.5), "forum": _source("comment", 0.7)},
+        },
+    },
+    "segmentation": {
+        "pages": 3,
+        "segment": {"pages": 3, "blocks": 9, "block_accuracy": 0.9, "boundary_exact": 0.67,
+                    "per_label": {"editorial": 1.0, "comment": 0.8}},
+        "argmax": {"pages": 3, "blocks": 9, "block_accuracy": 0.8, "boundary_exact": 0.33,
+                   "per_label": {"editorial": 0.7, "comment": 0.9}},
+    },
+    "kind": {"metrics": {
+        "held_out": {
+            "pooled": {"macro_f1": 0.6, "f1_sarcastic": 0.5},
+            "per_source": {"tweets": {"f1_sarcastic": 0.4}, "forum": {"f1_sarcastic": 0.6}},
+            "subsets": {"forum:GEN": {"f1_sarcastic": 0.65}},
+        },
+        "official_isarcasm_test": {"f1_sarcastic": 0.3},
+        "baselines": [
+            {"source": "twitter_isarcasm", "metric": "f1_sarcastic", "score": 0.6, "split": "official test set"},
+            {"source": "forum", "metric": "f1_sarcastic", "score": {"GEN": 0.7}, "note": "approximate"},
+            {"source": "tweets", "metric": None, "score": None},
+        ],
+    }},
+}
+FAKE_LABELS = ["editorial"] * 4 + ["comment"] * 4
+FAKE_P = [0.9, 0.8, 0.6, 0.4, 0.55, 0.3, 0.2, 0.1]
+
+
+def assert_png(path: Path) -> None:
+    """A real, non-empty PNG image."""
+    from matplotlib.image import imread
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
+    image = imread(path)
+    assert image.shape[0] > 0 and image.shape[1] > 0
+    assert path.stat().st_size < 150_000, f"{path.name} is {path.stat().st_size} bytes"
+
+
+def markdown_links(path: Path) -> set[str]:
+    return set(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", path.read_text()))
+
+
+def test_draw_writes_every_plot_and_the_markdown_links_them(tmp_path):
+    drawn = report.draw(FAKE_CARD, tmp_path, FAKE_LABELS, FAKE_P)
+    files = {file for file, _ in drawn["figures"].values()}
+    assert files == ALL_PLOTS
+    for name in files:
+        assert_png(tmp_path / name)
+    assert drawn["roc_auc"] == pytest.approx(0.9375)
+    report.write_markdown(FAKE_CARD, drawn, tmp_path / "README.md", "2026-01-02T00:00:00+00:00", card_only=False)
+    assert markdown_links(tmp_path / "README.md") == ALL_PLOTS
+    text = (tmp_path / "README.md").read_text()
+    assert "fake-1" in text and "2026-01-02" in text and "| Held-out macro-F1 | 0.7500 |" in text
+
+
+def test_draw_without_predictions_skips_only_the_curves(tmp_path):
+    drawn = report.draw(FAKE_CARD, tmp_path)
+    assert {file for file, _ in drawn["figures"].values()} == CARD_ONLY_PLOTS
+
+
+def test_draw_skips_what_the_card_lacks(tmp_path):
+    card = {**FAKE_CARD, "kind": None, "segmentation": None}
+    drawn = report.draw(card, tmp_path)
+    assert "kind" not in drawn["figures"] and "segmentation" not in drawn["figures"]
+
+
+def test_kind_rows_set_each_baseline_against_the_matching_figure():
+    rows = {row["what"]: row for row in report.kind_rows(FAKE_CARD["kind"]["metrics"])}
+    assert rows["twitter_isarcasm (official test)"]["ours"] == 0.3
+    assert rows["forum:GEN"] == {"what": "forum:GEN", "ours": 0.65, "published": 0.7, "approx": True}
+    assert rows["tweets (held out)"]["published"] is None
+
+
+def test_card_only_draws_from_the_shipped_card(tmp_path):
+    out = tmp_path / "reports"
+    assert report.main(["--card-only", "--out", str(out)]) == 0
+    assert {p.name for p in out.glob("*.png")} == CARD_ONLY_PLOTS
+    for path in out.glob("*.png"):
+        assert_png(path)
+    card = json.loads((REPO / "model" / "card.json").read_text())
+    assert card["version"] in (out / "README.md").read_text()
+    assert markdown_links(out / "README.md") == CARD_ONLY_PLOTS
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]  # no staging folder left behind
+
+
+def test_a_new_report_replaces_the_old_one(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "stale.png").write_bytes(b"old")
+    assert report.main(["--card-only", "--out", str(out)]) == 0
+    assert not (out / "stale.png").exists() and (out / "README.md").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]
+
+
+def test_a_failed_run_leaves_the_old_report_alone(tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "README.md").write_text("old")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(report, "draw", broken)
+    with pytest.raises(RuntimeError):
+        report.main(["--card-only", "--out", str(out)])
+    assert (out / "README.md").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]
+
+
+def test_without_the_data_folder_it_names_data_dir_and_exits_2(tmp_path, capsys):
+    code = report.main(["--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "reports")])
+    assert code == 2
+    assert "DATA_DIR" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_missing_card_is_an_error_that_says_what_to_run(tmp_path, capsys):
+    code = report.main(["--card-only", "--model-dir", str(tmp_path), "--out", str(tmp_path / "reports")])
+    assert code == 1
+    assert "make train" in capsys.readouterr().err
+
+
+def test_scores_that_differ_from_the_card_stop_the_report(tiny_model_dir, tmp_path, monkeypatch):
+    from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+    from training.records import Record
+
+    held = [Record(t, "editorial", "news", str(i)) for i, t in enumerate(EDITORIAL_EXAMPLES)]
+    held += [Record(t, "comment", "forum", str(i)) for i, t in enumerate(COMMENT_EXAMPLES)]
+    monkeypatch.setattr(report, "held_out_split", lambda data_dir, card: held)
+    with pytest.raises(report.ReportError, match="differs from the card's None"):
+        report.score_held_out(tmp_path, tiny_model_dir)
+
+
+@pytest.mark.realdata
+@pytest.mark.artifact
+def test_full_report_recomputes_the_cards_held_out_macro_f1(data_dir, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert report.main(["--data-dir", str(data_dir), "--out", str(out)]) == 0
+    card = json.loads((REPO / "model" / "card.json").read_text())
+    said = re.search(r"recomputed held-out macro-F1 ([0-9.]+) on (\d+) texts", capsys.readouterr().err)
+    assert float(said.group(1)) == card["metrics"]["held_out"]["macro_f1"]
+    assert int(said.group(2)) == card["metrics"]["held_out"]["n"]
+    assert {p.name for p in out.glob("*.png")} == ALL_PLOTS
+    for path in out.glob("*.png"):
+        assert_png(path)
+    assert markdown_links(out / "README.md") == ALL_PLOTS

@@ -1,0 +1,490 @@
+"""Draw the shipped model's evaluation as PNG plots with a Markdown summary.
+
+    python -m training.report --data-dir ../shared/data --out reports
+    python -m training.report --card-only --out reports     # from model/card.json alone
+
+Every figure the model card already holds (confusion matrix, per-source accuracy, calibration,
+leave-one-source-out, kind model, segmentation) is drawn from the card. Only the ROC and
+precision-recall curves need predictions: for them the held-out split is rebuilt with the same
+calls and settings as ``training.train`` and scored by the shipped pipeline, and the run stops
+unless the recomputed held-out macro-F1 equals the card's (so the curves belong to that model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from model.artifact import DEFAULT_DIR, ModelError, read_card
+from model.labels import COMMENT, EDITORIAL
+
+DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
+DPI = 100
+COLOURS = {EDITORIAL: "#1f77b4", COMMENT: "#ff7f0e"}
+OTHER_COLOUR = "#7f7f7f"
+
+
+class ReportError(Exception):
+    """The report cannot be drawn; the message says what to fix."""
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _pyplot():
+    """pyplot on the Agg backend: no display is needed, and importing this module sets nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    _pyplot().close(fig)
+    return path
+
+
+def _label_legend(ax, labels) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=COLOURS.get(label, OTHER_COLOUR), label=label) for label in labels]
+    ax.legend(handles=handles, loc="lower right", fontsize=9)
+
+
+# --- plots drawn from the card -------------------------------------------------------------
+
+def plot_confusion(confusion: dict, path: Path, title: str = "Held-out confusion matrix") -> Path:
+    """Confusion matrix as counts and row-normalised (rows: truth), side by side."""
+    plt = _pyplot()
+    labels = list(confusion["labels"])
+    counts = np.asarray(confusion["matrix"], dtype=float)
+    rows = counts.sum(axis=1, keepdims=True)
+    normalised = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, values, name, fmt in ((axes[0], counts, "counts", "{:.0f}"),
+                                  (axes[1], normalised, "share of true label", "{:.1%}")):
+        ax.imshow(values, cmap="Blues", vmin=0, vmax=values.max() or 1)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                dark = values[i, j] > 0.6 * (values.max() or 1)
+                ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center",
+                        color="white" if dark else "black", fontsize=12)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name)
+    fig.suptitle(f"{title} (n = {int(counts.sum())})")
+    return _save(fig, path)
+
+
+def plot_reliability(calibration: dict, path: Path) -> Path:
+    """Reliability diagram from the card's curve, with ECE and the review band shaded."""
+    plt = _pyplot()
+    curve = [row for row in calibration["reliability"] if row["n"]]
+    predicted = [row["mean_predicted"] for row in curve]
+    observed = [row["observed_editorial"] for row in curve]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.5), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1]})
+    band = (calibration.get("review_band") or {}).get("band")
+    for ax in (top, bottom):
+        if band:
+            ax.axvspan(band[0], band[1], color="#dddddd", zorder=0)
+    top.plot([0, 1], [0, 1], linestyle="--", color=OTHER_COLOUR, label="perfect calibration")
+    top.plot(predicted, observed, marker="o", color=COLOURS[EDITORIAL], label="model")
+    if band:
+        share = calibration["review_band"].get("review_share")
+        extra = f", {share:.1%} of texts" if share is not None else ""
+        top.fill_between([], [], color="#dddddd", label=f"review band [{band[0]:.3f}, {band[1]:.3f}){extra}")
+    top.set_ylabel("observed share editorial")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.legend(loc="upper left", fontsize=9)
+    top.set_title(f"Reliability on the held-out split (ECE {calibration['expected_calibration_error']:.4f})")
+    lefts = [row["bin"][0] for row in calibration["reliability"]]
+    widths = [row["bin"][1] - row["bin"][0] for row in calibration["reliability"]]
+    bottom.bar(lefts, [row["n"] for row in calibration["reliability"]], width=widths, align="edge",
+               color=COLOURS[EDITORIAL], alpha=0.6, edgecolor="white")
+    bottom.set_ylabel("texts")
+    bottom.set_xlabel("predicted P(editorial)")
+    return _save(fig, path)
+
+
+def plot_source_accuracy(table: dict, path: Path, title: str) -> Path:
+    """Accuracy per source as horizontal bars, worst at the bottom, coloured by the source's label."""
+    plt = _pyplot()
+    rows = sorted(table.items(), key=lambda kv: kv[1]["accuracy"])
+    names = [f"{name} (n={row['n']})" for name, row in rows]
+    values = [row["accuracy"] for _, row in rows]
+    colours = [COLOURS.get(row["label"], OTHER_COLOUR) for _, row in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.6))
+    ax.barh(range(len(rows)), values, color=colours)
+    for i, value in enumerate(values):
+        ax.text(value + 0.005, i, f"{value:.3f}", va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), names, fontsize=9)
+    ax.set_xlim(min(0.5, min(values, default=0.5) - 0.05), 1.06)
+    ax.set_xlabel("accuracy")
+    ax.set_title(title)
+    _label_legend(ax, sorted({row["label"] for _, row in rows}))
+    return _save(fig, path)
+
+
+def kind_rows(kind_metrics: dict) -> list[dict]:
+    """(what, ours, published) rows comparing the kind model's F1 (sarcastic) with the baselines.
+
+    A baseline scored on an official test set is set against the card's figure on that set;
+    one given per subset (``{"GEN": ...}``) against the card's subsets ``source:GEN``.
+    """
+    held = kind_metrics.get("held_out", {})
+    per_source = held.get("per_source", {})
+    subsets = held.get("subsets", {})
+    rows, covered = [], set()
+    for baseline in kind_metrics.get("baselines", []):
+        source, metric, score = baseline.get("source"), baseline.get("metric"), baseline.get("score")
+        approx = bool(baseline.get("note"))
+        if metric is None or score is None:
+            continue
+        if isinstance(score, dict):
+            for subset, value in score.items():
+                ours = subsets.get(f"{source}:{subset}", {}).get(metric)
+                rows.append({"what": f"{source}:{subset}", "ours": ours, "published": value,
+                             "approx": approx})
+            covered.add(source)
+            continue
+        official = kind_metrics.get("official_isarcasm_test")
+        if "official" in (baseline.get("split") or "") and official and source == "twitter_isarcasm":
+            what, ours = f"{source} (official test)", official.get(metric)
+        else:
+            what, ours = source, per_source.get(source, {}).get(metric)
+            covered.add(source)
+        rows.append({"what": what, "ours": ours, "published": score, "approx": approx})
+    baselined = {b.get("source") for b in kind_metrics.get("baselines", []) if b.get("score") is not None}
+    for source, row in per_source.items():
+        if source not in covered:
+            rows.append({"what": f"{source} (held out)", "ours": row.get("f1_sarcastic"), "published": None,
+                         "approx": False, "elsewhere": source in baselined})
+    return rows
+
+
+def plot_kind(kind_metrics: dict, path: Path) -> Path:
+    """The kind model's F1 (sarcastic) per source and subset beside the published baselines."""
+    plt = _pyplot()
+    rows = kind_rows(kind_metrics)
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(8.5, 0.55 * len(rows) + 1.8))
+    ours = [row["ours"] if row["ours"] is not None else 0 for row in rows]
+    published = [row["published"] if row["published"] is not None else 0 for row in rows]
+    ax.barh(y - 0.2, ours, height=0.4, color=COLOURS[COMMENT], label="this model")
+    ax.barh(y + 0.2, published, height=0.4, color=OTHER_COLOUR, label="published baseline")
+    for i, row in enumerate(rows):
+        if row["ours"] is not None:
+            ax.text(row["ours"] + 0.01, i - 0.2, f"{row['ours']:.3f}", va="center", fontsize=8)
+        if row["published"] is not None:
+            approx = " (approx.)" if row["approx"] else ""
+            ax.text(row["published"] + 0.01, i + 0.2, f"{row['published']:.3f}{approx}", va="center", fontsize=8)
+        else:
+            why = "published baseline is on another split" if row.get("elsewhere") else "no published baseline"
+            ax.text(0.01, i + 0.2, why, va="center", fontsize=8, style="italic")
+    ax.set_yticks(y, [row["what"] for row in rows], fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1 (sarcastic)")
+    pooled = kind_metrics.get("held_out", {}).get("pooled", {})
+    extra = f" (held-out macro-F1 {pooled['macro_f1']:.3f})" if "macro_f1" in pooled else ""
+    ax.set_title(f"Sarcastic vs opinion: F1 against published baselines{extra}", fontsize=11)
+    ax.legend(loc="lower right", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_segmentation(segmentation: dict, path: Path) -> Path:
+    """Page segmentation against labelling each block on its own (the per-block baseline)."""
+    plt = _pyplot()
+    ours, base = segmentation["segment"], segmentation["argmax"]
+    names = ["block accuracy", "exact boundary"] + [f"{label} blocks" for label in ours.get("per_label", {})]
+    values_ours = [ours["block_accuracy"], ours["boundary_exact"]] + list(ours.get("per_label", {}).values())
+    values_base = [base["block_accuracy"], base["boundary_exact"]] + [
+        base.get("per_label", {}).get(label) or 0 for label in ours.get("per_label", {})]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.bar(x - 0.2, values_ours, width=0.4, color=COLOURS[EDITORIAL], label="page segmentation")
+    ax.bar(x + 0.2, values_base, width=0.4, color=OTHER_COLOUR, label="each block alone (baseline)")
+    for i, (a, b) in enumerate(zip(values_ours, values_base)):
+        ax.text(i - 0.2, a + 0.01, f"{a:.3f}", ha="center", fontsize=8)
+        ax.text(i + 0.2, b + 0.01, f"{b:.3f}", ha="center", fontsize=8)
+    ax.set_xticks(x, names, fontsize=9)
+    ax.set_ylim(0, 1.22)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("share correct")
+    ax.set_title(f"Page segmentation on {segmentation.get('pages', ours.get('pages'))} synthetic held-out pages "
+                 f"({ours.get('blocks')} blocks)", fontsize=11)
+    ax.legend(loc="upper center", ncol=2, fontsize=9)
+    return _save(fig, path)
+
+
+# --- plots that need predictions ------------------------------------------------------------
+
+def plot_roc(labels: list[str], p_editorial, path: Path) -> tuple[Path, float]:
+    """ROC curve for 'editorial' as the positive class, with its AUC: (path, auc)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    plt = _pyplot()
+    truth = np.array([label == EDITORIAL for label in labels])
+    fpr, tpr, _ = roc_curve(truth, p_editorial)
+    auc = float(roc_auc_score(truth, p_editorial))
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    ax.plot(fpr, tpr, color=COLOURS[EDITORIAL], label=f"model (AUC {auc:.4f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color=OTHER_COLOUR, label="chance")
+    ax.set_xlabel("false positive rate (comments called editorial)")
+    ax.set_ylabel("true positive rate (editorial found)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_title(f"ROC on the held-out split (n = {len(labels)})")
+    ax.legend(loc="lower right")
+    return _save(fig, path), auc
+
+
+def plot_precision_recall(labels: list[str], p_editorial, path: Path) -> tuple[Path, dict]:
+    """Precision-recall curves with average precision, each label in turn positive: (path, {label: AP})."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    plt = _pyplot()
+    p = np.asarray(p_editorial, dtype=float)
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    ap = {}
+    for label, score in ((EDITORIAL, p), (COMMENT, 1.0 - p)):
+        truth = np.array([x == label for x in labels])
+        precision, recall, _ = precision_recall_curve(truth, score)
+        ap[label] = float(average_precision_score(truth, score))
+        ax.plot(recall, precision, color=COLOURS[label], label=f"{label} (AP {ap[label]:.4f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0.4, 1.01)
+    ax.set_title(f"Precision-recall on the held-out split (n = {len(labels)})")
+    ax.legend(loc="lower left")
+    return _save(fig, path), ap
+
+
+# --- the whole report -----------------------------------------------------------------------
+
+def draw(card: dict, out: Path, labels: list[str] | None = None, p_editorial=None) -> dict:
+    """Every plot the card (and predictions, when given) allows, into ``out``: {name: (file, caption)}."""
+    metrics = card.get("metrics") or {}
+    held = metrics.get("held_out") or {}
+    figures, figures_extra = {}, {}
+    if held.get("confusion"):
+        plot_confusion(held["confusion"], out / "confusion.png")
+        figures["confusion"] = ("confusion.png", "Confusion matrix on the held-out split (from the card)")
+    if labels is not None:
+        _, auc = plot_roc(labels, p_editorial, out / "roc.png")
+        figures["roc"] = ("roc.png", "ROC curve on the held-out split (recomputed)")
+        _, ap = plot_precision_recall(labels, p_editorial, out / "precision_recall.png")
+        figures["precision_recall"] = ("precision_recall.png", "Precision-recall on the held-out split (recomputed)")
+        figures_extra.update(roc_auc=auc, average_precision=ap)
+    if metrics.get("calibration"):
+        plot_reliability(metrics["calibration"], out / "reliability.png")
+        figures["reliability"] = ("reliability.png", "Reliability diagram and review band (from the card)")
+    if held.get("per_source"):
+        plot_source_accuracy(held["per_source"], out / "per_source.png",
+                             f"Held-out accuracy per source (pooled macro-F1 {held['macro_f1']:.4f})")
+        figures["per_source"] = ("per_source.png", "Held-out accuracy per source (from the card)")
+    loso = metrics.get("leave_one_source_out")
+    if loso:
+        plot_source_accuracy(loso["per_source"], out / "leave_one_source_out.png",
+                             f"Leave-one-source-out accuracy (pooled macro-F1 {loso['pooled']['macro_f1']:.4f})")
+        figures["leave_one_source_out"] = ("leave_one_source_out.png",
+                                           "Accuracy on each source when it was left out of training (from the card)")
+    kind = (card.get("kind") or {}).get("metrics")
+    if kind:
+        plot_kind(kind, out / "kind.png")
+        figures["kind"] = ("kind.png", "Sarcastic vs opinion model against published baselines (from the card)")
+    if card.get("segmentation"):
+        plot_segmentation(card["segmentation"], out / "segmentation.png")
+        figures["segmentation"] = ("segmentation.png", "Page segmentation against the per-block baseline (from the card)")
+    return {"figures": figures, **figures_extra}
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
+    """(figure, value) rows for the summary table."""
+    metrics = card.get("metrics") or {}
+    held = metrics.get("held_out") or {}
+    rows = []
+    if held:
+        rows += [("Held-out texts", str(held.get("n"))),
+                 ("Held-out accuracy", _fmt(held.get("accuracy"))),
+                 ("Held-out macro-F1", _fmt(held.get("macro_f1"))),
+                 ("Held-out ROC-AUC", _fmt(held.get("roc_auc"))),
+                 ("Held-out Brier score", _fmt(held.get("brier")))]
+    if "roc_auc" in drawn:
+        rows.append(("ROC-AUC, recomputed", _fmt(drawn["roc_auc"])))
+        for label, value in drawn["average_precision"].items():
+            rows.append((f"Average precision ({label}), recomputed", _fmt(value)))
+    calibration = metrics.get("calibration")
+    if calibration:
+        band = calibration["review_band"]
+        rows += [("Expected calibration error", _fmt(calibration["expected_calibration_error"])),
+                 ("Review band", f"[{band['band'][0]:.3f}, {band['band'][1]:.3f})"),
+                 ("Share sent to review", f"{band['review_share']:.1%}"),
+                 ("Precision outside the band (editorial / comment)",
+                  f"{_fmt(band['precision_editorial'])} / {_fmt(band['precision_comment'])}")]
+    loso = metrics.get("leave_one_source_out")
+    if loso:
+        worst = min(loso["per_source"].items(), key=lambda kv: kv[1]["accuracy"])
+        rows += [("Leave-one-source-out macro-F1 (pooled)", _fmt(loso["pooled"]["macro_f1"])),
+                 ("Leave-one-source-out macro-F1 (source-balanced)", _fmt(loso.get("source_balanced_macro_f1"))),
+                 ("Worst unseen source", f"{worst[0]} ({_fmt(worst[1]['accuracy'])})")]
+    segmentation = card.get("segmentation")
+    if segmentation:
+        rows += [("Segmentation block accuracy (per-block baseline)",
+                  f"{_fmt(segmentation['segment']['block_accuracy'])} ({_fmt(segmentation['argmax']['block_accuracy'])})"),
+                 ("Segmentation exact boundary (per-block baseline)",
+                  f"{_fmt(segmentation['segment']['boundary_exact'])} ({_fmt(segmentation['argmax']['boundary_exact'])})")]
+    kind = (card.get("kind") or {}).get("metrics")
+    if kind:
+        pooled = kind.get("held_out", {}).get("pooled", {})
+        rows += [("Sarcastic vs opinion macro-F1 (held out)", _fmt(pooled.get("macro_f1"))),
+                 ("F1 (sarcastic), held out", _fmt(pooled.get("f1_sarcastic")))]
+    return rows
+
+
+def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_only: bool) -> Path:
+    """The report's README: version, date, key figures and every plot linked relatively."""
+    lines = [
+        "# Model report",
+        "",
+        f"Model version `{card.get('version', 'unknown')}`, trained {card.get('created', 'unknown')}; "
+        f"report generated {generated} by `python -m training.report`"
+        + (" from the model card alone (`--card-only`)." if card_only else "."),
+        "",
+        "Figures come from the model card (`model/card.json`); only the ROC and precision-recall "
+        "curves are recomputed, by scoring the rebuilt held-out split with the shipped model.",
+        "",
+        "## Key figures",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {value} |" for name, value in key_figures(card, drawn)]
+    lines.append("")
+    for file, caption in drawn["figures"].values():
+        lines += [f"## {caption}", "", f"![{caption}]({file})", ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _replace_dir(staging: Path, out: Path) -> None:
+    """Put ``staging`` where ``out`` is, removing the old ``out`` only once the new one is in place."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / out.name)
+    os.rename(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def held_out_split(data_dir: Path, card: dict) -> list:
+    """The held-out records rebuilt exactly as ``training.train`` builds them."""
+    from training.data import cap_sources, clean, load_corpora, split_by_group
+    from training.train import build_parser
+
+    defaults = build_parser().parse_args([])
+    data = card.get("data") or {}
+    split = data.get("split") or {}
+    # The card records the settings the model was trained with; the training defaults fill gaps.
+    min_words = data.get("min_words", defaults.min_words)
+    cap = data.get("cap_per_source", defaults.cap)
+    test_share = split.get("test_share", defaults.test_share)
+    seed = split.get("seed", defaults.seed)
+    records = cap_sources(clean(load_corpora(data_dir), min_words=min_words)[0], cap, seed=seed)
+    return split_by_group(records, test_share=test_share, seed=seed)[1]
+
+
+def score_held_out(data_dir: Path, model_dir: Path) -> tuple[dict, list[str], np.ndarray, float]:
+    """Load the model, rebuild and score the held-out split: (card, labels, P(editorial), macro-F1).
+
+    Raises ReportError when the recomputed macro-F1 differs from the card's: the curves would not
+    belong to the model the card describes.
+    """
+    from model.classifier import Classifier
+    from training.evaluate import editorial_probabilities, metrics
+
+    classifier = Classifier.load(model_dir)
+    card = classifier.card
+    test = held_out_split(data_dir, card)
+    labels = [r.label for r in test]
+    p = editorial_probabilities(classifier.pipeline, [r.text for r in test])
+    recomputed = metrics(labels, p)["macro_f1"]
+    expected = (card.get("metrics") or {}).get("held_out", {}).get("macro_f1")
+    if recomputed != expected:
+        raise ReportError(
+            f"recomputed held-out macro-F1 {recomputed} on {len(test)} texts differs from the card's {expected}: "
+            f"the data in {data_dir} or the split settings are not those model {card.get('version')} was trained on"
+        )
+    return card, labels, p, recomputed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m training.report``."""
+    parser = argparse.ArgumentParser(prog="python -m training.report", description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING),
+                        help=f"folder of public corpora (setting DATA_DIR in make, {DATA_SETTING} here)")
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_DIR, help="model folder (default: model/)")
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="report folder to write (default: reports/)")
+    parser.add_argument("--card-only", action="store_true",
+                        help="draw only what the model card holds; needs neither the corpora nor the artifact")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Draw the report into a temporary folder beside --out, then rename it into place."""
+    args = build_parser().parse_args(argv)
+    labels = p = None
+    try:
+        if args.card_only:
+            card = read_card(args.model_dir)
+        else:
+            if args.data_dir is None or not Path(args.data_dir).is_dir():
+                _say(f"error: data folder '{args.data_dir}' not found: set DATA_DIR=path/to/corpora "
+                     f"(make report DATA_DIR=...) or {DATA_SETTING}, or draw from the card alone with --card-only")
+                return 2
+            _say(f"rebuilding and scoring the held-out split from {args.data_dir} ...")
+            card, labels, p, macro_f1 = score_held_out(Path(args.data_dir), args.model_dir)
+            _say(f"recomputed held-out macro-F1 {macro_f1} on {len(labels)} texts equals the card's")
+    except (ModelError, ReportError) as error:
+        _say(f"error: {error}")
+        return 1
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        drawn = draw(card, staging, labels, p)
+        generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        write_markdown(card, drawn, staging / "README.md", generated, args.card_only)
+        staging.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
+        _replace_dir(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _say(f"wrote {len(drawn['figures'])} plots and README.md to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
