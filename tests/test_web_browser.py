@@ -76,7 +76,7 @@ def test_seed_page_is_segmented_and_explained(page):
     page.set_viewport_size({"width": 390, "height": 844})
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
-    page.screenshot(path=str(SCREENSHOTS / "web-phone.png"), full_page=False)
+    page.screenshot(path=str(SCREENSHOTS / "web-phone.png"), full_page=True)
 
 
 def test_ctrl_enter_analyses_one_paragraph(page):
