@@ -347,6 +347,8 @@ def run_classify(args) -> int:
                     raise InputError(f"{name} line {stop.line}: {stop.error} (pass --skip-bad to write bad rows "
                                      "with an error column and go on)")
                 progress.update(counter[0] - progress.n if size else len(batch))
+                if size:
+                    progress.set_postfix(rows=f"{counts['rows']:,}", refresh=False)
             if isinstance(writer, CsvWriter) and writer.columns is None:
                 writer.start(output_columns(header, [], args.skip_bad))
         out.flush()

@@ -146,6 +146,21 @@ def test_a_bad_csv_row_stops_with_its_line_number(run, tmp_path, line, message):
     assert "in.csv line 4: " in err and message in err
 
 
+def test_invalid_utf8_is_a_bad_row(run, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"id,text\n1,caf\xe9 lol\n2,fine text here\n")
+    code, out, _ = run("classify", str(path), "--skip-bad")
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(got) == 2
+    assert got[0]["error"].startswith("line 2: not valid UTF-8") and got[1]["error"] == ""
+
+
+def test_jsonl_to_csv_refuses_a_field_the_header_lacks(run, tmp_path):
+    rows = [{"text": GOOD}, {"text": GOOD, "late": 1}]
+    code, _, err = run("classify", str(write_jsonl(tmp_path / "in.jsonl", rows)), "--format", "csv", "--batch", "1")
+    assert code == 2 and "'late'" in err and "--format jsonl" in err
+
+
 def test_csv_header_without_the_text_column(run, tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,body\n1,hello\n")
