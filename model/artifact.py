@@ -9,6 +9,7 @@ the previous pair in force.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -110,7 +111,9 @@ def load(directory: Path = DEFAULT_DIR) -> tuple[object, dict]:
         raise ModelVerificationError("model card names an artifact outside its own folder")
     if not artifact.is_file():
         raise ModelNotFound(f"model card names {artifact.name}, which is not in {directory}: retrain with 'make train'")
-    actual = sha256_of(artifact)
+    # Read once, verify those bytes, load those bytes: the file cannot change in between.
+    data = artifact.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ModelVerificationError(
             f"{artifact.name} has sha256 {actual[:12]}..., but its card says {expected[:12]}...: "
@@ -121,4 +124,4 @@ def load(directory: Path = DEFAULT_DIR) -> tuple[object, dict]:
             f"the model was trained with scikit-learn {trained_with} but {sklearn.__version__} is "
             f"installed: install scikit-learn=={trained_with} (pip install -e .) or retrain with 'make train'"
         )
-    return joblib.load(artifact), card
+    return joblib.load(io.BytesIO(data)), card

@@ -13,6 +13,8 @@ timeout = int(os.environ.get("TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG") or None
+# The path without its query string: Perspective clients send their API key as ?key=.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # The service's own loggers (model loading, Coral verdicts, unexpected errors) go to stderr
@@ -22,7 +24,7 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False,
                            "qualname": "gunicorn.error"},
-        # Access lines only when ACCESS_LOG asks for them (they name paths, never comment text).
+        # Access lines only when ACCESS_LOG asks for them (paths without query strings, never text).
         "gunicorn.access": {"level": "INFO" if accesslog else "WARNING", "handlers": ["console"],
                             "propagate": False, "qualname": "gunicorn.access"},
     },
