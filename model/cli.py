@@ -314,7 +314,14 @@ def run_classify(args) -> int:
     try:
         if args.out and args.out != "-":
             out_path = Path(args.out)
-            fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+            try:
+                fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+            except OSError as error:
+                raise InputError(f"cannot write {args.out}: {error.strerror}") from None
+            # mkstemp makes the file private; give it the mode any new file of this user gets.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             out = os.fdopen(fd, "w", encoding="utf-8", newline="")
         else:
             out = sys.stdout

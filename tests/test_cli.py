@@ -302,3 +302,21 @@ def test_memory_stays_flat_on_200k_lines(tiny_model_dir, tmp_path):
     print(f"peak RSS: {small / 1024:.0f} MB on 1,000 lines, {big / 1024:.0f} MB on 200,000")
     assert big - small < 50 * 1024
     assert big < 400 * 1024
+
+
+def test_output_file_gets_the_usual_mode_and_a_missing_folder_is_an_error(tmp_path, tiny_model_dir, capsys):
+    import os
+    import stat
+
+    from model.cli import main as cli_main
+
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "lol no way"}\n')
+    out = tmp_path / "out.jsonl"
+    assert cli_main(["classify", str(source), "--out", str(out), "--model-dir", str(tiny_model_dir), "--quiet"]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    missing = tmp_path / "no" / "such" / "out.jsonl"
+    assert cli_main(["classify", str(source), "--out", str(missing), "--model-dir", str(tiny_model_dir), "--quiet"]) == 2
+    assert "cannot write" in capsys.readouterr().err
