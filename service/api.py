@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.errors import NotReady
-from service.validation import explain_options, page_from, parse_json_object, review_band_from, texts_from
+from service.validation import explain_options, page_from, parse_json_object, read_body, review_band_from, texts_from
 
 bp = Blueprint("api", __name__)
 
@@ -42,7 +42,7 @@ def classify():
     """Label one text (``text``) or a batch (``texts``)."""
     loaded = classifier()
     config = current_app.config
-    payload = parse_json_object(request.mimetype, request.get_data(cache=False))
+    payload = parse_json_object(request.mimetype, read_body(request))
     texts, single = texts_from(payload, config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
     band = review_band_from(payload, config["REVIEW_BAND"])
     explain, top = explain_options(payload)
@@ -58,7 +58,7 @@ def segment():
     """Label each block of a page editorial, comment or other, using the page's structure."""
     loaded = classifier()
     config = current_app.config
-    payload = parse_json_object(request.mimetype, request.get_data(cache=False))
+    payload = parse_json_object(request.mimetype, read_body(request))
     blocks = page_from(payload, config["MAX_PAGE_CHARS"], config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
     band = review_band_from(payload, config["REVIEW_BAND"])
     explain, top = explain_options(payload)

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from model.labels import label_for
 from service.api import classifier
 from service.errors import APIError, InvalidRequest
-from service.validation import parse_json_object
+from service.validation import parse_json_object, read_body
 
 log = logging.getLogger(__name__)
 bp = Blueprint("coral", __name__)
@@ -151,7 +151,7 @@ def moderate():
             "no Coral signing secret is configured: copy the phase's signing secret from Talk's admin "
             "(Configure > Moderation Phases) into COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS='[\"empsec_...\"]'"
         )
-    raw = request.get_data(cache=False)
+    raw = read_body(request)
     header = request.headers.get(SIGNATURE_HEADER)
     if header is None:
         raise SignatureRejected(f"the {SIGNATURE_HEADER} header is missing")

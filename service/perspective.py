@@ -29,6 +29,8 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from service.validation import json_error_detail, read_body
+
 log = logging.getLogger(__name__)
 
 bp = Blueprint("perspective", __name__)
@@ -143,7 +145,7 @@ def parse_body(body: bytes) -> dict:
         try:
             payload = json.loads(quoted)
         except (ValueError, RecursionError) as error:
-            detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            detail = json_error_detail(error)
             raise PerspectiveError(f"Invalid JSON payload received. {detail}.", None) from None
     if not isinstance(payload, dict):
         raise PerspectiveError(f"Invalid JSON payload received. Expected an object (got {_type_name(payload)}).", None)
@@ -326,7 +328,7 @@ def analyze():
     """AnalyzeComment: scores for the requested attributes, with per-sentence spans if asked."""
     check_key()
     loaded = _classifier()
-    payload = parse_body(request.get_data(cache=False))
+    payload = parse_body(read_body(request))
     text = comment_text(payload)
     languages = languages_from(payload)
     if languages is None and not any(ch.isalpha() for ch in text):
@@ -367,7 +369,7 @@ def analyze():
 def suggest_score():
     """SuggestCommentScore: validated and acknowledged; nothing is stored (no feedback store yet)."""
     check_key()
-    payload = parse_body(request.get_data(cache=False))
+    payload = parse_body(read_body(request))
     text = comment_text(payload)
     languages = languages_from(payload)
     _check_strings(payload, ("clientToken", "sessionId", "communityId"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from model.labels import check_band
 from model.segment import split_blocks
 from service.errors import InvalidRequest, UnsupportedMediaType
@@ -16,6 +18,42 @@ def _type_name(value) -> str:
             int: "int", float: "number"}.get(type(value), type(value).__name__)
 
 
+def read_body(request) -> bytes:
+    """The request's body; 413 when a body without Content-Length (chunked) runs over the limit.
+
+    Werkzeug stops reading such a body at ``MAX_CONTENT_LENGTH`` and returns the part it read,
+    truncated, without complaint; one more byte from the server's stream tells whether there was more.
+    """
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    return body
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    """An object hook that refuses a key given twice: a moderation service must not guess which
+    ``text`` was meant, nor classify a different one from the one a proxy or a log saw."""
+    payload = {}
+    for key, value in pairs:
+        if key in payload:
+            raise ValueError(f"duplicate key {key!r:.60}")
+        payload[key] = value
+    return payload
+
+
+def json_error_detail(error: Exception) -> str:
+    """What was wrong with a body ``json.loads`` refused, said for a client."""
+    if isinstance(error, json.JSONDecodeError):
+        return error.msg
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    if "digits" in str(error) and "integer string conversion" in str(error):
+        return "a number has too many digits"
+    return str(error)
+
+
 def parse_json_object(mimetype: str, body: bytes) -> dict:
     """The body as a JSON object, or 415 when it is not JSON and 400 when it is invalid."""
     if mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
@@ -23,11 +61,11 @@ def parse_json_object(mimetype: str, body: bytes) -> dict:
             f"send the body as JSON with 'Content-Type: application/json' (got {mimetype or 'no content type'!r})"
         )
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_no_duplicate_keys)
     except UnicodeDecodeError:
         raise InvalidRequest("the body is not valid UTF-8", code="invalid_json") from None
     except (ValueError, RecursionError) as error:
-        detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+        detail = json_error_detail(error)
         raise InvalidRequest(f"the body is not valid JSON ({detail})", code="invalid_json") from None
     if not isinstance(payload, dict):
         raise InvalidRequest(f"the body must be a JSON object (got {_type_name(payload)})")
