@@ -130,6 +130,10 @@ def _expect(value, kind, where: str):
 
 # Quote bare object keys, as in the docs' curl sample ``{comment: {text: "..."}}``.
 _BARE_KEY = re.compile(r'("(?:[^"\\]|\\.)*")|([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)', re.S)
+# The rewrite rescans unterminated strings from every quote (quadratic in the body), so it is
+# only tried where the docs' sample style can be meant: a small body whose JSON error is a key
+# without quotes.
+_BARE_KEY_MAX_BYTES = 4_096
 
 
 def parse_body(body: bytes) -> dict:
@@ -140,7 +144,10 @@ def parse_body(body: bytes) -> dict:
         raise PerspectiveError("Invalid JSON payload received. The body is not valid UTF-8.", None) from None
     try:
         payload = json.loads(text)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError) as error:
+        bare_key = isinstance(error, json.JSONDecodeError) and error.msg.startswith("Expecting property name")
+        if not bare_key or len(body) > _BARE_KEY_MAX_BYTES:
+            raise PerspectiveError(f"Invalid JSON payload received. {json_error_detail(error)}.", None) from None
         quoted = _BARE_KEY.sub(lambda m: m.group(1) or f'{m.group(2)}"{m.group(3)}"{m.group(4)}', text)
         try:
             payload = json.loads(quoted)
@@ -174,7 +181,12 @@ def comment_text(payload: dict) -> str:
     text = _expect(comment.get("text"), str, "comment.text") or ""
     if not text.strip():
         raise PerspectiveError("Comment must be non-empty.", "COMMENT_EMPTY")
-    if len(text.encode("utf-8")) > MAX_COMMENT_BYTES or len(text) > current_app.config["MAX_TEXT_CHARS"]:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        # JSON can carry a lone surrogate ("\ud800"); it is no character, and no UTF-16 offset fits it.
+        raise PerspectiveError("Invalid JSON payload received. comment.text holds a lone surrogate.", None) from None
+    if size > MAX_COMMENT_BYTES or len(text) > current_app.config["MAX_TEXT_CHARS"]:
         raise PerspectiveError("Comment text too long.", "COMMENT_TOO_LONG")
     text_type = _expect(comment.get("type"), str, "comment.type") or "TEXT_TYPE_UNSPECIFIED"
     if text_type not in TEXT_TYPES:

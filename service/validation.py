@@ -152,6 +152,10 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
             raise InvalidRequest("'text' has no non-blank line", code="empty_text")
         if len(blocks) > max_blocks:
             raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")
+        for index, (start, end, _block) in enumerate(blocks):
+            if end - start > max_chars:
+                raise InvalidRequest(f"block {index} of 'text' (characters {start}-{end}) has {end - start} "
+                                     f"characters; the limit is {max_chars}", code="text_too_long")
         return blocks
     blocks, start = [], 0
     for block in _list_of_texts(payload, "blocks", max_chars, max_blocks, "too_many_blocks"):

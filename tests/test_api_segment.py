@@ -53,6 +53,7 @@ def test_page_without_comments_has_no_comments_start(client):
         ({"text": "line\n" * 1001}, "too_many_blocks", "1001 blocks"),
         ({"text": "x" * 200_001}, "text_too_long", "limit for a page is 200000"),
         ({"blocks": ["y" * 20_001]}, "text_too_long", "'blocks'[0]"),
+        ({"text": "short line\n" + "z" * 20_001}, "text_too_long", "block 1 of 'text' (characters 11-20012)"),
         ({"blocks": ["ok"], "review_band": [1, 0]}, "invalid_review_band", "low <= high"),
         ({"blocks": ["ok"], "explain": "no"}, "invalid_request", "'explain'"),
     ],

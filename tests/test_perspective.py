@@ -299,3 +299,28 @@ def test_discovery_document_points_at_this_service(client):
     assert document["resources"]["comments"]["methods"]["analyze"]["path"] == "v1alpha1/comments:analyze"
     assert client.get("/discovery/v1/apis/commentanalyzer/v1alpha1/rest").get_json()["id"] == "commentanalyzer:v1alpha1"
     assert error_of(client.get("/$discovery/rest?version=v2"), 404)["status"] == "NOT_FOUND"
+
+
+def test_a_body_built_to_slow_the_bare_key_rewrite_is_refused_at_once(client):
+    import time as _time
+
+    body = b'{"comment": {"text": "' + b'\\"' * 20_000
+    started = _time.perf_counter()
+    response = client.post("/v1alpha1/comments:analyze", data=body, content_type="application/json")
+    elapsed = _time.perf_counter() - started
+    assert response.status_code == 400
+    assert response.get_json()["error"]["status"] == "INVALID_ARGUMENT"
+    print(f"refused in {elapsed * 1000:.1f} ms")
+
+
+def test_bare_keys_in_a_small_body_still_work(client):
+    body = b'{comment: {text: "lol no way this is real"}, requestedAttributes: {COMMENT: {}}}'
+    response = client.post("/v1alpha1/comments:analyze", data=body, content_type="application/json")
+    assert response.status_code == 200
+
+
+def test_a_lone_surrogate_is_a_400_not_a_500(client):
+    response = client.post("/v1alpha1/comments:analyze", data=b'{"comment": {"text": "\\ud800 hi"}, "requestedAttributes": {"COMMENT": {}}}',
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert "lone surrogate" in response.get_json()["error"]["message"]
