@@ -164,8 +164,11 @@ def _normalize_aligned(text: str) -> _Aligned:
     """``model.text.normalize`` before its final whitespace collapse, with origins."""
     aligned = (text, list(range(len(text))), list(range(1, len(text) + 1)))
     # The same steps, in the same order, under the same conditions as normalize().
-    if "&" in aligned[0]:
+    while "&" in aligned[0]:
+        before = aligned[0]
         aligned = _replace(aligned, _CHARREF, lambda m: html.unescape(m.group()), keep_tail=True)
+        if aligned[0] == before:
+            break
     if not aligned[0].isascii():
         aligned = _fold_unicode(aligned)
     if "<" in aligned[0]:

@@ -38,8 +38,14 @@ def normalize(text: str) -> str:
     """Fold typography, markup and spacing so that only the writing itself remains."""
     # Each step is skipped when its pattern cannot occur, so plain ASCII prose, the common
     # case, costs a few regex scans rather than a dozen.
-    if "&" in text:
-        text = html.unescape(text)
+    # Until nothing changes: "&amp;amp;" from a doubly escaping scraper is "&" too, and
+    # normalize(normalize(x)) == normalize(x), as training (which stores normalised text and
+    # normalises it again in the analyzers) and serving (once) both rely on.
+    while "&" in text:
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)
     if "<" in text:

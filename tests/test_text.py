@@ -25,6 +25,12 @@ def test_normalize(raw, expected):
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize("raw", ["AT&amp;amp;T", "&amp;lt;b&amp;gt;bold", "a &amp;amp;amp; b", "&ampx &amp"])
+def test_normalize_is_idempotent_on_doubly_escaped_entities(raw):
+    once = normalize(raw)
+    assert normalize(once) == once
+
+
 def test_normalize_is_idempotent():
     text = "He said \u201cno\u201d\u2014twice.Then: \u2018maybe\u2019 &amp; 3\u20134 times"
     once = normalize(text)
