@@ -17,6 +17,7 @@ from model.labels import (
     label_for,
 )
 from model.scoring import FastScorer
+from model.text import normalize, tokenize
 from model.segment import OTHER, comments_start, segment
 
 
@@ -69,11 +70,16 @@ class Classifier:
         """Probability that ``text`` is editorial prose."""
         return self.scorer.probability(text)
 
-    def kind(self, text: str) -> dict | None:
-        """``{"label": "sarcastic"|"opinion", "scores"}`` for a comment, if the artifact has a kind model."""
+    def kind(self, text: str, tokens: list[str] | None = None) -> dict | None:
+        """``{"label": "sarcastic"|"opinion", "scores"}`` for a comment, if the artifact has a kind model.
+
+        ``tokens`` (``tokenize(normalize(text))``) saves tokenising again: both models share it.
+        """
         if self.kind_scorer is None:
             return None
-        q = self.kind_scorer.probability(text)
+        if tokens is None:
+            tokens = tokenize(normalize(text))
+        q = self.kind_scorer.probability_of_tokens(tokens)
         return {"label": SARCASTIC if q >= 0.5 else OPINION, "scores": {SARCASTIC: q, OPINION: 1.0 - q}}
 
     def explain(self, text: str, top: int | None = 10) -> dict:
@@ -82,15 +88,17 @@ class Classifier:
 
         return explain(self.scorer, text, top)
 
-    def result(self, text: str, p: float, band, explain: bool = False, explain_top: int | None = 10) -> dict:
-        """The plain-data result for one text whose P(editorial) is ``p``."""
+    def result(self, text: str, band, explain: bool = False, explain_top: int | None = 10) -> dict:
+        """The plain-data result for one text: label, scores, decision, kind, explanation."""
+        tokens = tokenize(normalize(text))
+        p = self.scorer.probability_of_tokens(tokens)
         result = {
             "label": label_for(p),
             "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
             "decision": decision_for(p, band),
         }
         if result["label"] == COMMENT and self.kind_scorer is not None:
-            result["kind"] = self.kind(text)
+            result["kind"] = self.kind(text, tokens)
         if explain:
             result["explanation"] = self.explain(text, explain_top)
         return result
@@ -109,10 +117,7 @@ class Classifier:
         kind model; ``explanation`` when asked for.
         """
         band = self.review_band if review_band is None else review_band
-        return [
-            self.result(text, self.scorer.probability(text), band, explain, explain_top)
-            for text in texts
-        ]
+        return [self.result(text, band, explain, explain_top) for text in texts]
 
     def segment_page(
         self,
@@ -131,7 +136,8 @@ class Classifier:
         """
         band = self.review_band if review_band is None else review_band
         texts = [text for _start, _end, text in blocks]
-        probabilities = [self.scorer.probability(text) for text in texts]
+        tokens = [tokenize(normalize(text)) for text in texts]
+        probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
         labels = segment(texts, probabilities, self.segment_params)
         results = []
         for index, ((start, end, text), label, p) in enumerate(zip(blocks, labels, probabilities)):
@@ -146,7 +152,7 @@ class Classifier:
                 "decision": "review" if in_band and label != OTHER else label,
             }
             if label == COMMENT and self.kind_scorer is not None:
-                block["kind"] = self.kind(text)
+                block["kind"] = self.kind(text, tokens[index])
             if explain:
                 block["explanation"] = self.explain(text, explain_top)
             results.append(block)

@@ -76,7 +76,10 @@ class FastScorer:
 
     def logit(self, text: str) -> float:
         """The decision function of the pipeline's classifier for one text."""
-        tokens = tokenize(normalize(text))
+        return self.logit_of_tokens(tokenize(normalize(text)))
+
+    def logit_of_tokens(self, tokens: list[str]) -> float:
+        """The decision function for a text already normalised and tokenised (``text.tokenize``)."""
         total = self.intercept
         log = math.log
         for _name, terms_of, (vocabulary, idf_squared, weights), sublinear in self.blocks:
@@ -100,7 +103,11 @@ class FastScorer:
 
     def probability(self, text: str) -> float:
         """Probability of the classifier's positive class (``classes_[1]``)."""
-        z = self.logit(text)
+        return self.probability_of_tokens(tokenize(normalize(text)))
+
+    def probability_of_tokens(self, tokens: list[str]) -> float:
+        """``probability`` for a text already normalised and tokenised."""
+        z = self.logit_of_tokens(tokens)
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
