@@ -11,6 +11,7 @@ from model.labels import (
     EDITORIAL,
     NO_BAND,
     OPINION,
+    REVIEW,
     SARCASTIC,
     check_band,
     decision_for,
@@ -97,6 +98,11 @@ class Classifier:
             "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
             "decision": decision_for(p, band),
         }
+        return self._add_kind_and_explanation(result, text, tokens, explain, explain_top)
+
+    def _add_kind_and_explanation(self, result: dict, text: str, tokens: list[str], explain: bool,
+                                  explain_top: int | None) -> dict:
+        """Add ``kind`` to a result labelled comment (with a kind model), ``explanation`` if asked."""
         if result["label"] == COMMENT and self.kind_scorer is not None:
             result["kind"] = self.kind(text, tokens)
         if explain:
@@ -141,7 +147,7 @@ class Classifier:
         labels = segment(texts, probabilities, self.segment_params)
         results = []
         for index, ((start, end, text), label, p) in enumerate(zip(blocks, labels, probabilities)):
-            in_band = band[0] <= p < band[1]
+            in_band = decision_for(p, band) == REVIEW
             block = {
                 "index": index,
                 "start": start,
@@ -151,9 +157,5 @@ class Classifier:
                 "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
                 "decision": "review" if in_band and label != OTHER else label,
             }
-            if label == COMMENT and self.kind_scorer is not None:
-                block["kind"] = self.kind(text, tokens[index])
-            if explain:
-                block["explanation"] = self.explain(text, explain_top)
-            results.append(block)
+            results.append(self._add_kind_and_explanation(block, text, tokens[index], explain, explain_top))
         return {"blocks": results, "comments_start": comments_start(labels)}
