@@ -23,6 +23,8 @@ DEFAULTS = {
     "REVIEW_BAND": None,
     # API keys clients may present; none configured means none required.
     "API_KEYS": [],
+    # Add the texts to each request's log line, for debugging only: comment text is personal data.
+    "LOG_TEXT": False,
 }
 
 
@@ -43,9 +45,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, coral, errors, perspective, web
+    from service import api, coral, errors, logs, metrics, perspective, web
 
     errors.init_app(app)
+    # First, so that request ids, the log line and the counts cover every request.
+    logs.init_app(app)
+    metrics.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
@@ -55,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
     elif app.config["LOAD_MODEL"]:
         load_model(app)
+    metrics.record_serving(app)
     return app
 
 

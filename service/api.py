@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.errors import NotReady
+from service.metrics import record_results
 from service.validation import explain_options, page_from, parse_json_object, read_body, review_band_from, texts_from
 
 bp = Blueprint("api", __name__)
@@ -47,6 +48,7 @@ def classify():
     band = review_band_from(payload, config["REVIEW_BAND"])
     explain, top = explain_options(payload)
     results = loaded.classify(texts, review_band=band, explain=explain, explain_top=top)
+    record_results(results, texts, loaded.version)
     model = {"version": loaded.version}
     if single:
         return jsonify({**results[0], "model": model})
@@ -63,4 +65,5 @@ def segment():
     band = review_band_from(payload, config["REVIEW_BAND"])
     explain, top = explain_options(payload)
     page = loaded.segment_page(blocks, review_band=band, explain=explain, explain_top=top)
+    record_results(page["blocks"], [block["text"] for block in page["blocks"]], loaded.version)
     return jsonify({**page, "model": {"version": loaded.version}})

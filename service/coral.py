@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from model.labels import label_for
 from service.api import classifier
 from service.errors import APIError, InvalidRequest
+from service.metrics import record_results
 from service.validation import parse_json_object, read_body
 
 log = logging.getLogger(__name__)
@@ -165,8 +166,10 @@ def moderate():
     p = loaded.editorial_probability(text[: config["MAX_TEXT_CHARS"]])
     verdict = moderation_for(p, config["CORAL_FLAG_THRESHOLD"], config["CORAL_ACTION"])
     story = payload.get("story") if isinstance(payload.get("story"), dict) else {}
+    decision = "none" if verdict is None else config["CORAL_ACTION"]
     log.info("coral %s story=%s label=%s editorial=%.4f comment=%.4f model=%s verdict=%s", action, story.get("id"),
-             label_for(p), p, 1.0 - p, loaded.version, "none" if verdict is None else config["CORAL_ACTION"])
+             label_for(p), p, 1.0 - p, loaded.version, decision)
+    record_results([{"label": label_for(p), "decision": decision}], [text], loaded.version)
     if verdict is None:
         return Response(status=204)
     return jsonify(verdict)

@@ -1,7 +1,39 @@
 """gunicorn settings for production; HOST, PORT, WORKERS, THREADS override the defaults."""
 
 import gc
+import glob
+import logging
 import os
+import shutil
+import tempfile
+
+
+
+def _metrics_folder() -> str:
+    """The folder where the workers' Prometheus figures meet; prepared once per master.
+
+    prometheus-client picks its multiprocess mode when it is first imported, and with
+    preload_app that happens in this process right after this file is read, so the variable is
+    set here. Without one from the operator, a fresh temporary folder is made (removed on exit);
+    an operator's folder is created if missing and emptied of a previous run's files. gunicorn
+    reads this file again on SIGHUP: that must not empty the folder the live workers write to.
+    """
+    if os.environ.get("COMMENT_CLASSIFIER_METRICS_MASTER") != str(os.getpid()):
+        os.environ["COMMENT_CLASSIFIER_METRICS_MASTER"] = str(os.getpid())
+        given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if given:
+            os.makedirs(given, exist_ok=True)
+            for stale in glob.glob(os.path.join(given, "*.db")):
+                os.remove(stale)
+            os.environ.pop("COMMENT_CLASSIFIER_METRICS_TEMPORARY", None)
+        else:
+            made = tempfile.mkdtemp(prefix="comment-classifier-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+            os.environ["COMMENT_CLASSIFIER_METRICS_TEMPORARY"] = made
+    return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+metrics_folder = _metrics_folder()
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
@@ -17,9 +49,44 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
-# The service's own loggers (model loading, Coral verdicts, unexpected errors) go to stderr
-# beside gunicorn's; gunicorn's loggers stop propagating so nothing is printed twice.
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` (set by ``service.logs``) to lines written while a request is handled.
+
+    Defined here rather than imported from the service, so that the log set-up does not load the
+    model's packages into the master of an app that does not need them (bench's hello floor).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import g, has_request_context
+
+        if has_request_context() and "request_id" not in record.__dict__:
+            request_id = g.get("request_id")
+            if request_id is not None:
+                record.request_id = request_id
+        return True
+
+
+# Every line is one JSON object on stderr: time (UTC, ISO 8601), level, logger, pid, message
+# and the fields a line adds (request_id; the per-request line's method, path, status...).
+# The service's own loggers (model loading, Coral verdicts, unexpected errors, one line per
+# request) go beside gunicorn's; gunicorn's loggers stop propagating so nothing is printed twice.
+_JSON = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": ["levelname", "name", "process", "message"],
+    "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+    "timestamp": "time",
+}
 logconfig_dict = {
+    "formatters": {"json": _JSON},
+    "filters": {"request_id": {"()": RequestIdFilter}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
+                    "stream": "ext://sys.stdout"},
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
+                          "stream": "ext://sys.stderr"},
+    },
     "root": {"level": loglevel.upper(), "handlers": ["error_console"]},
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False,
@@ -41,3 +108,33 @@ def pre_fork(server, worker):
     collector stops rescanning them in every worker (and copy-on-write pages stay shared).
     """
     gc.freeze()
+
+
+def when_ready(server):
+    """Drop the master's own live gauges: it loaded the model but answers no request."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(os.getpid(), metrics_folder)
+    server.log.info("metrics folder %s", metrics_folder)
+
+
+def post_fork(server, worker):
+    """In each new worker: report the model it serves (the model-info gauge is per process)."""
+    wsgi = worker.app.wsgi()
+    if "classifier" in getattr(wsgi, "extensions", {}):  # not for bench's hello app
+        from service import metrics
+
+        metrics.record_serving(wsgi)
+
+
+def child_exit(server, worker):
+    """A worker has exited: its live gauges go (its counts stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_folder)
+
+
+def on_exit(server):
+    """Remove the metrics folder if this master made it."""
+    if os.environ.get("COMMENT_CLASSIFIER_METRICS_TEMPORARY") == metrics_folder:
+        shutil.rmtree(metrics_folder, ignore_errors=True)

@@ -29,6 +29,8 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from model.labels import label_for
+from service.metrics import record_results
 from service.validation import json_error_detail, read_body
 
 log = logging.getLogger(__name__)
@@ -355,8 +357,11 @@ def analyze():
     spans = sentences(text) if spans_wanted else []
     units = utf16_offsets(text, [offset for span in spans for offset in span])
     scores = {}
+    p_editorial = None
     for key, (scorer, threshold) in attributes.items():
         summary = scorer(loaded, text)
+        if scorer in (_editorial, _comment):
+            p_editorial = summary if scorer is _editorial else 1.0 - summary
         if threshold is not None and summary < threshold:
             continue
         entry = {}
@@ -367,6 +372,7 @@ def analyze():
             ]
         entry["summaryScore"] = _score(summary)
         scores[key] = entry
+    record_results([] if p_editorial is None else [{"label": label_for(p_editorial)}], [text], loaded.version)
     response = {}
     if scores:
         response["attributeScores"] = scores

@@ -1,0 +1,107 @@
+"""Request ids and the per-request log line.
+
+Every request gets an id: the client's ``X-Request-ID`` when it is 1-128 characters of
+``[A-Za-z0-9._:-]``, else a new uuid4 hex (a malformed or hostile header is replaced, never
+echoed). The id goes back on every response, errors included, and is kept as ``g.request_id``,
+where the log configuration in ``service/gunicorn.conf.py`` adds it to every line written while
+the request is handled.
+
+At the end of each request the app writes one line to the ``service.requests`` logger with the
+request's id, method, path (never the query string: Perspective keys arrive as ``?key=``),
+endpoint, status, duration, body size, remote address and, for classifying endpoints, the number
+of texts and the model version. Comment text is only added when the operator sets ``LOG_TEXT``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, current_app, g, request
+
+HEADER = "X-Request-ID"
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+log = logging.getLogger("service.requests")
+
+
+def request_id() -> str:
+    """This request's id: the client's ``X-Request-ID`` if well-formed, else a new uuid4 hex."""
+    given = g.get("request_id")
+    if given is None:
+        header = request.headers.get(HEADER)
+        if header is not None and _VALID_ID.fullmatch(header):
+            given = header
+        else:
+            given = uuid.uuid4().hex
+            g.request_id_replaced = header is not None
+        g.request_id = given
+    return given
+
+
+def endpoint_name() -> str:
+    """The Flask endpoint that answered, or ``unmatched``: never the raw path, whose values are unbounded."""
+    return request.endpoint if request.url_rule is not None and request.endpoint else "unmatched"
+
+
+def annotate(n_texts: int | None = None, model_version: str | None = None, texts: list[str] | None = None) -> None:
+    """Add what a classifying view knows to this request's log line; texts only if ``LOG_TEXT`` is on."""
+    fields = g.setdefault("log_fields", {})
+    if n_texts is not None:
+        fields["n_texts"] = n_texts
+    if model_version is not None:
+        fields["model_version"] = model_version
+    if texts is not None and current_app.config.get("LOG_TEXT"):
+        fields["texts"] = list(texts)
+
+
+def check_log_text(value) -> bool:
+    """``LOG_TEXT`` as a boolean, or ValueError: a typo must not switch logging of comment text on."""
+    if not isinstance(value, bool):
+        raise ValueError(f"LOG_TEXT must be true or false (got {value!r:.40})")
+    return value
+
+
+def _start() -> None:
+    g.setdefault("request_started", time.perf_counter())
+    request_id()
+
+
+def _finish(response):
+    response.headers[HEADER] = request_id()
+    g.response_status = response.status_code
+    return response
+
+
+def _write_line(error: BaseException | None) -> None:
+    started = g.get("request_started")
+    # No response recorded means the request failed past every error handler.
+    status = g.get("response_status", 500)
+    fields = {
+        "request_id": request_id(),
+        "method": request.method,
+        "path": request.path,
+        "endpoint": endpoint_name(),
+        "status": status,
+        "duration_ms": None if started is None else round((time.perf_counter() - started) * 1000, 3),
+        "bytes_in": request.content_length,
+        "remote_addr": request.remote_addr,
+    }
+    if g.get("request_id_replaced"):
+        fields["request_id_replaced"] = True
+    fields.update(g.get("log_fields", {}))
+    log.log(logging.ERROR if status >= 500 else logging.INFO, "request", extra=fields)
+
+
+def init_app(app: Flask) -> None:
+    """Give every request an id, echo it on the response, and write one log line per request.
+
+    Call it before other request hooks are registered: a ``before_request`` that answers early
+    stops the ones registered after it.
+    """
+    app.config["LOG_TEXT"] = check_log_text(app.config.get("LOG_TEXT", False))
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.teardown_request(_write_line)

@@ -1,0 +1,164 @@
+"""Prometheus metrics, served at ``GET /metrics``.
+
+Under gunicorn each worker is a process of its own, so prometheus-client runs in multiprocess
+mode: ``service/gunicorn.conf.py`` points ``PROMETHEUS_MULTIPROC_DIR`` at a folder before this
+module is first imported, every worker writes its figures to files there, and ``/metrics`` adds
+up the files of all workers, dead ones included (their counts stay in the totals). Without that
+variable (``flask run``, the test client) the process's default registry is served.
+
+Label values come from small fixed sets: the Flask endpoint name (``unmatched`` for a path no
+route knows, never the raw path), the status code, the model's labels and decisions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
+
+from service.logs import annotate, endpoint_name
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+REQUESTS = Counter(
+    "comment_classifier_requests", "HTTP requests answered, by Flask endpoint and status code",
+    ["endpoint", "status"],
+)
+LATENCY = Histogram(
+    "comment_classifier_request_duration_seconds", "Time from the start of a request to its response",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+LABELS = Counter(
+    "comment_classifier_labels", "Labels given to texts, by the endpoint that gave them",
+    ["endpoint", "label"],
+)
+DECISIONS = Counter(
+    "comment_classifier_decisions", "Decisions given to texts (a label, review, or Coral's verdict), by endpoint",
+    ["endpoint", "decision"],
+)
+TEXT_LENGTH = Histogram(
+    "comment_classifier_text_length_characters", "Length of each text classified, in characters",
+    ["endpoint"],
+    buckets=(10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000),
+)
+BATCH_SIZE = Histogram(
+    "comment_classifier_batch_size_texts", "Texts (or page blocks) classified per request",
+    ["endpoint"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000),
+)
+# 1 for each version some live worker serves, 0 for one none serves any more. "livemax": a
+# worker's value is dropped when it exits (mark_process_dead in child_exit), so a dead worker's
+# old version does not linger as "max"/"all" would keep it; the maximum over workers keeps
+# the info-metric convention (value 1) where "livesum" would count workers, and it needs no
+# pid label, unlike "liveall", whose series change with every restarted worker.
+MODEL_INFO = Gauge(
+    "comment_classifier_model_info", "The model version served: 1 while a live worker serves it",
+    ["version"], multiprocess_mode="livemax",
+)
+RELOADS = Counter(
+    "comment_classifier_model_reloads", "Model reloads, by outcome: switched to a new model, or refused",
+    ["outcome"],
+)
+FEEDBACK = Counter(
+    "comment_classifier_feedback_stored", "Feedback stored: a new record, or an update to an earlier one",
+    ["action"],
+)
+RELOAD_OUTCOMES = ("switched", "refused")
+FEEDBACK_ACTIONS = ("created", "updated")
+# Series that exist from the start, so a rate() over them has a zero to start from.
+for _outcome in RELOAD_OUTCOMES:
+    RELOADS.labels(_outcome)
+for _action in FEEDBACK_ACTIONS:
+    FEEDBACK.labels(_action)
+
+bp = Blueprint("metrics", __name__)
+
+
+def registry():
+    """All workers' figures under gunicorn; this process's default registry otherwise."""
+    if not os.environ.get(MULTIPROC_ENV):
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected)
+    return collected
+
+
+@bp.get("/metrics")
+def scrape():
+    """The metrics in Prometheus' text exposition format (OpenMetrics when the scraper asks)."""
+    encoder, content_type = choose_encoder(request.headers.get("Accept"))
+    return Response(encoder(registry()), content_type=content_type)
+
+
+def record_results(results: list[dict], texts: list[str], model_version: str | None = None) -> None:
+    """Count the labels and decisions a view gave, the texts' lengths and the batch size.
+
+    ``results`` are plain dicts with ``label`` and, where the endpoint gives one, ``decision``;
+    they also feed the request's log line (number of texts, model version, and the texts only
+    when ``LOG_TEXT`` is on).
+    """
+    endpoint = endpoint_name()
+    for result in results:
+        label = result.get("label")
+        if label is not None:
+            LABELS.labels(endpoint, label).inc()
+        decision = result.get("decision")
+        if decision is not None:
+            DECISIONS.labels(endpoint, decision).inc()
+    lengths = TEXT_LENGTH.labels(endpoint)
+    for text in texts:
+        lengths.observe(len(text))
+    BATCH_SIZE.labels(endpoint).observe(len(texts))
+    annotate(n_texts=len(texts), model_version=model_version, texts=texts)
+
+
+def record_model(version: str) -> None:
+    """This process now serves model ``version`` (at start-up, in each worker, and on a switch)."""
+    for sample in MODEL_INFO.collect()[0].samples:
+        if sample.labels["version"] != version:
+            MODEL_INFO.labels(sample.labels["version"]).set(0)
+    MODEL_INFO.labels(version).set(1)
+
+
+def record_reload(outcome: str) -> None:
+    """Count a model reload: ``switched`` to the new model, or ``refused`` (the old one stays)."""
+    if outcome not in RELOAD_OUTCOMES:
+        raise ValueError(f"outcome must be one of {RELOAD_OUTCOMES} (got {outcome!r})")
+    RELOADS.labels(outcome).inc()
+
+
+def record_feedback(created: bool) -> None:
+    """Count a feedback record stored: ``created`` when new, ``updated`` when it replaced one."""
+    FEEDBACK.labels("created" if created else "updated").inc()
+
+
+def record_serving(app: Flask) -> None:
+    """Report the model ``app`` serves, if any: at start-up, and again in each forked worker."""
+    loaded = app.extensions.get("classifier")
+    if loaded is not None:
+        record_model(loaded.version)
+
+
+def _start() -> None:
+    g.setdefault("request_started", time.perf_counter())
+
+
+def _count(error: BaseException | None) -> None:
+    started = g.get("request_started")
+    endpoint = endpoint_name()
+    # No response recorded means the request failed past every error handler.
+    REQUESTS.labels(endpoint, str(g.get("response_status", 500))).inc()
+    if started is not None:
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+
+
+def init_app(app: Flask) -> None:
+    """Serve ``/metrics`` and count every request; call after ``service.logs.init_app``, which
+    records each response's status."""
+    app.register_blueprint(bp)
+    app.before_request(_start)
+    app.teardown_request(_count)
