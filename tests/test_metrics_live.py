@@ -1,0 +1,202 @@
+"""Metrics, request ids and JSON logs under gunicorn with 2 workers, as production runs them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.test_live import output, serve, stop
+
+pytestmark = pytest.mark.live
+
+TEXT = "zebraquokka says lol nobody asked for this"
+EDITORIAL = "The council voted 7-2 to approve the housing plan, according to the meeting minutes."
+SECRET = "empsec_" + "12" * 32
+
+
+def http(port: int, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """Status, headers and body; JSON bodies are sent as JSON."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def scrape(port: int) -> dict:
+    """``{(sample name, frozenset of labels): value}`` from GET /metrics."""
+    status, headers, body = http(port, "GET", "/metrics")
+    assert status == 200, body[-2000:]
+    assert headers["Content-Type"].startswith("text/plain")
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+
+
+def value(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def log_lines(process) -> list[dict]:
+    """Every line the server printed, each parsed as JSON (a line that is not JSON fails the test)."""
+    lines = []
+    for line in output(process).splitlines():
+        if line.strip():
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                pytest.fail(f"not a JSON log line: {line[:300]!r}")
+    return lines
+
+
+def metrics_folder(process) -> Path:
+    [line] = [line for line in log_lines(process) if line["message"].startswith("metrics folder ")]
+    return Path(line["message"].removeprefix("metrics folder "))
+
+
+def workers(process) -> set[int]:
+    """The master's live child processes."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+def two_new_workers(process, old: set[int] = frozenset()) -> set[int]:
+    """Wait until the master runs two workers, none of them in ``old``."""
+    deadline = time.monotonic() + 30
+    while True:
+        current = workers(process)
+        if len(current) == 2 and not current & old:
+            return current
+        assert time.monotonic() < deadline, f"gunicorn runs workers {current}, after {old}"
+        time.sleep(0.1)
+
+
+def classify(port: int, i: int) -> list[str]:
+    status, headers, body = http(port, "POST", "/v1/classify", {"texts": [TEXT, EDITORIAL]},
+                                 {"X-Request-ID": f"live-{i}"})
+    assert status == 200 and headers["X-Request-ID"] == f"live-{i}"
+    return [result["label"] for result in json.loads(body)["results"]]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir):
+    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps([SECRET])})
+    yield port, process
+    stop(process)
+
+
+def test_counts_add_up_across_workers_and_outlive_dead_workers(server, tiny_classifier):
+    port, process = server
+    first = two_new_workers(process)
+    folder = metrics_folder(process)
+    with ThreadPoolExecutor(4) as pool:
+        labels = [label for labels in pool.map(lambda i: classify(port, i), range(24)) for label in labels]
+    samples = scrape(port)
+    assert value(samples, "comment_classifier_requests_total", endpoint="api.classify", status="200") == 24
+    assert value(samples, "comment_classifier_request_duration_seconds_count", endpoint="api.classify") == 24
+    assert value(samples, "comment_classifier_batch_size_texts_sum", endpoint="api.classify") == 48
+    for label in ("comment", "editorial"):
+        assert value(samples, "comment_classifier_labels_total", endpoint="api.classify",
+                     label=label) == labels.count(label)
+    assert value(samples, "comment_classifier_model_info", version=tiny_classifier.version) == 1
+    # The master loaded the model too, but its gauge is not among the workers'.
+    assert not (folder / f"gauge_livemax_{process.pid}.db").exists()
+
+    for pid in first:  # both workers die without a word; gunicorn starts two new ones
+        os.kill(pid, signal.SIGKILL)
+    two_new_workers(process, first)
+    for i in range(24, 30):
+        classify(port, i)
+    samples = scrape(port)
+    # The dead workers' counts are still in the totals; only the new workers served these 6.
+    assert value(samples, "comment_classifier_requests_total", endpoint="api.classify", status="200") == 30
+    assert value(samples, "comment_classifier_request_duration_seconds_count", endpoint="api.classify") == 30
+    versions = {dict(labels)["version"]: v for (name, labels), v in samples.items()
+                if name == "comment_classifier_model_info"}
+    assert versions == {tiny_classifier.version: 1}
+    for pid in first:
+        assert not (folder / f"gauge_livemax_{pid}.db").exists()
+        assert (folder / f"counter_{pid}.db").exists()
+    served = {line["pid"] for line in log_lines(process) if str(line.get("request_id", "")).startswith("live-")}
+    assert len(served) >= 2  # at least one old and one new worker answered
+
+
+def test_request_ids_are_echoed_generated_or_replaced(server):
+    port, _ = server
+    assert http(port, "GET", "/healthz", headers={"X-Request-ID": "abc.123:x_y-z"})[1]["X-Request-ID"] == "abc.123:x_y-z"
+    generated = http(port, "GET", "/healthz")[1]["X-Request-ID"]
+    assert len(generated) == 32 and int(generated, 16) >= 0
+    for hostile in ("<script>alert(1)</script>", "a" * 129, "x y"):
+        replaced = http(port, "GET", "/healthz", headers={"X-Request-ID": hostile})[1]["X-Request-ID"]
+        assert replaced != hostile and len(replaced) == 32
+    status, headers, _ = http(port, "GET", "/nowhere", headers={"X-Request-ID": "nf-1"})
+    assert (status, headers["X-Request-ID"]) == (404, "nf-1")
+    status, headers, _ = http(port, "POST", "/v1/classify", {"text": "x" * 2_000_000}, {"X-Request-ID": "big-1"})
+    assert (status, headers["X-Request-ID"]) == (413, "big-1")
+
+
+def test_log_lines_are_json_with_ids_and_never_the_text(server):
+    port, process = server
+    http(port, "POST", "/v1/segment", {"text": TEXT + "\n\n" + EDITORIAL}, {"X-Request-ID": "seg-1"})
+    http(port, "POST", "/v1alpha1/comments:analyze?key=sekrit-key-2",
+         {"comment": {"text": TEXT}, "requestedAttributes": {"COMMENT": {}}}, {"X-Request-ID": "persp-1"})
+    http(port, "POST", "/v1/classify", {"texts": [TEXT, 5]}, {"Authorization": "Bearer sekrit-token-1"})
+    raw = json.dumps({"action": "NEW", "comment": {"body": EDITORIAL}}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    status, _, _ = http(port, "POST", "/v1/coral/moderate", raw, {"X-Coral-Signature": signature,
+                                                                  "X-Request-ID": "coral-1"})
+    assert status in (200, 204)
+
+    lines = log_lines(process)
+    by_id = {}
+    for line in lines:
+        assert {"time", "level", "logger", "pid", "message"} <= line.keys()
+        by_id.setdefault(line.get("request_id"), []).append(line)
+    [segment] = by_id["seg-1"]
+    assert (segment["status"], segment["endpoint"], segment["n_texts"]) == (200, "api.segment", 2)
+    [perspective] = by_id["persp-1"]
+    assert perspective["path"] == "/v1alpha1/comments:analyze" and perspective["status"] == 200
+    # Coral's own verdict line, written while the request was handled, carries its id too.
+    assert {line["logger"] for line in by_id["coral-1"]} == {"service.coral", "service.requests"}
+    assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
+    everything = output(process)
+    for secret in ("zebraquokka", "sekrit-key-2", "sekrit-token-1"):
+        assert secret not in everything
+
+
+def test_zz_the_temporary_metrics_folder_goes_with_the_server(server):
+    _, process = server
+    folder = metrics_folder(process)
+    assert folder.is_dir()
+    stop(process)
+    assert not folder.exists()
+
+
+def test_log_text_on_and_an_operators_metrics_folder(tiny_model_dir, tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"a previous run's file, unreadable")
+    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_LOG_TEXT": "true", "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    try:
+        assert not (folder / "counter_1.db").exists()
+        assert metrics_folder(process) == folder
+        classify(port, 1)
+        assert value(scrape(port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 1
+        [line] = [line for line in log_lines(process) if line.get("request_id") == "live-1"]
+        assert line["texts"] == [TEXT, EDITORIAL]
+    finally:
+        stop(process)
+    assert folder.is_dir()  # the operator's folder stays
