@@ -81,7 +81,7 @@ def model_card(model_dir: Path) -> dict:
 
 def gunicorn_settings(server: servers.Server) -> dict:
     """Worker class (from the log), worker count (from /proc) and threads (from the config)."""
-    found = re.search(r"Using worker: (\S+)", server.log.read_text(errors="replace"))
+    found = re.search(r"Using worker: ([\w.:]+)", server.log.read_text(errors="replace"))
     env = {"HOST": servers.HOST, "PORT": str(server.port)}
     with _patched_environ(env):
         config = runpy.run_path(str(servers.CONFIG))

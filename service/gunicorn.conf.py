@@ -33,7 +33,9 @@ def _metrics_folder() -> str:
     return os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
-metrics_folder = _metrics_folder()
+# Only when gunicorn reads this file (it runs it as the module "__config__"): a tool that reads
+# the settings with runpy (bench does) must not get a folder and the variable.
+metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
@@ -112,6 +114,8 @@ def pre_fork(server, worker):
 
 def when_ready(server):
     """Drop the master's own live gauges: it loaded the model but answers no request."""
+    if metrics_folder is None:
+        return
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(os.getpid(), metrics_folder)
@@ -129,6 +133,8 @@ def post_fork(server, worker):
 
 def child_exit(server, worker):
     """A worker has exited: its live gauges go (its counts stay in the totals)."""
+    if metrics_folder is None:
+        return
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, metrics_folder)
@@ -136,5 +142,5 @@ def child_exit(server, worker):
 
 def on_exit(server):
     """Remove the metrics folder if this master made it."""
-    if os.environ.get("COMMENT_CLASSIFIER_METRICS_TEMPORARY") == metrics_folder:
+    if metrics_folder and os.environ.get("COMMENT_CLASSIFIER_METRICS_TEMPORARY") == metrics_folder:
         shutil.rmtree(metrics_folder, ignore_errors=True)

@@ -79,6 +79,9 @@ def _write_line(error: BaseException | None) -> None:
     started = g.get("request_started")
     # No response recorded means the request failed past every error handler.
     status = g.get("response_status", 500)
+    level = logging.ERROR if status >= 500 else logging.INFO
+    if not log.isEnabledFor(level):  # LOG_LEVEL=warning turns the lines off, and their cost
+        return
     fields = {
         "request_id": request_id(),
         "method": request.method,
@@ -92,7 +95,7 @@ def _write_line(error: BaseException | None) -> None:
     if g.get("request_id_replaced"):
         fields["request_id_replaced"] = True
     fields.update(g.get("log_fields", {}))
-    log.log(logging.ERROR if status >= 500 else logging.INFO, "request", extra=fields)
+    log.log(level, "request", extra=fields)
 
 
 def init_app(app: Flask) -> None:
