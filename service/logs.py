@@ -22,6 +22,7 @@ import uuid
 from flask import Flask, current_app, g, request
 
 HEADER = "X-Request-ID"
+_ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ: cheaper than request.headers
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 log = logging.getLogger("service.requests")
@@ -31,7 +32,7 @@ def request_id() -> str:
     """This request's id: the client's ``X-Request-ID`` if well-formed, else a new uuid4 hex."""
     given = g.get("request_id")
     if given is None:
-        header = request.headers.get(HEADER)
+        header = request.environ.get(_ENVIRON_KEY)
         if header is not None and _VALID_ID.fullmatch(header):
             given = header
         else:
@@ -43,7 +44,8 @@ def request_id() -> str:
 
 def endpoint_name() -> str:
     """The Flask endpoint that answered, or ``unmatched``: never the raw path, whose values are unbounded."""
-    return request.endpoint if request.url_rule is not None and request.endpoint else "unmatched"
+    rule = request.url_rule
+    return rule.endpoint if rule is not None else "unmatched"
 
 
 def annotate(n_texts: int | None = None, model_version: str | None = None, texts: list[str] | None = None) -> None:
@@ -65,7 +67,7 @@ def check_log_text(value) -> bool:
 
 
 def _start() -> None:
-    g.setdefault("request_started", time.perf_counter())
+    g.request_started = time.perf_counter()
     request_id()
 
 

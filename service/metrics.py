@@ -12,6 +12,7 @@ route knows, never the raw path), the status code, the model's labels and decisi
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -78,6 +79,13 @@ for _action in FEEDBACK_ACTIONS:
 bp = Blueprint("metrics", __name__)
 
 
+@functools.cache
+def _series(metric, *labels):
+    """``metric.labels(*labels)``, looked up once: label values come from small fixed sets, and
+    ``labels()`` costs more than the increment itself."""
+    return metric.labels(*labels)
+
+
 def registry():
     """All workers' figures under gunicorn; this process's default registry otherwise."""
     if not os.environ.get(MULTIPROC_ENV):
@@ -105,14 +113,14 @@ def record_results(results: list[dict], texts: list[str], model_version: str | N
     for result in results:
         label = result.get("label")
         if label is not None:
-            LABELS.labels(endpoint, label).inc()
+            _series(LABELS, endpoint, label).inc()
         decision = result.get("decision")
         if decision is not None:
-            DECISIONS.labels(endpoint, decision).inc()
-    lengths = TEXT_LENGTH.labels(endpoint)
+            _series(DECISIONS, endpoint, decision).inc()
+    lengths = _series(TEXT_LENGTH, endpoint)
     for text in texts:
         lengths.observe(len(text))
-    BATCH_SIZE.labels(endpoint).observe(len(texts))
+    _series(BATCH_SIZE, endpoint).observe(len(texts))
     annotate(n_texts=len(texts), model_version=model_version, texts=texts)
 
 
@@ -143,22 +151,20 @@ def record_serving(app: Flask) -> None:
         record_model(loaded.version)
 
 
-def _start() -> None:
-    g.setdefault("request_started", time.perf_counter())
-
-
 def _count(error: BaseException | None) -> None:
     started = g.get("request_started")
     endpoint = endpoint_name()
     # No response recorded means the request failed past every error handler.
-    REQUESTS.labels(endpoint, str(g.get("response_status", 500))).inc()
+    _series(REQUESTS, endpoint, str(g.get("response_status", 500))).inc()
     if started is not None:
-        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        _series(LATENCY, endpoint).observe(time.perf_counter() - started)
 
 
 def init_app(app: Flask) -> None:
-    """Serve ``/metrics`` and count every request; call after ``service.logs.init_app``, which
-    records each response's status."""
+    """Serve ``/metrics`` and count every request.
+
+    Call it after ``service.logs.init_app``, whose hooks note when each request started and the
+    status it got (one set of hooks for both: each one costs a little on every request).
+    """
     app.register_blueprint(bp)
-    app.before_request(_start)
     app.teardown_request(_count)
