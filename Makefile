@@ -15,8 +15,11 @@ DATA ?=
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
+# The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
+FEEDBACK_DB ?= var/feedback.sqlite3
+FEEDBACK_OUT ?= var/feedback.jsonl
 
-.PHONY: help install install-dev run test train bench report clean
+.PHONY: help install install-dev run test train bench report clean feedback-export
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +41,7 @@ install: $(VENV)/.installed ## create .venv and install the service
 install-dev: $(VENV)/.installed-dev ## create .venv and install with the dev extra
 
 run: $(VENV)/.installed ## serve the shipped model with gunicorn on HOST:PORT (127.0.0.1:8000)
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
+	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_FEEDBACK_DB="$(FEEDBACK_DB)" $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
 
 test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
@@ -56,6 +59,9 @@ bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a 
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
+
+feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
+	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -21,8 +21,15 @@ DEFAULTS = {
     "JSON_SORT_KEYS": False,
     # None: the band in the model card. A pair [low, high] overrides it for every request.
     "REVIEW_BAND": None,
-    # API keys clients may present; none configured means none required.
+    # API keys (a list, or one string of keys separated by commas) and/or a file of keys, one
+    # per line. Feedback always needs one; REQUIRE_API_KEY ("*", or paths such as
+    # "/v1/classify,/v1/segment") asks for one on other endpoints too.
     "API_KEYS": [],
+    "API_KEYS_FILE": None,
+    "REQUIRE_API_KEY": None,
+    # The SQLite file of moderators' feedback (relative paths: from the working directory).
+    "FEEDBACK_DB": "var/feedback.sqlite3",
+    "FEEDBACK_BUSY_TIMEOUT": 10.0,
 }
 
 
@@ -43,10 +50,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, coral, errors, perspective, web
+    from service import api, auth, coral, errors, feedback, perspective, web
 
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
