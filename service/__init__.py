@@ -18,6 +18,8 @@ DEFAULTS = {
     "MAX_PAGE_CHARS": 200_000,
     "MAX_CONTENT_LENGTH": 1_000_000,
     "LOAD_MODEL": True,
+    # How often each worker looks for a newly promoted or rolled-back model (seconds; 0: never).
+    "MODEL_POLL_SECONDS": 1.0,
     "JSON_SORT_KEYS": False,
     # None: the band in the model card. A pair [low, high] overrides it for every request.
     "REVIEW_BAND": None,
@@ -50,7 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, auth, coral, errors, feedback, perspective, web
+    from service import api, auth, coral, errors, feedback, perspective, reload, web
 
     errors.init_app(app)
     auth.init_app(app)
@@ -60,6 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
 
+    # The watcher notes the model folder's state before the model is read, so a promotion that
+    # lands during start-up is still noticed.
+    reload.init_app(app)
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
     elif app.config["LOAD_MODEL"]:

@@ -25,7 +25,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service.auth import keyring
@@ -332,6 +332,7 @@ def _classifier():
     loaded = current_app.extensions.get("classifier")
     if loaded is None:
         raise PerspectiveError("The model is not loaded yet; retry shortly.", None, 503)
+    g.classifier = loaded
     return loaded
 
 
