@@ -18,8 +18,9 @@ TRAIN_ARGS ?=
 # The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
 FEEDBACK_DB ?= var/feedback.sqlite3
 FEEDBACK_OUT ?= var/feedback.jsonl
+FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
 
-.PHONY: help install install-dev run test train bench report clean feedback-export
+.PHONY: help install install-dev run test train bench report clean feedback-export feedback-backup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +63,9 @@ report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the s
 
 feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
 	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"
+
+feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB consistently (safe while serving) to FEEDBACK_BACKUP
+	$(BIN)/python -m feedback backup --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_BACKUP)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

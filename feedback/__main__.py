@@ -2,6 +2,7 @@
 
     python -m feedback export --db var/feedback.sqlite3 --out feedback.jsonl
     python -m feedback count --db var/feedback.sqlite3
+    python -m feedback backup --db var/feedback.sqlite3 --out backups/feedback.sqlite3
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -55,11 +57,14 @@ def _write(store: FeedbackStore, handle) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m feedback", description="Moderators' feedback store.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("export", "write every verdict as JSON lines"), ("count", "print how many are stored")):
+    for name, text in (("export", "write every verdict as JSON lines"), ("count", "print how many are stored"),
+                       ("backup", "copy the database consistently, even while the service writes")):
         command = commands.add_parser(name, help=text)
         command.add_argument("--db", required=True, help="the SQLite file (FEEDBACK_DB in make)")
         if name == "export":
             command.add_argument("--out", default="-", help="file to write (default: stdout)")
+        if name == "backup":
+            command.add_argument("--out", required=True, help="the copy to write")
     args = parser.parse_args(argv)
     if not Path(args.db).is_file():
         print(f"error: no feedback store at {args.db}: the service creates it when the first feedback "
@@ -70,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "count":
             print(store.count())
             return 0
+        if args.command == "backup":
+            store.backup(args.out)
+            print(f"backed up {store.count()} verdicts to {args.out}", file=sys.stderr)
+            return 0
         count = export(store, args.out)
-    except (FeedbackError, OSError) as error:
+    except (FeedbackError, OSError, sqlite3.Error) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.out != "-":

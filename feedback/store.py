@@ -205,6 +205,23 @@ class FeedbackStore:
                 return
             after = items[-1]["id"]
 
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy of the whole database at ``target`` (SQLite's online backup: safe
+        while workers write; written beside ``target`` and renamed into place)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
+        try:
+            copy = sqlite3.connect(partial)
+            with copy:
+                self._connection().backup(copy)
+            copy.close()
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+
     def count(self) -> int:
         """How many verdicts are stored."""
         return self._connection().execute("SELECT count(*) FROM feedback").fetchone()[0]

@@ -280,3 +280,12 @@ def test_feedback_export_writes_jsonl(fb_app, fb, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "2"
     assert feedback_cli(["export", "--db", str(tmp_path / "missing.sqlite3")]) == 2
     assert "no feedback store" in capsys.readouterr().err
+
+
+def test_feedback_backup_is_a_consistent_sqlite_copy(store, tmp_path, capsys):
+    for i in range(5):
+        store.put({"text": f"verdict {i}", "label": "comment"})
+    copy = tmp_path / "backups" / "copy.sqlite3"
+    assert feedback_cli(["backup", "--db", str(store.path), "--out", str(copy)]) == 0
+    assert [row["text"] for row in FeedbackStore(copy).rows()] == [f"verdict {i}" for i in range(5)]
+    assert "backed up 5 verdicts" in capsys.readouterr().err
