@@ -93,7 +93,10 @@ def verdict_from(payload: dict, max_chars: int) -> dict:
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
+    given = request.args.getlist(name)
+    if len(given) > 1:
+        raise InvalidRequest(f"'{name}' is given {len(given)} times; give it once")
+    raw = given[0] if given else None
     if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:

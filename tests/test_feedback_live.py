@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.test_live import serve, stop
+from tests.test_live import output, serve, stop
 
 pytestmark = pytest.mark.live
 KEY = "live-feedback-key"
@@ -94,7 +94,40 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_mode
         status, body = post(port, {"text": "a new one after the restart", "label": "comment"})
         assert status == 201 and body["id"] > max(created)
         again = get_all(port)
+        log = output(process)
     finally:
         stop(process)
+    assert KEY not in log  # keys are never logged
     assert len(again) == len(items) + 1
     assert {item["id"] for item in again} >= {item["id"] for item in items}
+
+
+def test_require_api_key_guards_other_endpoints_on_the_live_server(tiny_model_dir, tmp_path):
+    env = {"COMMENT_CLASSIFIER_API_KEYS_FILE": str(tmp_path / "keys.txt"),
+           "COMMENT_CLASSIFIER_REQUIRE_API_KEY": "/v1/classify,/v1/segment",
+           "COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}
+    (tmp_path / "keys.txt").write_text("# desk\nfile-key-1\n")
+
+    def call(path, key=None):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=json.dumps({"text": "The council met on Monday."}).encode(),
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            assert json.loads(error.read())["error"]["code"] in ("missing_api_key", "invalid_api_key")
+            return error.code
+
+    port, process = serve(tiny_model_dir, env)
+    try:
+        assert [call("/v1/classify"), call("/v1/classify", "nope"), call("/v1/classify", "file-key-1")] == [401, 403, 200]
+        assert [call("/v1/segment"), call("/v1/segment", "file-key-1")] == [401, 200]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as response:
+            assert response.status == 200
+        (tmp_path / "keys.txt").write_text("file-key-2\n")  # rotated without a restart
+        assert [call("/v1/classify", "file-key-1"), call("/v1/classify", "file-key-2")] == [403, 200]
+        log = output(process)
+    finally:
+        stop(process)
+    assert "file-key-1" not in log and "file-key-2" not in log
