@@ -21,10 +21,11 @@ from service.errors import APIError
 
 log = logging.getLogger(__name__)
 
-# Endpoints with their own authentication, and the probes a load balancer calls: never behind a
-# Bearer key. Perspective clients send ``?key=`` (checked by the Perspective blueprint against
-# the same keys); Coral Talk signs its requests (service/coral.py).
-EXEMPT = frozenset({"/healthz", "/readyz"})
+# Never behind a Bearer key: the probes a load balancer calls; the moderator's page and its
+# assets (static files with no data: a browser cannot send a key to load a page, and the page
+# sends the moderator's key with every API call); endpoints with their own authentication:
+# Perspective clients send ``?key=`` (checked against the same keys), Coral Talk signs requests.
+EXEMPT = frozenset({"/healthz", "/readyz", "/", "/assets/<path:filename>"})
 OWN_AUTH_PREFIXES = ("/v1alpha1/", "/$discovery/", "/v1/coral/")
 
 
