@@ -123,11 +123,13 @@ def when_ready(server):
 
 
 def post_fork(server, worker):
-    """In each new worker: report the model it serves (the model-info gauge is per process)."""
-    wsgi = worker.app.wsgi()
-    if "classifier" in getattr(wsgi, "extensions", {}):  # not for bench's hello app
-        from service import metrics
+    """Start each worker's model watcher (threads do not survive fork): hot reload. And report
+    the model the worker serves (the model-info gauge is per process)."""
+    from service import metrics, reload
 
+    reload.start_all()
+    wsgi = worker.app.wsgi()
+    if hasattr(wsgi, "extensions"):
         metrics.record_serving(wsgi)
 
 
