@@ -216,3 +216,26 @@ def test_openmetrics_when_the_scraper_asks(client):
     assert response.status_code == 200
     assert response.mimetype == "application/openmetrics-text"
     assert response.get_data(as_text=True).rstrip().endswith("# EOF")
+
+
+def test_hot_reload_switches_and_refusals_show(tmp_path):
+    from tests.conftest import train_tiny
+
+    directory = tmp_path / "model"
+    train_tiny(directory, version="metrics-1")
+    app = create_app({"TESTING": True, "MODEL_DIR": str(directory)})
+    client = app.test_client()
+    watcher = app.extensions["model_watcher"]
+    before = scrape(client)
+    assert value(before, "comment_classifier_model_info", version="metrics-1") == 1
+    train_tiny(directory, version="metrics-2")
+    assert watcher.check() == "switched"
+    card = json.loads((directory / "card.json").read_text())
+    card["artifact"]["sha256"] = "0" * 64
+    (directory / "card.json").write_text(json.dumps(card))
+    assert watcher.check() == "refused"
+    after = scrape(client)
+    assert delta(before, after, "comment_classifier_model_reloads_total", outcome="switched") == 1
+    assert delta(before, after, "comment_classifier_model_reloads_total", outcome="refused") == 1
+    assert value(after, "comment_classifier_model_info", version="metrics-2") == 1
+    assert value(after, "comment_classifier_model_info", version="metrics-1") == 0
