@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 
+import flask
 
 
 def _metrics_folder() -> str:
@@ -61,10 +62,9 @@ class RequestIdFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from flask import g, has_request_context
-
-        if has_request_context() and "request_id" not in record.__dict__:
-            request_id = g.get("request_id")
+        # The per-request line brings its own id; only other lines need looking up.
+        if "request_id" not in record.__dict__ and flask.has_request_context():
+            request_id = flask.g.get("request_id")
             if request_id is not None:
                 record.request_id = request_id
         return True

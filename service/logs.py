@@ -30,15 +30,17 @@ log = logging.getLogger("service.requests")
 
 def request_id() -> str:
     """This request's id: the client's ``X-Request-ID`` if well-formed, else a new uuid4 hex."""
-    given = g.get("request_id")
+    # The objects behind the proxies, taken once: these hooks run on every request.
+    state = g._get_current_object()
+    given = getattr(state, "request_id", None)
     if given is None:
         header = request.environ.get(_ENVIRON_KEY)
         if header is not None and _VALID_ID.fullmatch(header):
             given = header
         else:
             given = uuid.uuid4().hex
-            g.request_id_replaced = header is not None
-        g.request_id = given
+            state.request_id_replaced = header is not None
+        state.request_id = given
     return given
 
 
@@ -78,25 +80,28 @@ def _finish(response):
 
 
 def _write_line(error: BaseException | None) -> None:
-    started = g.get("request_started")
+    state = g._get_current_object()
     # No response recorded means the request failed past every error handler.
-    status = g.get("response_status", 500)
+    status = getattr(state, "response_status", 500)
     level = logging.ERROR if status >= 500 else logging.INFO
     if not log.isEnabledFor(level):  # LOG_LEVEL=warning turns the lines off, and their cost
         return
+    started = getattr(state, "request_started", None)
+    current = request._get_current_object()
+    rule = current.url_rule
     fields = {
         "request_id": request_id(),
-        "method": request.method,
-        "path": request.path,
-        "endpoint": endpoint_name(),
+        "method": current.method,
+        "path": current.path,
+        "endpoint": rule.endpoint if rule is not None else "unmatched",
         "status": status,
         "duration_ms": None if started is None else round((time.perf_counter() - started) * 1000, 3),
-        "bytes_in": request.content_length,
-        "remote_addr": request.remote_addr,
+        "bytes_in": current.content_length,
+        "remote_addr": current.remote_addr,
     }
-    if g.get("request_id_replaced"):
+    if getattr(state, "request_id_replaced", False):
         fields["request_id_replaced"] = True
-    fields.update(g.get("log_fields", {}))
+    fields.update(getattr(state, "log_fields", {}))
     log.log(level, "request", extra=fields)
 
 

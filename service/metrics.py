@@ -152,10 +152,11 @@ def record_serving(app: Flask) -> None:
 
 
 def _count(error: BaseException | None) -> None:
-    started = g.get("request_started")
+    state = g._get_current_object()  # taken once: this runs on every request
+    started = getattr(state, "request_started", None)
     endpoint = endpoint_name()
     # No response recorded means the request failed past every error handler.
-    _series(REQUESTS, endpoint, str(g.get("response_status", 500))).inc()
+    _series(REQUESTS, endpoint, str(getattr(state, "response_status", 500))).inc()
     if started is not None:
         _series(LATENCY, endpoint).observe(time.perf_counter() - started)
 
