@@ -14,6 +14,7 @@ of texts and the model version. Comment text is only added when the operator set
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -74,8 +75,13 @@ def _start() -> None:
 
 
 def _finish(response):
+    state = g._get_current_object()
     response.headers[HEADER] = request_id()
-    g.response_status = response.status_code
+    state.response_status = response.status_code
+    # The line is written once the server has sent the response and closes it, as gunicorn
+    # writes its access log, so that the client does not wait for it.
+    state.line_deferred = True
+    response.call_on_close(functools.partial(_emit, state))
     return response
 
 
@@ -102,7 +108,16 @@ def _write_line(error: BaseException | None) -> None:
     if getattr(state, "request_id_replaced", False):
         fields["request_id_replaced"] = True
     fields.update(getattr(state, "log_fields", {}))
-    log.log(level, "request", extra=fields)
+    state.log_line = (level, fields)
+    if not getattr(state, "line_deferred", False):
+        _emit(state)
+
+
+def _emit(state) -> None:
+    """Write the request's line (built while the request context was still there), once."""
+    line = state.__dict__.pop("log_line", None)
+    if line is not None:
+        log.log(line[0], "request", extra=line[1])
 
 
 def init_app(app: Flask) -> None:

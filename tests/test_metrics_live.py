@@ -62,6 +62,21 @@ def log_lines(process) -> list[dict]:
     return lines
 
 
+def lines_for(process, *request_ids: str) -> list[dict]:
+    """The log, once a request line for each of ``request_ids`` is in it.
+
+    A worker writes a request's line after it has sent the response (as gunicorn writes its
+    access log), so the line may land a moment after the client has its answer.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        lines = log_lines(process)
+        logged = {line.get("request_id") for line in lines if line["logger"] == "service.requests"}
+        if logged.issuperset(request_ids) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def metrics_folder(process) -> Path:
     [line] = [line for line in log_lines(process) if line["message"].startswith("metrics folder ")]
     return Path(line["message"].removeprefix("metrics folder "))
@@ -130,7 +145,8 @@ def test_counts_add_up_across_workers_and_outlive_dead_workers(server, tiny_clas
     for pid in first:
         assert not (folder / f"gauge_livemax_{pid}.db").exists()
         assert (folder / f"counter_{pid}.db").exists()
-    served = {line["pid"] for line in log_lines(process) if str(line.get("request_id", "")).startswith("live-")}
+    lines = lines_for(process, *(f"live-{i}" for i in range(30)))
+    served = {line["pid"] for line in lines if str(line.get("request_id", "")).startswith("live-")}
     assert len(served) >= 2  # at least one old and one new worker answered
 
 
@@ -153,20 +169,23 @@ def test_log_lines_are_json_with_ids_and_never_the_text(server):
     http(port, "POST", "/v1/segment", {"text": TEXT + "\n\n" + EDITORIAL}, {"X-Request-ID": "seg-1"})
     http(port, "POST", "/v1alpha1/comments:analyze?key=sekrit-key-2",
          {"comment": {"text": TEXT}, "requestedAttributes": {"COMMENT": {}}}, {"X-Request-ID": "persp-1"})
-    http(port, "POST", "/v1/classify", {"texts": [TEXT, 5]}, {"Authorization": "Bearer sekrit-token-1"})
+    http(port, "POST", "/v1/classify", {"texts": [TEXT, 5]},
+         {"Authorization": "Bearer sekrit-token-1", "X-Request-ID": "bad-1"})
     raw = json.dumps({"action": "NEW", "comment": {"body": EDITORIAL}}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
     status, _, _ = http(port, "POST", "/v1/coral/moderate", raw, {"X-Coral-Signature": signature,
                                                                   "X-Request-ID": "coral-1"})
     assert status in (200, 204)
 
-    lines = log_lines(process)
+    lines = lines_for(process, "seg-1", "persp-1", "bad-1", "coral-1")
     by_id = {}
     for line in lines:
         assert {"time", "level", "logger", "pid", "message"} <= line.keys()
         by_id.setdefault(line.get("request_id"), []).append(line)
     [segment] = by_id["seg-1"]
     assert (segment["status"], segment["endpoint"], segment["n_texts"]) == (200, "api.segment", 2)
+    [bad] = by_id["bad-1"]
+    assert (bad["status"], bad["endpoint"]) == (400, "api.classify")
     [perspective] = by_id["persp-1"]
     assert perspective["path"] == "/v1alpha1/comments:analyze" and perspective["status"] == 200
     # Coral's own verdict line, written while the request was handled, carries its id too.
@@ -195,7 +214,7 @@ def test_log_text_on_and_an_operators_metrics_folder(tiny_model_dir, tmp_path):
         assert metrics_folder(process) == folder
         classify(port, 1)
         assert value(scrape(port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 1
-        [line] = [line for line in log_lines(process) if line.get("request_id") == "live-1"]
+        [line] = [line for line in lines_for(process, "live-1") if line.get("request_id") == "live-1"]
         assert line["texts"] == [TEXT, EDITORIAL]
     finally:
         stop(process)

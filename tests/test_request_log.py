@@ -39,6 +39,7 @@ def test_an_id_is_generated_when_none_is_sent(client):
 def test_a_malformed_id_is_replaced_never_echoed(client, caplog, given):
     caplog.set_level(logging.INFO, logger="service.requests")
     response = client.get("/healthz", headers={"X-Request-ID": given})
+    response.close()  # as the WSGI server does once the response is sent: the line is written then
     sent_back = response.headers["X-Request-ID"]
     assert HEX_ID.fullmatch(sent_back) and sent_back != given
     [line] = request_lines(caplog)
@@ -74,6 +75,7 @@ def test_a_500_carries_the_id_and_is_logged_as_an_error(tiny_classifier, caplog)
 
     caplog.set_level(logging.INFO)
     response = app.test_client().get("/boom", headers={"X-Request-ID": "boom-1"})
+    response.close()
     assert response.status_code == 500
     assert response.headers["X-Request-ID"] == "boom-1"
     [line] = request_lines(caplog)
@@ -84,6 +86,8 @@ def test_one_line_per_request_with_its_fields(client, caplog, tiny_classifier):
     caplog.set_level(logging.INFO, logger="service.requests")
     body = {"texts": [TEXT, "The council met on Monday."]}
     response = client.post("/v1/classify?debug=1", json=body, headers={"X-Request-ID": "req-7"})
+    assert request_lines(caplog) == []  # not before the response is sent
+    response.close()
     assert response.status_code == 200
     [line] = request_lines(caplog)
     assert line.request_id == "req-7"
@@ -96,11 +100,11 @@ def test_one_line_per_request_with_its_fields(client, caplog, tiny_classifier):
 
 def test_no_text_key_or_authorization_is_logged(app, client, caplog):
     caplog.set_level(logging.DEBUG)
-    client.post("/v1/classify", json={"text": TEXT}, headers={"Authorization": "Bearer sekrit-token-1"})
-    client.post("/v1/segment", json={"text": TEXT + "\n\nThe council met on Monday."})
+    client.post("/v1/classify", json={"text": TEXT}, headers={"Authorization": "Bearer sekrit-token-1"}).close()
+    client.post("/v1/segment", json={"text": TEXT + "\n\nThe council met on Monday."}).close()
     client.post("/v1alpha1/comments:analyze?key=sekrit-key-2",
-                json={"comment": {"text": TEXT}, "requestedAttributes": {"COMMENT": {}}})
-    client.post("/v1/classify", json={"texts": [TEXT, ""]})  # a 400 names the item, not its text
+                json={"comment": {"text": TEXT}, "requestedAttributes": {"COMMENT": {}}}).close()
+    client.post("/v1/classify", json={"texts": [TEXT, ""]}).close()  # a 400 names the item, not its text
     assert len(request_lines(caplog)) == 4
     logged = everything_logged(caplog)
     for secret in ("zebraquokka", "sekrit-token-1", "sekrit-key-2"):
@@ -110,7 +114,7 @@ def test_no_text_key_or_authorization_is_logged(app, client, caplog):
 def test_log_text_on_adds_the_texts(tiny_classifier, caplog):
     app = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "LOG_TEXT": True})
     caplog.set_level(logging.INFO, logger="service.requests")
-    app.test_client().post("/v1/classify", json={"texts": [TEXT, "The council met."]})
+    app.test_client().post("/v1/classify", json={"texts": [TEXT, "The council met."]}).close()
     [line] = request_lines(caplog)
     assert line.texts == [TEXT, "The council met."]
 
