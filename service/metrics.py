@@ -12,6 +12,7 @@ route knows, never the raw path), the status code, the model's labels and decisi
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import time
@@ -110,13 +111,13 @@ def record_results(results: list[dict], texts: list[str], model_version: str | N
     when ``LOG_TEXT`` is on).
     """
     endpoint = endpoint_name()
-    for result in results:
-        label = result.get("label")
+    # One increment per label and decision given, not per text: a batch has up to MAX_TEXTS.
+    for label, count in collections.Counter(result.get("label") for result in results).items():
         if label is not None:
-            _series(LABELS, endpoint, label).inc()
-        decision = result.get("decision")
+            _series(LABELS, endpoint, label).inc(count)
+    for decision, count in collections.Counter(result.get("decision") for result in results).items():
         if decision is not None:
-            _series(DECISIONS, endpoint, decision).inc()
+            _series(DECISIONS, endpoint, decision).inc(count)
     lengths = _series(TEXT_LENGTH, endpoint)
     for text in texts:
         lengths.observe(len(text))
