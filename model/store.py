@@ -134,10 +134,12 @@ class ModelStore:
             if folder.name.startswith(".") or not (folder / CARD_FILE).is_file():
                 continue  # a version still being written, or left half-written by a crash
             card = read_card(folder)
+            written = (folder / CARD_FILE).stat().st_mtime_ns
             created = card.get("created") or dt.datetime.fromtimestamp(
-                (folder / CARD_FILE).stat().st_mtime, dt.timezone.utc).replace(microsecond=0).isoformat()
-            cards.append((created, folder.name, card))
-        return [card for _, _, card in sorted(cards, key=lambda item: (item[0], item[1]))]
+                written / 1e9, dt.timezone.utc).replace(microsecond=0).isoformat()
+            # "created" has whole seconds: two versions made in one second go by when their card was written.
+            cards.append((created, written, folder.name, card))
+        return [item[-1] for item in sorted(cards, key=lambda item: item[:3])]
 
     def current(self) -> dict | None:
         """The current version's card, or None when nothing has been promoted."""
