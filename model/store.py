@@ -35,6 +35,7 @@ POINTER_FILE = "current.json"
 VERSIONS_DIR = "versions"
 LOCK_FILE = ".lock"
 DEFAULT_STORE = Path("var/models")
+ANY = object()  # promote(if_current=ANY): whatever the current version is
 
 
 class StoreError(ModelError):
@@ -189,8 +190,12 @@ class ModelStore:
         self._install(card["version"], lambda folder: saved.update(save(artifact, card, directory=folder)))
         return saved
 
-    def promote(self, version: str) -> dict:
-        """Make ``version`` current; the old current goes on top of ``previous``. Returns the pointer."""
+    def promote(self, version: str, if_current: str | None | object = ANY) -> dict:
+        """Make ``version`` current; the old current goes on top of ``previous``. Returns the pointer.
+
+        ``if_current`` (a version, or None for an empty store) switches only if that is still the
+        current version, so a candidate gated against one model never silently replaces another.
+        """
         folder = self.path_of(version)
         card = read_card(folder)
         artifact = folder / card.get("artifact", {}).get("file", "")
@@ -199,6 +204,10 @@ class ModelStore:
                              "does not match its card; it cannot be made current")
         with self._locked():
             old = self.pointer()
+            now = None if old is None else old["version"]
+            if if_current is not ANY and now != if_current:
+                raise StoreError(f"the current version changed from {if_current} to {now} in {self.root} "
+                                 f"while {version} was being made; {version} is stored but not current")
             if old is not None and old["version"] == version:
                 return old
             previous = [] if old is None else [old["version"], *old.get("previous", [])]

@@ -247,6 +247,30 @@ def test_force_promotes_and_the_card_says_so_then_rollback(tmp_path, corpus, fee
     assert f"* {good}" in capsys.readouterr().out
 
 
+def test_a_candidate_is_not_promoted_over_a_model_it_was_not_gated_against(tmp_path, corpus, feedback,
+                                                                          tiny_model_dir, capsys, monkeypatch):
+    """Someone promotes another version while the retrain runs: its candidate is stored, not made current."""
+    from training import retrain as module
+
+    root = tmp_path / "models"
+    store = ModelStore(root)
+    store.seed(tiny_model_dir)
+    artifact, card = module.load(tiny_model_dir)
+    store.add(artifact, {**card, "version": "other"})
+    scored = module.score_current
+
+    def score_then_someone_promotes(*args):
+        result = scored(*args)
+        store.promote("other")
+        return result
+
+    monkeypatch.setattr(module, "score_current", score_then_someone_promotes)
+    assert retrain(corpus, feedback, root) == 3
+    assert "changed from tiny-1 to other" in capsys.readouterr().err
+    assert current_version(root) == "other"
+    assert len(store.versions()) == 3
+
+
 def test_a_moderators_correction_overrides_the_corpus_label(tmp_path, corpus, capsys):
     """The corpus calls this text a comment; a moderator says it is editorial: the verdict stands."""
     text = COMMENT_EXAMPLES[0]

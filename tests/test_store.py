@@ -72,6 +72,13 @@ def test_promote_and_rollback_walk_the_history(store):
     assert current_version(store.root) == "v1"
 
 
+def test_promote_if_current_refuses_when_the_current_version_moved(store):
+    store.promote("v2", if_current="v1")
+    with pytest.raises(StoreError, match="changed from v1 to v2"):
+        store.promote("v3", if_current="v1")
+    assert current_version(store.root) == "v2"
+
+
 def test_promoting_the_current_version_changes_nothing(store):
     before = pointer(store)
     assert store.promote("v1") == before
@@ -230,3 +237,20 @@ def test_cli_as_a_module(tmp_path, tiny_model_dir):
     assert listed.returncode == 0 and "* tiny-1" in listed.stdout
     refused = run("rollback")
     assert refused.returncode == 2 and refused.stderr.startswith("error: ")
+
+
+@pytest.mark.live
+def test_gunicorn_serves_the_current_version_of_a_store(store):
+    """COMMENT_CLASSIFIER_MODEL_DIR may name a store, as make run does."""
+    from test_live import request, serve
+
+    store.promote("v3")
+    port, process = serve(store.root)
+    try:
+        status, body = request(port, "/v1/model")
+        assert status == 200 and body["version"] == "v3"
+        status, body = request(port, "/v1/classify", {"texts": ["lol who even cares, wake up people"]})
+        assert status == 200 and body["results"][0]["label"] == "comment"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

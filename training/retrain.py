@@ -339,7 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         "corpus_texts_overridden": overridden_train + overridden_test,
     }
     card = store.add(bundle(pipeline, kind_pipeline), card)
-    pointer = store.promote(card["version"])
+    try:
+        pointer = store.promote(card["version"], if_current=version)
+    except ModelError as error:
+        _say(f"refused: {error}; run the retrain again to gate against the new current version")
+        return 3
     _say(f"promoted {card['version']} in {store.root} (previous: {pointer['previous'][0] if pointer['previous'] else 'none'}); "
          f"{card['artifact']['bytes'] / 1e6:.1f} MB, {round(time.monotonic() - started)} s")
     return 0
