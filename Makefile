@@ -15,12 +15,15 @@ DATA ?=
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
-# The model store `make run` serves and `make retrain` writes (versions plus a pointer to the
-# current one), and the moderators' feedback that `make retrain` learns from.
-MODELS ?= var/models
+# The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
 FEEDBACK_DB ?= var/feedback.sqlite3
+FEEDBACK_OUT ?= var/feedback.jsonl
+FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
+# The model store `make run` serves and `make retrain` writes (versions plus a pointer to the
+# current one); `make retrain` learns from FEEDBACK_DB.
+MODELS ?= var/models
 
-.PHONY: help install install-dev run test train bench report clean retrain models rollback
+.PHONY: help install install-dev run test train bench report clean feedback-export feedback-backup retrain models rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,7 +46,8 @@ install-dev: $(VENV)/.installed-dev ## create .venv and install with the dev ext
 
 run: $(VENV)/.installed ## serve the current model in MODELS (seeded from the shipped model) on HOST:PORT
 	$(BIN)/python -m model.store init --store "$(MODELS)"
-	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_MODEL_DIR="$(MODELS)" $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
+	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_MODEL_DIR="$(MODELS)" COMMENT_CLASSIFIER_FEEDBACK_DB="$(FEEDBACK_DB)" \
+	  $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
 
 test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
@@ -75,6 +79,12 @@ bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a 
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
+
+feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
+	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"
+
+feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB consistently (safe while serving) to FEEDBACK_BACKUP
+	$(BIN)/python -m feedback backup --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_BACKUP)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -233,24 +233,51 @@ def test_cli_as_a_module(tmp_path, tiny_model_dir):
     run = lambda *argv: subprocess.run([sys.executable, "-m", "model.store", *argv, "--store", str(root)],
                                        cwd=REPO, capture_output=True, text=True)
     assert run("init", "--seed", str(tiny_model_dir)).returncode == 0
-    listed = run("list")
-    assert listed.returncode == 0 and "* tiny-1" in listed.stdout
     refused = run("rollback")
     assert refused.returncode == 2 and refused.stderr.startswith("error: ")
+    assert "no previous version" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_service_reloads_on_promote_and_rollback(store):
+    """COMMENT_CLASSIFIER_MODEL_DIR may name a store: the watcher follows its pointer."""
+    from service import create_app
+
+    app = create_app({"TESTING": True, "MODEL_DIR": str(store.root)})
+    client = app.test_client()
+    watcher = app.extensions["model_watcher"]
+    assert client.get("/v1/model").json["version"] == "v1"
+    store.promote("v3")
+    assert watcher.check() == "switched"
+    assert client.get("/v1/model").json["version"] == "v3"
+    store.rollback()
+    assert watcher.check() == "switched"
+    assert client.get("/v1/model").json["version"] == "v1"
 
 
 @pytest.mark.live
-def test_gunicorn_serves_the_current_version_of_a_store(store):
-    """COMMENT_CLASSIFIER_MODEL_DIR may name a store, as make run does."""
-    from test_live import request, serve
+def test_gunicorn_serves_a_store_and_follows_its_pointer(store):
+    """As make run does: gunicorn on a store, then a promotion and a rollback while it serves."""
+    import time
+
+    from test_live import request, serve, stop
+
+    def serving_version(expected):
+        deadline = time.monotonic() + 20
+        while True:
+            status, body = request(port, "/v1/model")
+            if status == 200 and body["version"] == expected or time.monotonic() > deadline:
+                return body["version"]
+            time.sleep(0.2)
 
     store.promote("v3")
     port, process = serve(store.root)
     try:
-        status, body = request(port, "/v1/model")
-        assert status == 200 and body["version"] == "v3"
+        assert serving_version("v3") == "v3"
         status, body = request(port, "/v1/classify", {"texts": ["lol who even cares, wake up people"]})
         assert status == 200 and body["results"][0]["label"] == "comment"
+        store.promote("v2")
+        assert serving_version("v2") == "v2"
+        store.rollback()
+        assert serving_version("v3") == "v3"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
