@@ -304,8 +304,9 @@ def test_bad_settings_stop_with_exit_2(tmp_path, corpus, capsys, extra, rows, me
 
 def test_retrain_reads_the_feedback_database(tmp_path, corpus):
     """The real SQLite store the service writes (the feedback package)."""
-    store_module = pytest.importorskip("feedback.store")
-    db = store_module.FeedbackStore(tmp_path / "feedback.sqlite3")
+    from feedback.store import FeedbackStore
+
+    db = FeedbackStore(tmp_path / "feedback.sqlite3")
     for item in feedback_rows():
         db.put({k: v for k, v in item.items() if k in ("text", "label", "comment_id", "moderator")})
     db.close()
