@@ -43,13 +43,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, coral, errors, perspective, web
+    from service import api, coral, docs, errors, perspective, web
 
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(docs.bp)
 
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
