@@ -114,6 +114,20 @@ def emitted_codes() -> set[tuple[int, str]]:
     return emitted
 
 
+def literal_error_codes() -> set[str]:
+    """Codes in error bodies built as literals (``{"error": {"code": "overloaded", ...}}``) outside Flask."""
+    codes = set()
+    for path in sorted(SERVICE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "error" for k in node.keys):
+                inner = node.values[[getattr(k, "value", None) for k in node.keys].index("error")]
+                if isinstance(inner, ast.Dict):
+                    codes |= {v.value for k, v in zip(inner.keys, inner.values)
+                              if getattr(k, "value", None) == "code" and isinstance(v, ast.Constant)
+                              and isinstance(v.value, str)}
+    return codes
+
+
 def documented_codes() -> set[tuple[int, str]]:
     """``(status, code)`` for every error code the document gives, in operations or in components."""
     documented = set()
@@ -138,6 +152,7 @@ def test_every_error_code_the_code_can_answer_is_documented_with_its_status():
     assert {(400, "invalid_review_band"), (503, "coral_not_configured"), (401, "invalid_signature"),
             (500, "internal_error"), (413, "body_too_large")} <= emitted  # the scan finds what it should
     assert sorted(emitted - documented) == []
+    assert sorted(literal_error_codes() - {code for _status, code in documented}) == []
 
 
 def test_every_documented_error_code_is_one_the_code_can_answer():
