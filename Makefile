@@ -15,8 +15,12 @@ DATA ?=
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
+# The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
+FEEDBACK_DB ?= var/feedback.sqlite3
+FEEDBACK_OUT ?= var/feedback.jsonl
+FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
 
-.PHONY: help install install-dev run test train bench report clean
+.PHONY: help install install-dev run test train bench report clean feedback-export feedback-backup
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +42,7 @@ install: $(VENV)/.installed ## create .venv and install the service
 install-dev: $(VENV)/.installed-dev ## create .venv and install with the dev extra
 
 run: $(VENV)/.installed ## serve the shipped model with gunicorn on HOST:PORT (127.0.0.1:8000)
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
+	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_FEEDBACK_DB="$(FEEDBACK_DB)" $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
 
 test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
@@ -56,6 +60,12 @@ bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a 
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
+
+feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
+	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"
+
+feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB consistently (safe while serving) to FEEDBACK_BACKUP
+	$(BIN)/python -m feedback backup --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_BACKUP)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info
