@@ -80,3 +80,17 @@ def test_an_operation_opens_with_its_body_and_responses(page):
     assert {"200", "400", "413", "415", "503"} <= {code.strip() for code in codes}
     assert operation.locator("text=Try it out").count() == 1
     assert page.refused == [] and page.problems == []
+
+
+def test_try_it_out_classifies_the_documented_example_against_the_service(page):
+    operation = page.locator("#operations-Classify-classify")
+    if not operation.locator(".opblock-body").is_visible():
+        page.click("#operations-Classify-classify .opblock-summary-control")
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"
+    body = json.loads(operation.locator(".live-responses-table .microlight").first.inner_text())
+    assert body["label"] in ("editorial", "comment") and "version" in body["model"]
+    assert page.refused == [] and page.problems == []
