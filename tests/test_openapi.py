@@ -243,3 +243,21 @@ def test_docs_assets_come_from_the_installed_package(client):
     assert bundle.data == (docs.SWAGGER_UI_DIR / "swagger-ui-bundle.js").read_bytes()
     assert client.get("/docs/assets/../docs.py").status_code == 404
     assert client.get("/docs/assets/nothing.js").json["error"]["code"] == "not_found"
+
+
+def test_documented_limits_are_the_service_defaults():
+    from service import DEFAULTS, feedback
+    from service.perspective import MAX_COMMENT_BYTES
+
+    schemas = DOCUMENT["components"]["schemas"]
+    batch, blocks = schemas["ClassifyRequest"]["oneOf"][1], schemas["SegmentRequest"]["oneOf"][1]
+    assert schemas["Text"]["maxLength"] == DEFAULTS["MAX_TEXT_CHARS"]
+    assert batch["properties"]["texts"]["maxItems"] == blocks["properties"]["blocks"]["maxItems"] == DEFAULTS["MAX_TEXTS"]
+    assert schemas["SegmentRequest"]["oneOf"][0]["properties"]["text"]["maxLength"] == DEFAULTS["MAX_PAGE_CHARS"]
+    assert f"{DEFAULTS['MAX_CONTENT_LENGTH']:,}" in DOCUMENT["info"]["description"]
+    assert f"{MAX_COMMENT_BYTES:,} bytes" in schemas["Comment"]["properties"]["text"]["description"]
+    fields = schemas["FeedbackRequest"]["properties"]
+    assert {key: fields[key]["maxLength"] for key in feedback._STRINGS} == feedback._STRINGS
+    assert set(fields) == feedback._FIELDS
+    limit = next(p for p in resolve(DOCUMENT["paths"]["/v1/feedback"]["get"]["parameters"]) if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == feedback.MAX_PAGE
