@@ -161,8 +161,8 @@ def test_missing_feedback_is_no_feedback_and_creates_nothing(tmp_path, capsys):
 
 
 def result(macro_f1, **accuracy):
-    return {"n": 10 * len(accuracy), "macro_f1": macro_f1,
-            "per_source": {name: {"n": 10, "accuracy": acc} for name, acc in accuracy.items()}}
+    return {"n": 100 * len(accuracy), "macro_f1": macro_f1,
+            "per_source": {name: {"n": 100, "accuracy": acc} for name, acc in accuracy.items()}}
 
 
 @pytest.mark.parametrize("candidate, passed, refused_for", [
@@ -183,10 +183,23 @@ def test_gate_table_lists_what_got_worse():
     outcome = gate(result(0.900, a=0.90, b=0.80, c=0.7), result(0.910, a=0.85, b=0.79, c=0.9), "v1")
     lines = format_gate(outcome).splitlines()
     assert lines[0].split() == ["source", "n", "current", "candidate", "change"]
-    assert lines[1].split() == ["pooled", "macro-F1", "30", "0.9000", "0.9100", "+0.0100"]
-    assert lines[2].split() == ["!", "a", "10", "0.9000", "0.8500", "-0.0500"]
-    assert lines[3].split() == ["b", "10", "0.8000", "0.7900", "-0.0100"]
+    assert lines[1].split() == ["pooled", "macro-F1", "300", "0.9000", "0.9100", "+0.0100"]
+    assert lines[2].split() == ["!", "a", "100", "0.9000", "0.8500", "-0.0500"]
+    assert lines[3].split() == ["b", "100", "0.8000", "0.7900", "-0.0100"]
     assert "c " not in format_gate(outcome)
+
+
+def test_a_source_with_too_few_held_out_texts_is_shown_but_cannot_block():
+    current, candidate = result(0.900, a=0.90), result(0.900, a=0.90)
+    current["per_source"]["feedback"] = {"n": 6, "accuracy": 5 / 6}
+    candidate["per_source"]["feedback"] = {"n": 6, "accuracy": 4 / 6}  # one text flipped: -0.167
+    outcome = gate(current, candidate, "v1")
+    assert outcome["passed"] and outcome["refused_for"] == []
+    assert outcome["too_few_to_block"] == ["feedback"]
+    table = format_gate(outcome)
+    assert "~ feedback" in table and "too few to block" in table
+    candidate["per_source"]["feedback"]["n"] = current["per_source"]["feedback"]["n"] = 60
+    assert gate(current, candidate, "v1")["refused_for"] == ["feedback"]
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -218,7 +231,10 @@ def test_a_worse_candidate_is_refused_and_nothing_changes(tmp_path, corpus, feed
     before = store_files(root)
     capsys.readouterr()
     monkeypatch.setattr("training.train.build_pipeline", constant_pipeline)
-    assert retrain(corpus, feedback, root) == 3
+    assert retrain(corpus, feedback, root) == 3  # tiny sources: only the pooled macro-F1 can block
+    err = capsys.readouterr().err
+    assert "~ desk" in err[err.index("source "):]
+    assert retrain(corpus, feedback, root, "--source-min-n", "0") == 3
     err = capsys.readouterr().err
     assert "refused" in err and "nothing was written" in err
     table = err[err.index("source "):]
@@ -231,7 +247,7 @@ def test_force_promotes_and_the_card_says_so_then_rollback(tmp_path, corpus, fee
     assert retrain(corpus, feedback, root) == 0
     good = current_version(root)
     monkeypatch.setattr("training.train.build_pipeline", constant_pipeline)
-    assert retrain(corpus, feedback, root, "--force") == 0
+    assert retrain(corpus, feedback, root, "--force", "--source-min-n", "0") == 0
     card = ModelStore(root).current()
     assert card["version"] != good
     assert card["forced"] is True
