@@ -54,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, auth, coral, errors, feedback, logs, metrics, perspective, reload, web
+    from service import api, auth, coral, docs, errors, feedback, logs, metrics, perspective, reload, web
 
     errors.init_app(app)
     # Before auth: a before_request hook that answers early (401) stops the ones registered after
@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(docs.bp)
 
     # The watcher notes the model folder's state before the model is read, so a promotion that
     # lands during start-up is still noticed.

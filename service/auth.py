@@ -21,11 +21,12 @@ from service.errors import APIError
 
 log = logging.getLogger(__name__)
 
-# Never behind a Bearer key: the probes a load balancer calls; the moderator's page and its
-# assets (static files with no data: a browser cannot send a key to load a page, and the page
-# sends the moderator's key with every API call); endpoints with their own authentication:
+# Never behind a Bearer key: the probes a load balancer calls; the moderator's page, the API docs
+# and their static files (no data in them: a browser cannot send a key to load a page, and the
+# page sends the moderator's key with every API call); endpoints with their own authentication:
 # Perspective clients send ``?key=`` (checked against the same keys), Coral Talk signs requests.
-EXEMPT = frozenset({"/healthz", "/readyz", "/", "/assets/<path:filename>"})
+EXEMPT = frozenset({"/healthz", "/readyz", "/", "/assets/<path:filename>", "/static/<path:filename>",
+                    "/openapi.json", "/docs", "/docs/assets/<path:filename>"})
 OWN_AUTH_PREFIXES = ("/v1alpha1/", "/$discovery/", "/v1/coral/")
 
 

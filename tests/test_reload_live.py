@@ -61,32 +61,50 @@ def wait_for(predicate, seconds: float) -> None:
         time.sleep(0.05)
 
 
-def test_a_promoted_model_takes_over_under_load_without_a_failed_request(tmp_path):
-    model_dir = tmp_path / "model"
-    train_tiny(model_dir, version="tiny-1")
-    port, process = serve(model_dir)
+def switch_delay(answers, switched: float, old: str, until: float = float("inf")) -> float:
+    """How long after ``switched`` (and before ``until``) a request still started that the old version answered."""
+    return max((started - switched for started, _, version, _ in answers
+                if version == old and switched < started < until), default=0.0)
+
+
+def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(tmp_path):
+    from model.artifact import load
+    from model.store import ModelStore
+
+    for version in ("tiny-1", "tiny-2"):
+        train_tiny(tmp_path / version, version=version)
+    store = ModelStore(tmp_path / "models")
+    store.seed(tmp_path / "tiny-1")
+    # The second version goes in as make retrain adds it, and is promoted under load.
+    artifact, card = load(tmp_path / "tiny-2")
+    store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
+    port, process = serve(store.root)
     try:
-        with Load(port) as load:
-            wait_for(lambda: len(load.answers) > 200, 20)
-            train_tiny(model_dir, version="tiny-2")  # the card is the pointer: written last, atomically
+        with Load(port) as load_:
+            wait_for(lambda: len(load_.answers) > 200, 20)
+            store.promote("tiny-2")
             promoted = time.monotonic()
+            wait_for(lambda: False, SWITCH_WITHIN + 2)
+            assert store.rollback() == "tiny-1"
+            rolled_back = time.monotonic()
             wait_for(lambda: False, SWITCH_WITHIN + 2)
         log = output(process)
     finally:
         stop(process)
-    assert not load.failures, load.failures[:5]
-    statuses = {status for _, status, _, _ in load.answers}
-    assert statuses == {200}
+    assert not load_.failures, load_.failures[:5]
+    assert {status for _, status, _, _ in load_.answers} == {200}
     # Every answer names the model that made it, in the header and the body alike.
-    assert all(header == body for _, _, header, body in load.answers)
-    old_after = [started - promoted for started, _, version, _ in load.answers
-                 if version == "tiny-1" and started > promoted]
-    switch = max(old_after, default=0.0)
-    print(f"\n{len(load.answers)} requests, 0 failed; last old-model answer started {switch:.2f} s after promotion")
-    late = [started for started, _, version, _ in load.answers if started > promoted + SWITCH_WITHIN]
-    assert late, "the load did not run past the switch window"
-    assert all(version == "tiny-2" for started, _, version, _ in load.answers if started > promoted + SWITCH_WITHIN)
+    assert all(header == body for _, _, header, body in load_.answers)
+    up, down = switch_delay(load_.answers, promoted, "tiny-1", rolled_back), switch_delay(load_.answers, rolled_back, "tiny-2")
+    print(f"\n{len(load_.answers)} requests, 0 failed; old version last answered a request started "
+          f"{up:.2f} s after the promotion and {down:.2f} s after the rollback")
+    def versions_between(start, end):
+        return {version for started, _, version, _ in load_.answers if start <= started < end}
+
+    assert versions_between(promoted + SWITCH_WITHIN, rolled_back) == {"tiny-2"}
+    assert versions_between(rolled_back + SWITCH_WITHIN, float("inf")) == {"tiny-1"}
     assert log.count("switched model from tiny-1 to tiny-2") == 2  # both workers
+    assert log.count("switched model from tiny-2 to tiny-1") == 2
 
 
 def test_a_model_that_fails_verification_is_refused_and_the_old_one_serves(tmp_path):
