@@ -1,5 +1,6 @@
 """gunicorn settings for production; HOST, PORT, WORKERS, THREADS override the defaults."""
 
+import atexit
 import gc
 import glob
 import logging
@@ -26,12 +27,18 @@ def _metrics_folder() -> str:
             os.makedirs(given, exist_ok=True)
             for stale in glob.glob(os.path.join(given, "*.db")):
                 os.remove(stale)
-            os.environ.pop("COMMENT_CLASSIFIER_METRICS_TEMPORARY", None)
         else:
             made = tempfile.mkdtemp(prefix="comment-classifier-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
-            os.environ["COMMENT_CLASSIFIER_METRICS_TEMPORARY"] = made
+            # Removed when the master exits, also when start-up fails (a missing model).
+            atexit.register(_remove_folder, made, os.getpid())
     return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def _remove_folder(path: str, master: int) -> None:
+    """Remove the master's temporary metrics folder; workers inherit the hook and skip it."""
+    if os.getpid() == master:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # Only when gunicorn reads this file (it runs it as the module "__config__"): a tool that reads
@@ -140,9 +147,3 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, metrics_folder)
-
-
-def on_exit(server):
-    """Remove the metrics folder if this master made it."""
-    if metrics_folder and os.environ.get("COMMENT_CLASSIFIER_METRICS_TEMPORARY") == metrics_folder:
-        shutil.rmtree(metrics_folder, ignore_errors=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_live import output, serve, stop
+from tests.test_live import free_port, output, serve, start, stop
 
 pytestmark = pytest.mark.live
 
@@ -219,3 +219,30 @@ def test_log_text_on_and_an_operators_metrics_folder(tiny_model_dir, tmp_path):
     finally:
         stop(process)
     assert folder.is_dir()  # the operator's folder stays
+
+
+def test_the_temporary_folder_outlives_replaced_workers_and_goes_even_after_a_failed_start(
+        tiny_model_dir, tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port, process = serve(tiny_model_dir, {"TMPDIR": str(temporary)})
+    try:
+        folder = metrics_folder(process)
+        assert folder.parent == temporary
+        first = two_new_workers(process)
+        classify(port, 1)
+        os.kill(process.pid, signal.SIGHUP)  # new workers; the old ones exit on their own
+        two_new_workers(process, first)
+        assert folder.is_dir()
+        classify(port, 2)
+        assert value(scrape(port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 2
+    finally:
+        stop(process)
+    assert list(temporary.iterdir()) == []
+
+    failed = start(tmp_path / "no-model", free_port(), {"TMPDIR": str(temporary)})
+    try:
+        assert failed.wait(timeout=60) != 0
+    finally:
+        failed.log_path.unlink(missing_ok=True)
+    assert list(temporary.iterdir()) == []
