@@ -12,6 +12,7 @@ import math
 from flask import Blueprint, current_app, jsonify, request
 
 from feedback import KINDS, LABELS, FeedbackError, FeedbackStore
+from service import metrics
 from service.auth import require_key
 from service.errors import APIError, InvalidRequest
 from service.validation import _type_name, check_text, parse_json_object, read_body
@@ -115,6 +116,7 @@ def post_feedback():
     except FeedbackError as error:
         log.error("%s", error)
         raise FeedbackUnavailable("the feedback could not be stored; retry later (the error is in the server log)") from None
+    metrics.record_feedback(created)
     response = jsonify({"id": row_id, "created": created})
     response.status_code = 201 if created else 200
     return response

@@ -65,8 +65,17 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_mode
         answers = [answer for run in runs for answer in run]
         assert all(status in (200, 201) for _, status, _ in answers), [a for a in answers if a[1] not in (200, 201)]
         items = get_all(port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+            scrape = response.read().decode()
     finally:
         stop(process)
+
+    # /metrics sums every worker's counts: one 'created' per new row, one 'updated' per update
+    stored = {action: float(line.rsplit(" ", 1)[1]) for line in scrape.splitlines()
+              for action in ("created", "updated")
+              if line.startswith(f'comment_classifier_feedback_stored_total{{action="{action}"}}')}
+    updates = CLIENTS * (POSTS - DISTINCT) + CLIENTS - 1
+    assert stored == {"created": CLIENTS * DISTINCT + 1, "updated": updates}
 
     shared_answers = [(status, body["id"]) for sent, status, body in answers if sent["comment_id"] == "shared"]
     assert sorted(status for status, _ in shared_answers) == [200] * (CLIENTS - 1) + [201]
