@@ -23,6 +23,8 @@ DEFAULTS = {
     "REVIEW_BAND": None,
     # API keys clients may present; none configured means none required.
     "API_KEYS": [],
+    # Requests each worker process runs at once; more are answered 503 overloaded (0: no limit).
+    "MAX_IN_FLIGHT": 4,
 }
 
 
@@ -43,13 +45,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, coral, errors, perspective, web
+    from service import api, coral, errors, overload, perspective, web
 
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
+    overload.init_app(app)
 
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
