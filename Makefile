@@ -15,8 +15,11 @@ DATA ?=
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
+# make soak: seconds of mixed load and client threads (each a kept-alive connection).
+SOAK_SECONDS ?= 180
+SOAK_CLIENTS ?= 4
 
-.PHONY: help install install-dev run test train bench report clean
+.PHONY: help install install-dev run test train bench soak report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +56,9 @@ train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write 
 
 bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a hello-world floor
 	$(BIN)/python -m bench
+
+soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports

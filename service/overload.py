@@ -87,8 +87,45 @@ def _master_holds(listener: socket.socket) -> bool | None:
         return None
 
 
+# gunicorn drains at most this much of a body the app left unread before it reuses a kept-alive
+# connection (gunicorn.http.parser._DRAIN_MAX_BYTES); past it, it closes the connection.
+_DRAIN_LIMIT = 64 * 1024
+
+
+def _close_after_unread_body(wsgi_app):
+    """Announce ``Connection: close`` on an error answer to a body too big for gunicorn to drain.
+
+    A 413 (or a 404) leaves the body unread; gunicorn then closes the connection after the
+    answer, but the answer said keep-alive, so a client's next request on it fails. Only the
+    server's own response object can change that header, and start_response is its method.
+    """
+    def app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            if int(status[:3]) >= 400 and _large_body(environ):
+                force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                if force_close:
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app
+
+
+def _large_body(environ) -> bool:
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return True
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0) > _DRAIN_LIMIT
+    except ValueError:
+        return True
+
+
 class DrainingThreadWorker(ThreadWorker):
     """gunicorn's gthread worker that, on SIGTERM, serves every connection already queued.
+
+    It also says ``Connection: close`` when it will close a kept-alive connection after an
+    error answer to a large body (see ``_close_after_unread_body``).
 
     gunicorn's own worker stops accepting on SIGTERM but leaves the listening socket open
     until it exits: connections the kernel queued meanwhile (a client reconnecting after
@@ -98,6 +135,11 @@ class DrainingThreadWorker(ThreadWorker):
     flight and those queued then finish as gunicorn's worker finishes them, with
     ``Connection: close``, within ``graceful_timeout``.
     """
+
+    def load_wsgi(self):
+        """Load the app as gunicorn does, answering with ``Connection: close`` where it must."""
+        super().load_wsgi()
+        self.wsgi = _close_after_unread_body(self.wsgi)
 
     def handle_exit(self, sig, frame):
         """Stop accepting, take in what is queued, refuse the rest if the server is stopping."""

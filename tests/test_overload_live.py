@@ -150,3 +150,25 @@ def _get_status(port: int, path: str) -> int:
         return response.status
     finally:
         connection.close()
+
+
+def test_a_kept_alive_client_is_told_when_a_refused_body_closes_its_connection(tiny_model_dir):
+    # The threaded worker keeps connections alive; it cannot drain a body over 64 KiB that the
+    # app refused unread, so it must say it closes the connection, or the client's next
+    # request on it would be cut off.
+    port, process = serve(tiny_model_dir, {"WORKERS": "1"})
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        answers = []
+        for body in ({"text": "first"}, {"text": "x" * 1_100_000}, {"text": "after the refused body"}):
+            connection.request("POST", "/v1/classify", json.dumps(body), {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Connection"), json.loads(response.read())))
+            if response.will_close:
+                connection.close()
+        connection.close()
+        assert [status for status, _, _ in answers] == [200, 413, 200]
+        assert answers[0][1] != "close"
+        assert answers[1][1] == "close" and answers[1][2]["error"]["code"] == "body_too_large"
+    finally:
+        stop(process)
