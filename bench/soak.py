@@ -294,8 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             say(f"server ready on port {server.port} in {servers.wait_ready(server):.1f} s")
             settings = {"seconds": args.seconds, "clients": args.clients, "rate": args.rate,
-                        "cpus": os.cpu_count(), "workers": len(servers.worker_pids(server.process.pid)),
-                        **server_settings(server)}
+                        "cpus": os.cpu_count(), **server_settings(server)}
             if args.warmup > 0:
                 say(f"warm-up: {args.warmup:.0f} s")
                 warm = Load(server.port, kinds, args.clients, args.rate)
@@ -304,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 if failed:
                     say(f"warm-up had {len(failed)} unexpected answers, e.g. {failed[0]}")
             rss_start = {pid: rss_mib(pid) for pid in servers.worker_pids(server.process.pid)}
+            settings["workers"] = len(rss_start)
             say(f"load: {args.seconds:.0f} s, {args.clients} clients")
             load = Load(server.port, kinds, args.clients, args.rate)
             began = time.monotonic()
