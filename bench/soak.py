@@ -195,6 +195,7 @@ def report(settings: dict, records: list[Record], began: float, window: float,
     seconds = max(settings["seconds"], 1e-9)
     lines.append(f"requests: {len(records)} ({len(records) / seconds:.0f}/s); by kind: "
                  + ", ".join(f"{name} {count}" for name, count in by_kind.most_common()))
+    lines[-1] += f"; the load generator used {settings['client_cpu']:.0%} of one core"
     lines.append(f"  2xx as expected        {outcomes.get('ok', 0)}")
     expected = sorted((k, v) for k, v in outcomes.items() if k.startswith("expected"))
     for outcome, count in expected:
@@ -306,8 +307,9 @@ def main(argv: list[str] | None = None) -> int:
             settings["workers"] = len(rss_start)
             say(f"load: {args.seconds:.0f} s, {args.clients} clients")
             load = Load(server.port, kinds, args.clients, args.rate)
-            began = time.monotonic()
+            began, cpu_began = time.monotonic(), time.process_time()
             load.run(args.seconds)
+            settings["client_cpu"] = (time.process_time() - cpu_began) / (time.monotonic() - began)
             rss_end = {pid: rss_mib(pid) for pid in servers.worker_pids(server.process.pid)}
         except KeyboardInterrupt:
             print("soak: interrupted; server stopped", file=sys.stderr)

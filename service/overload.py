@@ -5,7 +5,8 @@ a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` requ
 app per worker process and answers the rest at once with ``503 overloaded`` and ``Retry-After``,
 instead of letting them wait behind the others without bound. It needs a worker that has threads
 to spare for those quick answers: ``DrainingThreadWorker``, gunicorn's threaded worker, which
-also serves what was already queued on SIGTERM and then refuses new connections.
+also serves what was already queued on SIGTERM and then refuses new connections, and says
+``Connection: close`` when it is going to close a kept-alive connection.
 """
 
 from __future__ import annotations
@@ -124,9 +125,6 @@ def _large_body(environ) -> bool:
 class DrainingThreadWorker(ThreadWorker):
     """gunicorn's gthread worker that, on SIGTERM, serves every connection already queued.
 
-    It also says ``Connection: close`` when it will close a kept-alive connection after an
-    error answer to a large body (see ``_close_after_unread_body``).
-
     gunicorn's own worker stops accepting on SIGTERM but leaves the listening socket open
     until it exits: connections the kernel queued meanwhile (a client reconnecting after
     its last keep-alive answer, say) are reset when it closes, after the client has sent
@@ -134,6 +132,10 @@ class DrainingThreadWorker(ThreadWorker):
     shuts the listening socket so that new connections are refused at once. Requests in
     flight and those queued then finish as gunicorn's worker finishes them, with
     ``Connection: close``, within ``graceful_timeout``.
+
+    It also says ``Connection: close`` when it will close a kept-alive connection after an
+    error answer to a large body (see ``_close_after_unread_body``). Written against gunicorn
+    27's gthread worker (``set_accept_enabled``, ``enqueue_req``, ``TConn``).
     """
 
     def load_wsgi(self):
