@@ -5,8 +5,8 @@ a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` requ
 app per worker process and answers the rest at once with ``503 overloaded`` and ``Retry-After``,
 instead of letting them wait behind the others without bound. It needs a worker that has threads
 to spare for those quick answers: ``DrainingThreadWorker``, gunicorn's threaded worker, which
-also serves what was already queued on SIGTERM and then refuses new connections, and says
-``Connection: close`` when it is going to close a kept-alive connection.
+also serves what was already queued on SIGTERM and then refuses new connections, and reads a
+refused request body to its end before the error answer, so that the client gets the answer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 from flask import Flask
 from gunicorn.workers.gthread import TConn, ThreadWorker
@@ -88,21 +89,23 @@ def _master_holds(listener: socket.socket) -> bool | None:
         return None
 
 
-# gunicorn drains at most this much of a body the app left unread before it reuses a kept-alive
-# connection (gunicorn.http.parser._DRAIN_MAX_BYTES); past it, it closes the connection.
-_DRAIN_LIMIT = 64 * 1024
+# A body the app refused unread (a 413, a 404) is read and discarded, up to this much and for
+# this long, before the answer goes out: a client still sending it would otherwise meet a reset
+# connection instead of the answer, and a kept-alive connection could not be reused.
+_DISCARD_LIMIT = 8 * 1024 * 1024
+_DISCARD_SECONDS = 2.0
 
 
-def _close_after_unread_body(wsgi_app):
-    """Announce ``Connection: close`` on an error answer to a body too big for gunicorn to drain.
+def _finish_unread_body(wsgi_app):
+    """Discard what is left of the body before an error answer; ``Connection: close`` if it can't.
 
-    A 413 (or a 404) leaves the body unread; gunicorn then closes the connection after the
-    answer, but the answer said keep-alive, so a client's next request on it fails. Only the
-    server's own response object can change that header, and start_response is its method.
+    gunicorn drains only 64 KiB of a body the app left unread, and then closes a connection whose
+    answer promised keep-alive; a client that sent more meets a broken pipe. Only the server's own
+    response object can change that header, and ``start_response`` is its method.
     """
     def app(environ, start_response):
         def start(status, headers, exc_info=None):
-            if int(status[:3]) >= 400 and _large_body(environ):
+            if int(status[:3]) >= 400 and not _discard_body(environ):
                 force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
                 if force_close:
                     force_close()
@@ -113,13 +116,31 @@ def _close_after_unread_body(wsgi_app):
     return app
 
 
-def _large_body(environ) -> bool:
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+def _discard_body(environ) -> bool:
+    """Read what is left of the request body, within the limits; whether it all came."""
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not chunked and environ.get("CONTENT_LENGTH") in (None, "", "0"):
         return True
+    stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
+    deadline = time.monotonic() + _DISCARD_SECONDS
+    total = 0
     try:
-        return int(environ.get("CONTENT_LENGTH") or 0) > _DRAIN_LIMIT
-    except ValueError:
-        return True
+        while total <= _DISCARD_LIMIT:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = stream.read(64 * 1024)
+            if not chunk:
+                return True
+            total += len(chunk)
+        return False
+    except Exception:  # a timeout, a reset, a malformed chunk: the connection cannot be reused
+        return False
+    finally:
+        if sock is not None:
+            sock.settimeout(None)  # blocking again, as the threaded worker keeps it
 
 
 class DrainingThreadWorker(ThreadWorker):
@@ -133,15 +154,15 @@ class DrainingThreadWorker(ThreadWorker):
     flight and those queued then finish as gunicorn's worker finishes them, with
     ``Connection: close``, within ``graceful_timeout``.
 
-    It also says ``Connection: close`` when it will close a kept-alive connection after an
-    error answer to a large body (see ``_close_after_unread_body``). Written against gunicorn
+    It also discards a refused request body before answering, or says ``Connection: close``
+    when it cannot (see ``_finish_unread_body``). Written against gunicorn
     27's gthread worker (``set_accept_enabled``, ``enqueue_req``, ``TConn``).
     """
 
     def load_wsgi(self):
-        """Load the app as gunicorn does, answering with ``Connection: close`` where it must."""
+        """Load the app as gunicorn does, finishing refused bodies (``_finish_unread_body``)."""
         super().load_wsgi()
-        self.wsgi = _close_after_unread_body(self.wsgi)
+        self.wsgi = _finish_unread_body(self.wsgi)
 
     def handle_exit(self, sig, frame):
         """Stop accepting, take in what is queued, refuse the rest if the server is stopping."""
