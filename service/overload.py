@@ -117,15 +117,25 @@ def _finish_unread_body(wsgi_app):
 
 
 def _discard_body(environ) -> bool:
-    """Read what is left of the request body, within the limits; whether it all came."""
-    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if not chunked and environ.get("CONTENT_LENGTH") in (None, "", "0"):
+    """Read what is left of a request body of known length within the limits; whether it all came.
+
+    A chunked body is not read: it may be endless, and its sender is told at once to stop.
+    """
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return False
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    if length == 0:
         return True
+    if length > _DISCARD_LIMIT:
+        return False
     stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
     deadline = time.monotonic() + _DISCARD_SECONDS
     total = 0
     try:
-        while total <= _DISCARD_LIMIT:
+        while total <= length:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
