@@ -1,9 +1,9 @@
 """Bounded concurrency: a per-worker limit on requests in flight, and a worker that drains on SIGTERM.
 
 Scoring is CPU-bound Python, so a worker gains nothing from running more requests at once than
-a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` requests into the
-app per worker process and answers the rest at once with ``503 overloaded`` and ``Retry-After``,
-instead of letting them wait behind the others without bound. It needs a worker that has threads
+a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` scoring requests
+into the app per worker process and answers the rest, after 50 ms at most, with ``503
+overloaded`` and ``Retry-After``, instead of letting them wait behind the others without bound. It needs a worker that has threads
 to spare for those quick answers: ``DrainingThreadWorker``, gunicorn's threaded worker, which
 also serves what was already queued on SIGTERM and then refuses new connections, and reads a
 refused request body to its end before the error answer, so that the client gets the answer.
@@ -20,20 +20,28 @@ import time
 from flask import Flask
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-# Probes must see the process, not its load: an orchestrator that reads a 503 from /healthz
-# would restart a worker that is merely busy.
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+# The limit is on scoring, which is CPU-bound: the POST endpoints. GETs (probes, model card,
+# pages, docs) are cheap, and a feedback POST is a short SQLite write that waits on a lock
+# without holding the GIL. Probes must see the process, not its load: an orchestrator that
+# reads a 503 from /healthz would restart a worker that is merely busy.
+LIMITED_METHODS = frozenset({"POST"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/v1/feedback"})
 # Requests take milliseconds; a second is long enough for the backlog to clear.
 RETRY_AFTER_SECONDS = 1
+# A request that finds every slot taken waits this long for one before it is refused: a burst
+# of millisecond requests (more clients than slots, all at once) passes, while a worker busy
+# with long requests (batches, pages: tenths of seconds to seconds) still refuses quickly.
+SLOT_WAIT_SECONDS = 0.05
 
 
 class InFlightLimit:
-    """WSGI middleware: at most ``limit`` requests in the app at once, the rest 503 at once."""
+    """WSGI middleware: at most ``limit`` scoring requests in the app at once, the rest 503 quickly."""
 
     def __init__(self, wsgi_app, limit: int, retry_after: int = RETRY_AFTER_SECONDS,
-                 exempt: frozenset[str] = EXEMPT_PATHS):
+                 wait: float = SLOT_WAIT_SECONDS, exempt: frozenset[str] = EXEMPT_PATHS):
         self.wsgi_app = wsgi_app
         self.limit = limit
+        self.wait = wait
         self.exempt = exempt
         self._slots = threading.BoundedSemaphore(limit)
         self._body = json.dumps({"error": {
@@ -45,9 +53,10 @@ class InFlightLimit:
                          ("Retry-After", str(retry_after))]
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") in self.exempt:
+        if environ.get("REQUEST_METHOD") not in LIMITED_METHODS or environ.get("PATH_INFO") in self.exempt:
             return self.wsgi_app(environ, start_response)
-        if not self._slots.acquire(blocking=False):
+        got = self._slots.acquire(timeout=self.wait) if self.wait > 0 else self._slots.acquire(blocking=False)
+        if not got:
             start_response("503 Service Unavailable", list(self._headers))
             return [self._body]
         try:

@@ -43,7 +43,7 @@ def test_negative_limit_is_refused_at_start_up(app_factory):
         app_factory(-1)
 
 
-def test_a_full_worker_answers_503_at_once_but_never_to_the_probes(app_factory):
+def test_a_full_worker_answers_503_quickly_but_never_to_the_probes(app_factory):
     app = app_factory(1)
     entered, release = threading.Event(), threading.Event()
     limit = app.wsgi_app
@@ -60,7 +60,7 @@ def test_a_full_worker_answers_503_at_once_but_never_to_the_probes(app_factory):
 
     limit.wsgi_app = held
     client = app.test_client()
-    holder = threading.Thread(target=client.get, args=("/hold",))
+    holder = threading.Thread(target=client.post, args=("/hold",))
     holder.start()
     try:
         assert entered.wait(TIMEOUT)
@@ -70,6 +70,7 @@ def test_a_full_worker_answers_503_at_once_but_never_to_the_probes(app_factory):
         assert refused.get_json()["error"]["code"] == "overloaded"
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
+        assert client.get("/v1/model").status_code == 200  # GETs are cheap: never limited
     finally:
         release.set()
         holder.join(TIMEOUT)
