@@ -8,7 +8,7 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
 # Threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
-# spare threads answer the rest 503 overloaded at once, and the probes. On SIGTERM the worker
+# spare threads answer the rest 503 overloaded within 50 ms, and the GETs. On SIGTERM the worker
 # serves what is queued, then refuses new connections. WORKER_CLASS=sync restores the old server.
 worker_class = os.environ.get("WORKER_CLASS", "service.overload.DrainingThreadWorker")
 threads = int(os.environ.get("THREADS", "8"))
