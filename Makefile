@@ -15,6 +15,9 @@ DATA ?=
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
+# make soak: seconds of mixed load and client threads (each a kept-alive connection).
+SOAK_SECONDS ?= 180
+SOAK_CLIENTS ?= 4
 # The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
 FEEDBACK_DB ?= var/feedback.sqlite3
 FEEDBACK_OUT ?= var/feedback.jsonl
@@ -23,7 +26,7 @@ FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
 # current one); `make retrain` learns from FEEDBACK_DB.
 MODELS ?= var/models
 
-.PHONY: help install install-dev run test train bench report clean feedback-export feedback-backup retrain models rollback
+.PHONY: help install install-dev run test train bench soak report clean feedback-export feedback-backup retrain models rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +79,9 @@ rollback: $(VENV)/.installed ## make the previous model version in MODELS curren
 
 bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a hello-world floor
 	$(BIN)/python -m bench
+
+soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports

@@ -34,6 +34,8 @@ DEFAULTS = {
     "FEEDBACK_BUSY_TIMEOUT": 10.0,
     # Add the texts to each request's log line, for debugging only: comment text is personal data.
     "LOG_TEXT": False,
+    # Requests each worker process runs at once; more are answered 503 overloaded (0: no limit).
+    "MAX_IN_FLIGHT": 4,
 }
 
 
@@ -54,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, auth, coral, docs, errors, feedback, logs, metrics, perspective, reload, web
+    from service import api, auth, coral, docs, errors, feedback, logs, metrics, overload, perspective, reload, web
 
     errors.init_app(app)
     # Before auth: a before_request hook that answers early (401) stops the ones registered after
@@ -68,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(docs.bp)
+    overload.init_app(app)
 
     # The watcher notes the model folder's state before the model is read, so a promotion that
     # lands during start-up is still noticed.

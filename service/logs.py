@@ -23,8 +23,8 @@ import uuid
 from flask import Flask, current_app, g, request
 
 HEADER = "X-Request-ID"
-_ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ: cheaper than request.headers
-_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ: cheaper than request.headers
+VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 log = logging.getLogger("service.requests")
 
@@ -35,8 +35,8 @@ def request_id() -> str:
     state = g._get_current_object()
     given = getattr(state, "request_id", None)
     if given is None:
-        header = request.environ.get(_ENVIRON_KEY)
-        if header is not None and _VALID_ID.fullmatch(header):
+        header = request.environ.get(ENVIRON_KEY)
+        if header is not None and VALID_ID.fullmatch(header):
             given = header
         else:
             given = uuid.uuid4().hex

@@ -152,6 +152,11 @@ def record_serving(app: Flask) -> None:
         record_model(loaded.version)
 
 
+def record_refused(endpoint: str) -> None:
+    """Count a request the in-flight limit refused (503, answered before Flask saw it)."""
+    _series(REQUESTS, endpoint, "503").inc()
+
+
 def _count(error: BaseException | None) -> None:
     state = g._get_current_object()  # taken once: this runs on every request
     started = getattr(state, "request_started", None)

@@ -1,0 +1,246 @@
+"""Bounded concurrency: a per-worker limit on requests in flight, and a worker that drains on SIGTERM.
+
+Scoring is CPU-bound Python, so a worker gains nothing from running more requests at once than
+a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` scoring requests
+into the app per worker process and answers the rest, after 50 ms at most, with ``503
+overloaded`` and ``Retry-After``, instead of letting them wait behind the others without bound. It needs a worker that has threads
+to spare for those quick answers: ``DrainingThreadWorker``, gunicorn's threaded worker, which
+also serves what was already queued on SIGTERM and then refuses new connections, and reads a
+refused request body to its end before the error answer, so that the client gets the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from flask import Flask
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from service import logs, metrics
+
+refusals = logging.getLogger("service.requests")
+
+# The limit is on scoring, which is CPU-bound: the POST endpoints. GETs (probes, model card,
+# pages, docs) are cheap, and a feedback POST is a short SQLite write that waits on a lock
+# without holding the GIL. Probes must see the process, not its load: an orchestrator that
+# reads a 503 from /healthz would restart a worker that is merely busy.
+LIMITED_METHODS = frozenset({"POST"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/v1/feedback"})
+# Requests take milliseconds; a second is long enough for the backlog to clear.
+RETRY_AFTER_SECONDS = 1
+# A request that finds every slot taken waits this long for one before it is refused: a burst
+# of millisecond requests (more clients than slots, all at once) passes, while a worker busy
+# with long requests (batches, pages: tenths of seconds to seconds) still refuses quickly.
+SLOT_WAIT_SECONDS = 0.05
+
+
+class InFlightLimit:
+    """WSGI middleware: at most ``limit`` scoring requests in the app at once, the rest 503 quickly."""
+
+    def __init__(self, wsgi_app, limit: int, retry_after: int = RETRY_AFTER_SECONDS,
+                 wait: float = SLOT_WAIT_SECONDS, exempt: frozenset[str] = EXEMPT_PATHS):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+        self.wait = wait
+        self.exempt = exempt
+        self._slots = threading.BoundedSemaphore(limit)
+        self.url_map = None  # the app's routes, to name a refused request's endpoint
+        self._body = json.dumps({"error": {
+            "code": "overloaded",
+            "message": f"the service is answering {limit} requests per worker already; "
+                       f"retry after {retry_after} s",
+        }}, separators=(",", ":")).encode()
+        self._headers = [("Content-Type", "application/json"), ("Content-Length", str(len(self._body))),
+                         ("Retry-After", str(retry_after))]
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") not in LIMITED_METHODS or environ.get("PATH_INFO") in self.exempt:
+            return self.wsgi_app(environ, start_response)
+        got = self._slots.acquire(timeout=self.wait) if self.wait > 0 else self._slots.acquire(blocking=False)
+        if not got:
+            return self._refuse(environ, start_response)
+        try:
+            # Flask builds the whole body before it returns, so the slot is free again while
+            # gunicorn writes it to a slow client.
+            return self.wsgi_app(environ, start_response)
+        finally:
+            self._slots.release()
+
+
+    def _refuse(self, environ, start_response):
+        """503 overloaded, answered outside Flask (that is the point: no work for a refused request),
+        yet like every other answer: with its request id, a count in /metrics and a log line."""
+        given = environ.get(logs.ENVIRON_KEY)
+        request_id = given if given is not None and logs.VALID_ID.fullmatch(given) else uuid.uuid4().hex
+        endpoint = self.endpoint_of(environ)
+        metrics.record_refused(endpoint)
+        if refusals.isEnabledFor(logging.WARNING):
+            refusals.warning("request", extra={
+                "request_id": request_id, "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
+                "endpoint": endpoint, "status": 503, "error": "overloaded", "remote_addr": environ.get("REMOTE_ADDR")})
+        start_response("503 Service Unavailable", [*self._headers, (logs.HEADER, request_id)])
+        return [self._body]
+
+    def endpoint_of(self, environ) -> str:
+        """The Flask endpoint the refused request was for (bounded label values), or ``unmatched``."""
+        if self.url_map is None:
+            return "unmatched"
+        try:
+            return self.url_map.bind_to_environ(environ).match(return_rule=True)[0].endpoint
+        except Exception:  # 404, 405 or a malformed path: nothing to name
+            return "unmatched"
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the app in ``InFlightLimit`` unless ``MAX_IN_FLIGHT`` is 0."""
+    limit = int(app.config["MAX_IN_FLIGHT"])
+    if limit < 0:
+        raise ValueError(f"MAX_IN_FLIGHT must be 0 (no limit) or more (got {limit})")
+    if limit:
+        app.wsgi_app = InFlightLimit(app.wsgi_app, limit)
+        app.wsgi_app.url_map = app.url_map
+
+
+def _master_holds(listener: socket.socket) -> bool | None:
+    """Whether the gunicorn master still has ``listener`` open (None: cannot tell).
+
+    The master closes its listening sockets before it tells the workers to stop, and keeps
+    them on a reload (HUP) or when it removes a worker (TTOU); so this tells a shutdown,
+    where new connections must be refused, from a worker being replaced, where the other
+    workers go on accepting on the same socket.
+    """
+    try:
+        target = f"socket:[{os.fstat(listener.fileno()).st_ino}]"
+        fds = f"/proc/{os.getppid()}/fd"
+        for name in os.listdir(fds):
+            try:
+                if os.readlink(f"{fds}/{name}") == target:
+                    return True
+            except OSError:
+                continue
+        return False
+    except OSError:
+        return None
+
+
+# A body the app refused unread (a 413, a 404) is read and discarded, up to this much and for
+# this long, before the answer goes out: a client still sending it would otherwise meet a reset
+# connection instead of the answer, and a kept-alive connection could not be reused.
+_DISCARD_LIMIT = 8 * 1024 * 1024
+_DISCARD_SECONDS = 2.0
+
+
+def _finish_unread_body(wsgi_app):
+    """Discard what is left of the body before an error answer; ``Connection: close`` if it can't.
+
+    gunicorn drains only 64 KiB of a body the app left unread, and then closes a connection whose
+    answer promised keep-alive; a client that sent more meets a broken pipe. Only the server's own
+    response object can change that header, and ``start_response`` is its method.
+    """
+    def app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            if int(status[:3]) >= 400 and not _discard_body(environ):
+                force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                if force_close:
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app
+
+
+def _discard_body(environ) -> bool:
+    """Read what is left of a request body of known length within the limits; whether it all came.
+
+    A chunked body is not read: it may be endless, and its sender is told at once to stop.
+    """
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return False
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    if length == 0:
+        return True
+    if length > _DISCARD_LIMIT:
+        return False
+    stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
+    deadline = time.monotonic() + _DISCARD_SECONDS
+    total = 0
+    try:
+        while total <= length:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = stream.read(64 * 1024)
+            if not chunk:
+                return True
+            total += len(chunk)
+        return False
+    except Exception:  # a timeout, a reset, a malformed chunk: the connection cannot be reused
+        return False
+    finally:
+        if sock is not None:
+            sock.settimeout(None)  # blocking again, as the threaded worker keeps it
+
+
+class DrainingThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker that, on SIGTERM, serves every connection already queued.
+
+    gunicorn's own worker stops accepting on SIGTERM but leaves the listening socket open
+    until it exits: connections the kernel queued meanwhile (a client reconnecting after
+    its last keep-alive answer, say) are reset when it closes, after the client has sent
+    its request. This worker accepts what is queued and, when the master is shutting down,
+    shuts the listening socket so that new connections are refused at once. Requests in
+    flight and those queued then finish as gunicorn's worker finishes them, with
+    ``Connection: close``, within ``graceful_timeout``.
+
+    It also discards a refused request body before answering, or says ``Connection: close``
+    when it cannot (see ``_finish_unread_body``). Written against gunicorn
+    27's gthread worker (``set_accept_enabled``, ``enqueue_req``, ``TConn``).
+    """
+
+    def load_wsgi(self):
+        """Load the app as gunicorn does, finishing refused bodies (``_finish_unread_body``)."""
+        super().load_wsgi()
+        self.wsgi = _finish_unread_body(self.wsgi)
+
+    def handle_exit(self, sig, frame):
+        """Stop accepting, take in what is queued, refuse the rest if the server is stopping."""
+        if self.alive:
+            self.set_accept_enabled(False)
+            for listener in self.sockets:
+                self._accept_queued(listener)
+                if _master_holds(listener) is False:
+                    try:
+                        # On a listening socket, shutdown closes it for every process that
+                        # shares it: new connections are refused (RST) instead of queued.
+                        listener.shutdown(socket.SHUT_RD)
+                    except OSError:
+                        pass  # another worker did it first
+        super().handle_exit(sig, frame)
+
+    def accept(self, listener):
+        """Accept as gunicorn does, unless stopping (the poller may still report the socket)."""
+        if self.alive:
+            super().accept(listener)
+
+    def _accept_queued(self, listener) -> None:
+        listener.setblocking(False)
+        while True:
+            try:
+                client, address = listener.accept()
+            except OSError:
+                return  # nothing queued, or the socket is shut already
+            self.nr_conns += 1
+            client.setblocking(True)
+            self.enqueue_req(TConn(self.cfg, client, address, listener.getsockname()))
