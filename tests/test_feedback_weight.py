@@ -5,11 +5,13 @@ import functools
 import numpy as np
 import pytest
 
-from model.features import build_pipeline
+from model.features import ANALYZERS, build_pipeline
 from training.data import source_weights
 from training.feedback_weight import (
     EQUAL_SOURCE,
     FEEDBACK,
+    MemoAnalyzer,
+    build_memoised,
     draw_feedback,
     effective_weight,
     fit_with_feedback,
@@ -98,6 +100,19 @@ def test_larger_w_moves_predictions_on_the_feedback_towards_its_labels(parts, bu
     # The formal reader comments start out read as editorial, and W=100 turns them.
     model = fit_with_feedback(build, parts["base"], feedback, 100)
     assert set(model.predict([r.text for r in feedback if r.label == COMMENT])) == {COMMENT}
+
+
+def test_the_memoised_pipeline_is_the_default_pipeline(parts):
+    params = {**TINY_PARAMS, "clf__class_weight": None}
+    memos = {name: MemoAnalyzer(ANALYZERS[name]) for name in ("words", "style")}
+    texts = [r.text for r in parts["base"]]
+    labels = [r.label for r in parts["base"]]
+    held = [r.text for r in parts["in_domain_test"]]
+    plain = build_pipeline(params, ("words", "style")).fit(texts, labels).predict_proba(held)
+    for _ in range(2):  # the second fit reads every text from the memo
+        memoised = build_memoised(params, ("words", "style"), memos).fit(texts, labels).predict_proba(held)
+        assert np.array_equal(memoised, plain)
+    assert set(texts + held) <= set(memos["words"].terms)
 
 
 def test_the_grid_scores_every_cell_against_the_no_feedback_model(corpus, build):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from model.features import DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
+from model.features import ANALYZERS, DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
 from model.labels import COMMENT, EDITORIAL, LABELS
 from training.data import DataError, cap_sources, clean, load_corpora, source_weights, split_by_group
 from training.evaluate import evaluate
@@ -46,6 +46,28 @@ SOURCE_TOLERANCE = 0.02
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+class MemoAnalyzer:
+    """A feature analyzer that remembers each text's terms: every fit of the grid reads the same
+    texts again, and tokenising them is most of a fit's time."""
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self.terms: dict[str, list[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        terms = self.terms.get(text)
+        if terms is None:
+            terms = self.terms[text] = self.analyzer(text)
+        return terms
+
+
+def build_memoised(params: dict, blocks, memos: dict):
+    """``build_pipeline(params, blocks)`` with each block's analyzer replaced by its memo (same terms)."""
+    pipeline = build_pipeline(params, blocks)
+    pipeline.set_params(**{f"features__{name}__analyzer": memos[name] for name in blocks})
+    return pipeline
 
 
 def draw_feedback(pool: list[Record], n: int, seed: int, flip_share: float = 0.0) -> list[Record]:
@@ -337,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     records = (cap_sources([r for r in records if r.source not in IN_DOMAIN], args.cap, seed=args.seed)
                + cap_sources(inside, args.in_domain_cap, seed=args.seed))
     params = {**DEFAULT_PARAMS, "clf__class_weight": None}  # as training.train does with source weights
-    build = functools.partial(build_pipeline, params, DEFAULT_BLOCKS)
+    memos = {name: MemoAnalyzer(ANALYZERS[name]) for name in DEFAULT_BLOCKS}
+    build = functools.partial(build_memoised, params, DEFAULT_BLOCKS, memos)
     total = len(args.sizes) * (len(args.weights) + args.equal_source) * len(args.seeds) + 1
 
     def progress(cell):
