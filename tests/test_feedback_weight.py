@@ -14,6 +14,7 @@ from training.feedback_weight import (
     build_memoised,
     draw_feedback,
     effective_weight,
+    feedback_share,
     fit_with_feedback,
     run_experiment,
     split_newsroom,
@@ -68,6 +69,8 @@ def test_feedback_rows_weigh_w_times_a_corpus_row_of_their_label(parts):
     assert effective_weight(parts["base"], feedback, 3) == {EDITORIAL: 3.0, COMMENT: 3.0}
     rows, weights = training_weights(parts["base"], feedback, EQUAL_SOURCE)
     assert weights == source_weights(parts["base"] + feedback)
+    shares = [feedback_share(parts["base"], feedback, w) for w in (0, 1, 3, 30)]
+    assert shares[0] == 0 and shares == sorted(shares) and 0.5 < shares[-1] < 1
 
 
 def test_w0_is_training_without_feedback(parts, build):
