@@ -16,6 +16,7 @@ from training.feedback_weight import (
     effective_weight,
     feedback_share,
     fit_with_feedback,
+    format_table,
     run_experiment,
     split_newsroom,
     training_weights,
@@ -133,3 +134,12 @@ def test_the_grid_scores_every_cell_against_the_no_feedback_model(corpus, build)
     noisy = [c for c in result["cells"] if c["flip_share"] > 0]
     assert len(noisy) == (0 if result["recommended_weight"] is None else 2)
     assert {(r["weight"], r["n"]) for r in result["noise"]} == {(c["weight"], c["n"]) for c in noisy}
+
+
+def test_the_noise_check_runs_at_any_w_even_one_outside_the_grid(corpus, build):
+    result = run_experiment(corpus, build, sizes=(8,), weights=(3,), seeds=(0,), in_domain=IN_DOMAIN,
+                            equal_source=False, noise_weights=(3, 7))
+    rows = {row["weight"]: row for row in result["noise"]}
+    assert set(rows) == {3.0, 7.0}
+    assert rows[3.0]["clean_gain"] is not None and rows[7.0]["clean_gain"] is None
+    assert "W=7.0" in format_table(result)

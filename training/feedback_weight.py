@@ -277,8 +277,8 @@ def run_experiment(records: list[Record], build, sizes=(100, 400, 1600), weights
 def noise_shrink(clean_cells: list[dict], noisy_cells: list[dict]) -> list[dict]:
     """For each noisy (W, n): the clean gain, the noisy gain and the share of the gain kept."""
     def gain(cells, weight, n):
-        return statistics.fmean(c["change"]["in_domain_gain"] for c in cells
-                                if str(c["weight"]) == weight and c["n"] == n)
+        gains = [c["change"]["in_domain_gain"] for c in cells if str(c["weight"]) == weight and c["n"] == n]
+        return round(statistics.fmean(gains), 4) if gains else None
 
     rows = []
     for weight, n in dict.fromkeys((str(c["weight"]), c["n"]) for c in noisy_cells):
@@ -286,8 +286,8 @@ def noise_shrink(clean_cells: list[dict], noisy_cells: list[dict]) -> list[dict]
         clean_gain, noisy_gain = gain(clean_cells, weight, n), gain(noisy_cells, weight, n)
         rows.append({
             "weight": flipped[0]["weight"], "n": n, "flip_share": flipped[0]["flip_share"],
-            "clean_gain": round(clean_gain, 4), "noisy_gain": round(noisy_gain, 4),
-            "kept_share": round(noisy_gain / clean_gain, 3) if clean_gain > 0 else None,
+            "clean_gain": clean_gain, "noisy_gain": noisy_gain,
+            "kept_share": round(noisy_gain / clean_gain, 3) if clean_gain and clean_gain > 0 else None,
             "gate_passed": f"{sum(c['change']['gate'] for c in flipped)}/{len(flipped)}",
         })
     return rows
@@ -321,7 +321,8 @@ def format_table(result: dict) -> str:
                  "macro-F1 of the best W that passes the gate in every clean cell)")
     for row in result["noise"]:
         lines.append(f"label noise {row['flip_share']:.0%} at W={row['weight']}, n={row['n']}: gain "
-                     f"{row['clean_gain']:+.4f} -> {row['noisy_gain']:+.4f} (kept {row['kept_share']}), "
+                     f"{row['clean_gain'] if row['clean_gain'] is None else format(row['clean_gain'], '+.4f')} -> "
+                     f"{row['noisy_gain']:+.4f} (kept {row['kept_share']}), "
                      f"gate {row['gate_passed']}")
     return "\n".join(lines)
 
