@@ -228,8 +228,8 @@ def summarise(cells: list[dict]) -> list[dict]:
     return rows
 
 
-def run_experiment(records: list[Record], build, sizes=(100, 400, 1600), weights=(1, 3, 10, 30),
-                   seeds=(0, 1), in_domain=IN_DOMAIN, equal_source: bool = True, flip_share: float = 0.1,
+def run_experiment(records: list[Record], build, sizes=(100, 400, 1600), weights=(1, 3, 5, 10, 30, 100),
+                   seeds=(0, 1, 2), in_domain=IN_DOMAIN, equal_source: bool = True, flip_share: float = 0.1,
                    noise_weights=None, test_share: float = 0.2, split_seed: int = 0, n_jobs: int = 1,
                    progress=None) -> dict:
     """Fit the no-feedback model, every (n, W, seed) cell and the label-noise cells; score them all.
