@@ -15,8 +15,15 @@ DATA ?=
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
+# The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
+FEEDBACK_DB ?= var/feedback.sqlite3
+FEEDBACK_OUT ?= var/feedback.jsonl
+FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
+# The model store `make run` serves and `make retrain` writes (versions plus a pointer to the
+# current one); `make retrain` learns from FEEDBACK_DB.
+MODELS ?= var/models
 
-.PHONY: help install install-dev run test train bench report clean
+.PHONY: help install install-dev run test train bench report clean feedback-export feedback-backup retrain models rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,8 +44,10 @@ install: $(VENV)/.installed ## create .venv and install the service
 
 install-dev: $(VENV)/.installed-dev ## create .venv and install with the dev extra
 
-run: $(VENV)/.installed ## serve the shipped model with gunicorn on HOST:PORT (127.0.0.1:8000)
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
+run: $(VENV)/.installed ## serve the current model in MODELS (seeded from the shipped model) on HOST:PORT
+	$(BIN)/python -m model.store init --store "$(MODELS)"
+	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_MODEL_DIR="$(MODELS)" COMMENT_CLASSIFIER_FEEDBACK_DB="$(FEEDBACK_DB)" \
+	  $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
 
 test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
@@ -51,11 +60,31 @@ train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write 
 	  $(if $(filter 1,$(CORPORA)),--data-dir "$(DATA_DIR)",--no-corpora) \
 	  $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(FORCE)),--force) $(TRAIN_ARGS)
 
+retrain: $(VENV)/.installed ## retrain on DATA_DIR plus FEEDBACK_DB; promote in MODELS if the gate passes (FORCE=1)
+	@if [ "$(CORPORA)" = 1 ] && [ ! -d "$(DATA_DIR)" ]; then \
+	  echo "make retrain: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora" >&2; exit 2; fi
+	$(BIN)/python -m model.store init --store "$(MODELS)"
+	$(BIN)/python -m training.retrain --store "$(MODELS)" --feedback "$(FEEDBACK_DB)" \
+	  $(if $(filter 1,$(CORPORA)),--data-dir "$(DATA_DIR)",--no-corpora) \
+	  $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(FORCE)),--force) $(TRAIN_ARGS)
+
+models: $(VENV)/.installed ## list the model versions in MODELS with their metrics (* = current)
+	$(BIN)/python -m model.store list --store "$(MODELS)"
+
+rollback: $(VENV)/.installed ## make the previous model version in MODELS current again
+	$(BIN)/python -m model.store rollback --store "$(MODELS)"
+
 bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a hello-world floor
 	$(BIN)/python -m bench
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
+
+feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
+	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"
+
+feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB consistently (safe while serving) to FEEDBACK_BACKUP
+	$(BIN)/python -m feedback backup --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_BACKUP)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

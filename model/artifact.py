@@ -95,8 +95,14 @@ def read_card(directory: Path = DEFAULT_DIR) -> dict:
 
 
 def load(directory: Path = DEFAULT_DIR) -> tuple[object, dict]:
-    """Verify the artifact against its card, then load it: (artifact, card)."""
-    directory = Path(directory)
+    """Verify the artifact against its card, then load it: (artifact, card).
+
+    ``directory`` is a plain model folder or a model store (``model.store``), which stands for its
+    current version's folder.
+    """
+    from model.store import resolve  # imported here: model.store itself builds on this module
+
+    directory = resolve(directory)
     card = read_card(directory)
     try:
         expected = card["artifact"]["sha256"]

@@ -52,7 +52,7 @@ class Classifier:
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_DIR) -> "Classifier":
-        """Load and verify the artifact in ``directory`` (see ``model.artifact.load``)."""
+        """Load and verify the artifact in ``directory``, a model folder or a model store (see ``model.artifact.load``)."""
         artifact, card = load(directory)
         return cls(artifact, card)
 

@@ -18,11 +18,20 @@ DEFAULTS = {
     "MAX_PAGE_CHARS": 200_000,
     "MAX_CONTENT_LENGTH": 1_000_000,
     "LOAD_MODEL": True,
+    # How often each worker looks for a newly promoted or rolled-back model (seconds; 0: never).
+    "MODEL_POLL_SECONDS": 1.0,
     "JSON_SORT_KEYS": False,
     # None: the band in the model card. A pair [low, high] overrides it for every request.
     "REVIEW_BAND": None,
-    # API keys clients may present; none configured means none required.
+    # API keys (a list, or one string of keys separated by commas) and/or a file of keys, one
+    # per line. Feedback always needs one; REQUIRE_API_KEY ("*", or paths such as
+    # "/v1/classify,/v1/segment") asks for one on other endpoints too.
     "API_KEYS": [],
+    "API_KEYS_FILE": None,
+    "REQUIRE_API_KEY": None,
+    # The SQLite file of moderators' feedback (relative paths: from the working directory).
+    "FEEDBACK_DB": "var/feedback.sqlite3",
+    "FEEDBACK_BUSY_TIMEOUT": 10.0,
 }
 
 
@@ -43,14 +52,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, coral, errors, perspective, web
+    from service import api, auth, coral, docs, errors, feedback, perspective, reload, web
 
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(docs.bp)
 
+    # The watcher notes the model folder's state before the model is read, so a promotion that
+    # lands during start-up is still noticed.
+    reload.init_app(app)
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
     elif app.config["LOAD_MODEL"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from service.errors import NotReady
 from service.validation import explain_options, page_from, parse_json_object, read_body, review_band_from, texts_from
@@ -11,10 +11,15 @@ bp = Blueprint("api", __name__)
 
 
 def classifier():
-    """The classifier loaded at start-up, or 503 when there is none yet."""
+    """The model now serving, or 503 when there is none yet.
+
+    Taken once per request: a reload swaps the app's model, not the one a request already holds,
+    and the response's X-Model-Version names this one.
+    """
     loaded = current_app.extensions.get("classifier")
     if loaded is None:
         raise NotReady("the model is not loaded yet; retry shortly")
+    g.classifier = loaded
     return loaded
 
 

@@ -24,6 +24,7 @@ class APIError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict = {}
 
     def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
@@ -72,7 +73,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(APIError)
     def _api_error(error: APIError):
-        return error_body(error.status, error.code, error.message)
+        response = error_body(error.status, error.code, error.message)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

@@ -41,3 +41,10 @@ def pre_fork(server, worker):
     collector stops rescanning them in every worker (and copy-on-write pages stay shared).
     """
     gc.freeze()
+
+
+def post_fork(server, worker):
+    """Start each worker's model watcher (threads do not survive fork): hot reload."""
+    from service import reload
+
+    reload.start_all()

@@ -18,7 +18,6 @@ error body, never the service's own.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import math
@@ -26,9 +25,10 @@ import re
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from service.auth import keyring
 from service.validation import json_error_detail, read_body
 
 log = logging.getLogger(__name__)
@@ -161,13 +161,13 @@ def parse_body(body: bytes) -> dict:
 
 def check_key() -> None:
     """When API keys are configured, the request's ``key`` (or ``X-Goog-Api-Key``) must be one."""
-    keys = current_app.config.get("API_KEYS") or []
-    if not keys:
+    ring = keyring()
+    if not ring.keys():
         return
     given = request.args.get("key") or request.headers.get("X-Goog-Api-Key")
     if not given:
         raise PerspectiveError("The request is missing a valid API key.", None, 403)
-    if not any(hmac.compare_digest(given.encode(), str(key).encode()) for key in keys):
+    if not ring.matches(given):
         raise PerspectiveError(
             "API key not valid. Please pass a valid API key.", None, 400,
             details=[{"@type": ERROR_INFO, "reason": "API_KEY_INVALID", "domain": "googleapis.com",
@@ -332,6 +332,7 @@ def _classifier():
     loaded = current_app.extensions.get("classifier")
     if loaded is None:
         raise PerspectiveError("The model is not loaded yet; retry shortly.", None, 503)
+    g.classifier = loaded
     return loaded
 
 

@@ -72,7 +72,7 @@ def parse_json_object(mimetype: str, body: bytes) -> dict:
     return payload
 
 
-def _check_text(text, where: str, max_chars: int) -> str:
+def check_text(text, where: str, max_chars: int) -> str:
     if not isinstance(text, str):
         raise InvalidRequest(f"{where} must be a string (got {_type_name(text)})")
     if not text.strip():
@@ -104,13 +104,13 @@ def _list_of_texts(payload: dict, key: str, max_chars: int, max_items: int, too_
         raise InvalidRequest(f"'{key}' is empty: send 1 to {max_items} {key}")
     if len(items) > max_items:
         raise InvalidRequest(f"'{key}' has {len(items)} items; the limit is {max_items}", code=too_many)
-    return [_check_text(item, f"'{key}'[{i}]", max_chars) for i, item in enumerate(items)]
+    return [check_text(item, f"'{key}'[{i}]", max_chars) for i, item in enumerate(items)]
 
 
 def texts_from(payload: dict, max_chars: int, max_texts: int) -> tuple[list[str], bool]:
     """The texts to classify and whether a single ``text`` (not ``texts``) was sent."""
     if _one_of(payload, "text", "a string", "texts"):
-        return [_check_text(payload["text"], "'text'", max_chars)], True
+        return [check_text(payload["text"], "'text'", max_chars)], True
     return _list_of_texts(payload, "texts", max_chars, max_texts, "too_many_texts"), False
 
 

@@ -17,6 +17,7 @@ import secrets
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
@@ -75,16 +76,14 @@ def _parse_params(pairs: list[str]) -> dict:
     return params
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m training``."""
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n")[0])
+def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The data, split and fitting options that ``python -m training`` and ``training.retrain`` share."""
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING),
                         help=f"folder of public corpora (setting DATA_DIR in make, {DATA_SETTING} here)")
     parser.add_argument("--data", type=Path, action="append", default=[],
                         help="a labelled CSV/TSV/JSONL file of your own (text,label[,source,group]); repeatable")
     parser.add_argument("--no-corpora", action="store_true", help="train on --data files only")
     parser.add_argument("--sources", nargs="*", help="only these corpus sources")
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="model folder to write (default: model/)")
     parser.add_argument("--min-words", type=int, default=3, help="drop texts shorter than this")
     parser.add_argument("--cap", type=int, default=4000, help="at most this many texts per source (0: no cap)")
     parser.add_argument("--test-share", type=float, default=0.2, help="share of each source's groups held out")
@@ -102,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also train the sarcastic/opinion model on the corpora's sarcasm labels (default: on)")
     parser.add_argument("--pages", type=int, default=500,
                         help="synthetic held-out pages to evaluate page segmentation on (0: skip)")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m training``."""
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n")[0])
+    add_training_arguments(parser)
+    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="model folder to write (default: model/)")
     parser.add_argument("--force", action="store_true", help="replace the current model even if it scores better")
     parser.add_argument("--report", type=Path, help="also write the evaluation as JSON here")
     return parser
@@ -169,36 +176,51 @@ def fit_kind_model(args):
     return pipeline, report
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, evaluate, gate, and write the artifact and card."""
-    args = build_parser().parse_args(argv)
-    started = time.monotonic()
-    try:
-        raw = collect(args)
-    except DataError as error:
-        _say(f"error: {error}")
-        return 2
+@dataclass
+class Prepared:
+    """The data of one training run: what was imported, what was kept, and its split."""
+
+    raw: list
+    records: list
+    dropped: Counter
+    train: list
+    test: list
+
+
+def prepare(args) -> Prepared:
+    """Import, clean, cap and split the data the arguments ask for; DataError says what is wrong."""
+    raw = collect(args)
     records, dropped = clean(raw, min_words=args.min_words)
     records = cap_sources(records, args.cap, seed=args.seed)
     _say(f"{len(raw)} texts imported; kept {len(records)} after cleaning and capping; dropped {dict(dropped)}")
     labels = Counter(r.label for r in records)
     if any(labels[label] == 0 for label in LABELS):
-        _say(f"error: both labels are needed, got {dict(labels)}")
-        return 2
+        raise DataError(f"both labels are needed, got {dict(labels)}")
     train, test = split_by_group(records, test_share=args.test_share, seed=args.seed)
     if not test or len({r.label for r in test}) < 2:
-        _say("error: the held-out split lacks a label: give more groups per label")
-        return 2
+        raise DataError("the held-out split lacks a label: give more groups per label")
+    return Prepared(raw, records, dropped, train, test)
+
+
+def pipeline_builder(args) -> tuple:
+    """``(build, params, weighted)``: a factory of unfitted pipelines for these arguments."""
     params = {**DEFAULT_PARAMS, **_parse_params(args.param)}
     weighted = not args.no_weights
     if weighted:
         params["clf__class_weight"] = None
-    build = functools.partial(build_pipeline, params, tuple(args.blocks))
+    return functools.partial(build_pipeline, params, tuple(args.blocks)), params, weighted
 
-    _say(f"fitting on {len(train)} texts, holding out {len(test)} ...")
+
+def fit(build, records, sample_weight=None):
+    """A fresh pipeline fitted on ``records`` (with per-record weights, if given)."""
     pipeline = build()
-    fit_kwargs = {"clf__sample_weight": source_weights(train)} if weighted else {}
-    pipeline.fit([r.text for r in train], [r.label for r in train], **fit_kwargs)
+    fit_kwargs = {} if sample_weight is None else {"clf__sample_weight": sample_weight}
+    pipeline.fit([r.text for r in records], [r.label for r in records], **fit_kwargs)
+    return pipeline
+
+
+def score_held_out(args, pipeline, test) -> tuple[dict, dict]:
+    """``(held_out, calibration)`` of ``pipeline`` on ``test``, printed as it goes."""
     held_out, p_test = evaluate(pipeline, test, with_probabilities=True)
     calibration = calibration_report(test, p_test, precision=args.review_precision)
     _say(f"held-out split: accuracy {held_out['accuracy']}, macro-F1 {held_out['macro_f1']}, "
@@ -207,34 +229,33 @@ def main(argv: list[str] | None = None) -> int:
     band = calibration["review_band"]
     _say(f"calibration: ECE {calibration['expected_calibration_error']}; review band {band['band']} "
          f"sends {band['review_share']:.1%} of held-out texts to review for {args.review_precision:.0%} precise decisions")
+    return held_out, calibration
 
-    loso = None
+
+def run_loso(args, build, train, weighted: bool) -> dict | None:
+    """Leave-one-source-out over ``train``, or None when turned off or with too few sources."""
     sources = sorted({r.source for r in train})
-    if args.loso and len(sources) > 2:
-        from tqdm import tqdm
+    if not args.loso or len(sources) <= 2:
+        return None
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(sources), desc="leave-one-source-out", unit="fold", file=sys.stderr)
-        loso = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
-                                    progress=lambda name: bar.set_postfix_str(name) or bar.update())
-        bar.close()
-        _say(f"leave-one-source-out: pooled macro-F1 {loso['pooled']['macro_f1']}, "
-             f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}")
-        _say(format_table(loso))
+    bar = tqdm(total=len(sources), desc="leave-one-source-out", unit="fold", file=sys.stderr)
+    loso = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
+                                progress=lambda name: bar.set_postfix_str(name) or bar.update())
+    bar.close()
+    _say(f"leave-one-source-out: pooled macro-F1 {loso['pooled']['macro_f1']}, "
+         f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}")
+    _say(format_table(loso))
+    return loso
 
-    current = current_model_score(args.out, test)
-    if current is not None:
-        score, version = current
-        _say(f"current model {version}: macro-F1 {score} on this held-out split; candidate {held_out['macro_f1']}")
-        if held_out["macro_f1"] < score - GATE_TOLERANCE and not args.force:
-            _say(f"refused: the candidate is worse than the current model by more than {GATE_TOLERANCE}; "
-                 "nothing was written (use --force, or FORCE=1 with make, to replace it anyway)")
-            return 3
 
-    kind_pipeline, kind_report = fit_kind_model(args)
-    segmentation = evaluate_pages(args, pipeline)
-    data_fingerprint = fingerprint(records)
+def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: dict, calibration: dict,
+               loso: dict | None, segmentation: dict | None, kind_report: dict | None, started: float,
+               forced: bool) -> dict:
+    """The model card of a run: version, data, hyperparameters, metrics, versions, licence."""
+    data_fingerprint = fingerprint(data.records)
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    card = {
+    return {
         "version": f"{created:%Y%m%dT%H%M%SZ}-{data_fingerprint[:8]}-{secrets.token_hex(2)}",
         "created": created.isoformat(),
         "task": "editorial prose vs reader comment",
@@ -243,15 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         "review_band": calibration["review_band"]["band"],
         "data": {
             "fingerprint_sha256": data_fingerprint,
-            "imported": len(raw),
-            "dropped": dict(dropped),
+            "imported": len(data.raw),
+            "dropped": dict(data.dropped),
             "min_words": args.min_words,
             "cap_per_source": args.cap,
             "weighting": "equal per source within label" if weighted else "none",
             "split": {"test_share": args.test_share, "seed": args.seed, "by": "group"},
             "counts": {
-                "train": _counts(train),
-                "test": _counts(test),
+                "train": _counts(data.train),
+                "test": _counts(data.test),
             },
             "user_files": [p.name for p in args.data],
         },
@@ -271,11 +292,47 @@ def main(argv: list[str] | None = None) -> int:
             "joblib": joblib.__version__,
         },
         "licence": LICENCE_NOTE,
-        "forced": bool(args.force),
+        "forced": bool(forced),
         "training_seconds": round(time.monotonic() - started, 1),
     }
-    artifact = pipeline if kind_pipeline is None else {"classifier": pipeline, "kind": kind_pipeline}
-    card = save(artifact, card, args.out)
+
+
+def bundle(pipeline, kind_pipeline):
+    """The artifact to save: the pipeline alone, or with its kind model."""
+    return pipeline if kind_pipeline is None else {"classifier": pipeline, "kind": kind_pipeline}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate, gate, and write the artifact and card."""
+    args = build_parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        data = prepare(args)
+    except DataError as error:
+        _say(f"error: {error}")
+        return 2
+    build, params, weighted = pipeline_builder(args)
+
+    _say(f"fitting on {len(data.train)} texts, holding out {len(data.test)} ...")
+    pipeline = fit(build, data.train, source_weights(data.train) if weighted else None)
+    held_out, calibration = score_held_out(args, pipeline, data.test)
+    loso = run_loso(args, build, data.train, weighted)
+
+    current = current_model_score(args.out, data.test)
+    if current is not None:
+        score, version = current
+        _say(f"current model {version}: macro-F1 {score} on this held-out split; candidate {held_out['macro_f1']}")
+        if held_out["macro_f1"] < score - GATE_TOLERANCE and not args.force:
+            _say(f"refused: the candidate is worse than the current model by more than {GATE_TOLERANCE}; "
+                 "nothing was written (use --force, or FORCE=1 with make, to replace it anyway)")
+            return 3
+
+    kind_pipeline, kind_report = fit_kind_model(args)
+    segmentation = evaluate_pages(args, pipeline)
+    card = build_card(args, data, params=params, weighted=weighted, held_out=held_out, calibration=calibration,
+                      loso=loso, segmentation=segmentation, kind_report=kind_report, started=started,
+                      forced=args.force)
+    card = save(bundle(pipeline, kind_pipeline), card, args.out)
     if args.report:
         args.report.write_text(json.dumps(card["metrics"], indent=2))
     _say(f"wrote {args.out / card['artifact']['file']} ({card['artifact']['bytes'] / 1e6:.1f} MB) "

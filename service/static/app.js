@@ -45,10 +45,28 @@
   function signed(value) { return (value >= 0 ? "+" : "−") + Math.abs(value).toFixed(3); }
 
   // ---- talking to the service --------------------------------------------------------------
+  /* The moderator's key and name live in sessionStorage: gone when the tab closes, never in a
+     cookie or the page's URL. The key goes with every request, for services that require one. */
+  function setting(name) {
+    try { return (window.sessionStorage.getItem("comment-classifier." + name) || "").trim(); }
+    catch (ignored) { return ""; }
+  }
+
+  function remember(name, value) {
+    try { window.sessionStorage.setItem("comment-classifier." + name, value); } catch (ignored) { /* private mode */ }
+  }
+
+  function headers(extra) {
+    var all = Object.assign({ "Accept": "application/json" }, extra || {});
+    var key = setting("api-key");
+    if (key) all.Authorization = "Bearer " + key;
+    return all;
+  }
+
   function postJSON(path, body) {
     return fetch(path, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: headers({ "Content-Type": "application/json" }),
       body: typeof body === "string" ? body : JSON.stringify(body)
     }).then(readJSON);
   }
@@ -146,7 +164,51 @@
     return list;
   }
 
-  function renderBlock(block) {
+  /* Two buttons per block: the moderator's verdict goes to /v1/feedback with what the model
+     said (version and scores), so a retraining learns from it. Agreeing is a verdict too. */
+  function correction(block, modelVersion) {
+    var status = el("span", { className: "feedback-status", role: "status", "aria-live": "polite" });
+    var row = el("div", { className: "feedback", role: "group",
+      "aria-label": "Correct block " + (block.index + 1) });
+    row.appendChild(el("span", { className: "feedback-title", text: "Moderator says:" }));
+    ["editorial", "comment"].forEach(function (label) {
+      var button = el("button", { type: "button", className: "secondary small", "data-label": label,
+        "aria-pressed": "false", text: label === block.label ? "✓ " + label : label });
+      button.addEventListener("click", function () {
+        var body = { text: block.text, label: label, model_version: modelVersion };
+        if (block.scores && typeof block.scores.editorial === "number") {
+          body.scores = { editorial: block.scores.editorial, comment: block.scores.comment };
+        }
+        var moderator = setting("moderator");
+        if (moderator) body.moderator = moderator;
+        var buttons = row.querySelectorAll("button");
+        Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+        status.textContent = "Saving…";
+        status.className = "feedback-status status-busy";
+        postJSON("v1/feedback", body).then(function (saved) {
+          Array.prototype.forEach.call(buttons, function (b) {
+            b.setAttribute("aria-pressed", b === button ? "true" : "false");
+          });
+          status.textContent = "Saved as " + label + " (#" + saved.id + ")";
+          status.className = "feedback-status status-ok";
+          row.setAttribute("data-saved", label);
+        }).catch(function (error) {
+          status.textContent = "Not saved: " + errorText(error);
+          status.className = "feedback-status status-error";
+          if (error.apiError && /api_key|keys_not_configured/.test(error.apiError.code)) {
+            $("moderator-settings").open = true;
+          }
+        }).then(function () {
+          Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+        });
+      });
+      row.appendChild(button);
+    });
+    row.appendChild(status);
+    return row;
+  }
+
+  function renderBlock(block, modelVersion) {
     var label = block.label, decision = block.decision;
     var p = block.scores ? block.scores.editorial : NaN;
     var article = el("article", {
@@ -181,6 +243,7 @@
       ]);
       article.appendChild(details);
     }
+    article.appendChild(correction(block, modelVersion));
     return article;
   }
 
@@ -202,7 +265,7 @@
       data.blocks.forEach(function (block) {
         counts[block.label] = (counts[block.label] || 0) + 1;
         if (block.decision === "review") review++;
-        list.appendChild(renderBlock(block));
+        list.appendChild(renderBlock(block, data.model && data.model.version));
       });
       results.appendChild(list);
       var n = data.blocks.length;
@@ -499,7 +562,7 @@
   }
 
   function loadCard() {
-    fetch("v1/model", { headers: { "Accept": "application/json" } }).then(readJSON).then(renderCard)
+    fetch("v1/model", { headers: headers() }).then(readJSON).then(renderCard)
       .catch(function (error) {
         var node = $("card");
         clear(node);
@@ -518,6 +581,11 @@
       $("text").value = ""; clear($("results")); setStatus($("analyse-status"), ""); $("text").focus();
     });
     $("file-form").addEventListener("submit", function (event) { event.preventDefault(); labelFile(); });
+    ["api-key", "moderator"].forEach(function (name) {
+      $(name).value = setting(name);
+      $(name).addEventListener("input", function () { remember(name, $(name).value); });
+    });
+    $("api-key").addEventListener("change", loadCard);
     loadCard();
   }
 

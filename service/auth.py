@@ -1,0 +1,154 @@
+"""API keys: where they come from, which endpoints need one, and the check itself.
+
+Keys come from configuration only: ``API_KEYS`` (a list, or one string of keys separated by
+commas or whitespace, e.g. ``COMMENT_CLASSIFIER_API_KEYS``) and ``API_KEYS_FILE`` (one key per
+line, ``#`` comments), which is read again whenever it changes, so keys rotate without a restart.
+Clients send ``Authorization: Bearer <key>``. A key is compared with every configured key in
+constant time and is never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app, request
+
+from service.errors import APIError
+
+log = logging.getLogger(__name__)
+
+# Never behind a Bearer key: the probes a load balancer calls; the moderator's page, the API docs
+# and their static files (no data in them: a browser cannot send a key to load a page, and the
+# page sends the moderator's key with every API call); endpoints with their own authentication:
+# Perspective clients send ``?key=`` (checked against the same keys), Coral Talk signs requests.
+EXEMPT = frozenset({"/healthz", "/readyz", "/", "/assets/<path:filename>", "/static/<path:filename>",
+                    "/openapi.json", "/docs", "/docs/assets/<path:filename>"})
+OWN_AUTH_PREFIXES = ("/v1alpha1/", "/$discovery/", "/v1/coral/")
+
+
+class MissingKey(APIError):
+    status = 401
+    code = "missing_api_key"
+    headers = {"WWW-Authenticate": 'Bearer realm="comment-classifier"'}
+
+
+class InvalidKey(APIError):
+    status = 403
+    code = "invalid_api_key"
+
+
+class KeysNotConfigured(APIError):
+    status = 503
+    code = "keys_not_configured"
+
+
+def _split(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return [str(key).strip() for key in value if str(key).strip()]
+
+
+class KeyRing:
+    """The configured keys: the setting's, plus the key file's, re-read when the file changes."""
+
+    def __init__(self, keys, path: str | None):
+        self._static = _split(keys)
+        self._path = Path(path) if path else None
+        self._stamp = None
+        self._from_file: list[str] = []
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        if self._path is None:
+            return
+        try:
+            stat = self._path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError as error:
+            if self._stamp != "missing":
+                log.error("API key file %s cannot be read (%s); no keys from it", self._path, error.strerror)
+            self._stamp, self._from_file = "missing", []
+            return
+        if stamp == self._stamp:
+            return
+        with self._lock:
+            try:
+                lines = self._path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as error:
+                log.error("API key file %s cannot be read (%s); no keys from it", self._path, error)
+                self._stamp, self._from_file = stamp, []
+                return
+            self._from_file = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+            self._stamp = stamp
+            log.info("read %d API keys from %s", len(self._from_file), self._path)
+
+    def keys(self) -> list[str]:
+        """Every key now configured."""
+        self._refresh()
+        return self._static + self._from_file
+
+    def matches(self, given: str) -> bool:
+        """Whether ``given`` is a configured key, in time that does not depend on which key or
+        how much of it matched: digests of equal length, every key compared."""
+        given_digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
+        results = [hmac.compare_digest(given_digest, hashlib.sha256(key.encode()).digest()) for key in self.keys()]
+        return any(results)
+
+
+def keyring() -> KeyRing:
+    return current_app.extensions["api_keys"]
+
+
+def bearer_token() -> str | None:
+    """The key in ``Authorization: Bearer <key>``, or None when there is none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def require_key() -> None:
+    """401 without a key, 403 with a wrong one, 503 when the service has no keys at all."""
+    ring = keyring()
+    if not ring.keys():
+        raise KeysNotConfigured(
+            "this endpoint needs API keys and none are configured: set COMMENT_CLASSIFIER_API_KEYS "
+            "(keys separated by commas) or COMMENT_CLASSIFIER_API_KEYS_FILE (a file with one key per line)"
+        )
+    token = bearer_token()
+    if token is None:
+        raise MissingKey("send an API key as 'Authorization: Bearer <key>'")
+    if not ring.matches(token):
+        raise InvalidKey("the API key is not valid")
+
+
+def _protected(rule: str, setting) -> bool:
+    if rule in EXEMPT or rule.startswith(OWN_AUTH_PREFIXES):
+        return False
+    if setting in ("*", "all", ["*"]):
+        return True
+    wanted = set(_split(setting))
+    return rule in wanted or any(rule.startswith(prefix.rstrip("*")) for prefix in wanted if prefix.endswith("*"))
+
+
+def init_app(app: Flask) -> None:
+    """Hold the key ring and check keys before the endpoints ``REQUIRE_API_KEY`` names."""
+    app.extensions["api_keys"] = KeyRing(app.config.get("API_KEYS"), app.config.get("API_KEYS_FILE"))
+    setting = app.config.get("REQUIRE_API_KEY")
+
+    @app.before_request
+    def _check_key():
+        rule = request.url_rule
+        if rule is None or not setting:
+            return None
+        if _protected(rule.rule, setting):
+            require_key()
+        return None
+

@@ -1,0 +1,139 @@
+"""Moderators' corrections: ``POST /v1/feedback`` stores one, ``GET /v1/feedback`` pages through them.
+
+Both need an API key. The SQLite file (``FEEDBACK_DB``) is opened by each worker on first use, so
+a service whose feedback file is unwritable still classifies; feedback then answers 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from flask import Blueprint, current_app, jsonify, request
+
+from feedback import KINDS, LABELS, FeedbackError, FeedbackStore
+from service.auth import require_key
+from service.errors import APIError, InvalidRequest
+from service.validation import _type_name, check_text, parse_json_object, read_body
+
+bp = Blueprint("feedback", __name__)
+log = logging.getLogger(__name__)
+
+# Optional string fields and their longest accepted length.
+_STRINGS = {"comment_id": 200, "moderator": 200, "model_version": 200, "note": 2000}
+_FIELDS = {"text", "label", "kind", "scores", *_STRINGS}
+MAX_PAGE = 1000
+
+
+class FeedbackUnavailable(APIError):
+    status = 503
+    code = "feedback_unavailable"
+
+
+def store() -> FeedbackStore:
+    """This process's feedback store, opened (and migrated) on first use."""
+    opened = current_app.extensions.get("feedback")
+    if opened is None:
+        path = current_app.config["FEEDBACK_DB"]
+        try:
+            opened = FeedbackStore(path, busy_timeout=current_app.config["FEEDBACK_BUSY_TIMEOUT"])
+        except FeedbackError as error:
+            log.error("%s", error)
+            raise FeedbackUnavailable("the feedback store cannot be opened; the error is in the server log") from None
+        current_app.extensions["feedback"] = opened
+    return opened
+
+
+def _optional_string(payload: dict, key: str, limit: int) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{key}' must be a string (got {_type_name(value)})")
+    if not value.strip() or len(value) > limit:
+        raise InvalidRequest(f"'{key}' must have 1 to {limit} characters (got {len(value)})")
+    return value
+
+
+def _scores(value) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value or set(value) - set(LABELS):
+        raise InvalidRequest(
+            "'scores' must be an object with 'editorial' and/or 'comment' probabilities, as the service "
+            f"answered them (got {_type_name(value) if not isinstance(value, dict) else sorted(value)})"
+        )
+    for key, score in value.items():
+        if (not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score)
+                or not 0 <= score <= 1):
+            raise InvalidRequest(f"'scores.{key}' must be a number from 0 to 1 (got {score!r:.40})")
+    return {key: float(score) for key, score in value.items()}
+
+
+def verdict_from(payload: dict, max_chars: int) -> dict:
+    """A checked verdict from the request body, or 400 saying what is wrong."""
+    unknown = sorted(set(payload) - _FIELDS)
+    if unknown:
+        raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(sorted(_FIELDS))}")
+    if "text" not in payload or "label" not in payload:
+        raise InvalidRequest("send 'text' (the text the moderator judged) and 'label' ('editorial' or 'comment')")
+    label = payload["label"]
+    if label not in LABELS:
+        raise InvalidRequest(f"'label' must be 'editorial' or 'comment' (got {label!r:.40})", code="invalid_label")
+    kind = payload.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise InvalidRequest(f"'kind' must be 'sarcastic' or 'opinion' (got {kind!r:.40})", code="invalid_label")
+    if kind is not None and label != "comment":
+        raise InvalidRequest("'kind' applies to comments only: send it with 'label': 'comment'", code="invalid_label")
+    verdict = {"text": check_text(payload["text"], "'text'", max_chars), "label": label, "kind": kind,
+               "scores": _scores(payload.get("scores"))}
+    for key, limit in _STRINGS.items():
+        verdict[key] = _optional_string(payload, key, limit)
+    return verdict
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    given = request.args.getlist(name)
+    if len(given) > 1:
+        raise InvalidRequest(f"'{name}' is given {len(given)} times; give it once")
+    raw = given[0] if given else None
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
+        raise InvalidRequest(f"'{name}' must be a whole number from {low} to {high} (got {raw!r:.40})")
+    return int(raw)
+
+
+@bp.post("/v1/feedback")
+def post_feedback():
+    """Store a moderator's verdict; the same comment_id from the same moderator updates it."""
+    require_key()
+    payload = parse_json_object(request.mimetype, read_body(request))
+    verdict = verdict_from(payload, current_app.config["MAX_TEXT_CHARS"])
+    try:
+        row_id, created = store().put(verdict)
+    except FeedbackError as error:
+        log.error("%s", error)
+        raise FeedbackUnavailable("the feedback could not be stored; retry later (the error is in the server log)") from None
+    response = jsonify({"id": row_id, "created": created})
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.get("/v1/feedback")
+def list_feedback():
+    """Stored verdicts, oldest first: ``?after=<id>&limit=<n>``; ``next_after`` continues."""
+    require_key()
+    unknown = sorted(set(request.args) - {"after", "limit"})
+    if unknown:
+        raise InvalidRequest(f"unknown parameter(s) {', '.join(map(repr, unknown))}; accepted: after, limit")
+    after = _int_arg("after", 0, 0, 2**62)
+    limit = _int_arg("limit", 100, 1, MAX_PAGE)
+    try:
+        items = store().page(after, limit + 1)
+    except FeedbackError as error:
+        log.error("%s", error)
+        raise FeedbackUnavailable("the feedback store cannot be read; retry later") from None
+    more = len(items) > limit
+    items = items[:limit]
+    return jsonify({"items": items, "next_after": items[-1]["id"] if more else None})

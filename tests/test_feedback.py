@@ -1,0 +1,291 @@
+"""Moderators' feedback: the SQLite store, the key check and the two endpoints."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+
+import pytest
+
+from feedback import SCHEMA_VERSION, FeedbackError, FeedbackStore
+from feedback.__main__ import main as feedback_cli
+
+KEY = "moderators-key-1"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return FeedbackStore(tmp_path / "feedback.sqlite3")
+
+
+@pytest.fixture()
+def fb_app(tiny_classifier, tmp_path):
+    from service import create_app
+
+    return create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY, "second-key"],
+                       "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")})
+
+
+@pytest.fixture()
+def fb(fb_app):
+    return fb_app.test_client()
+
+
+def test_store_uses_wal_and_a_versioned_schema(store):
+    connection = sqlite3.connect(store.path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == store.schema_version()
+
+
+def test_store_inserts_then_updates_the_same_comment_from_the_same_moderator(store):
+    first, created = store.put({"text": "First verdict text", "label": "comment", "comment_id": "c-1", "moderator": "ana"})
+    assert created
+    again, created = store.put({"text": "Edited text", "label": "editorial", "comment_id": "c-1", "moderator": "ana"})
+    assert (again, created) == (first, False)
+    other, created = store.put({"text": "Edited text", "label": "comment", "comment_id": "c-1", "moderator": "bo"})
+    assert created and other != first
+    no_id_1, _ = store.put({"text": "No comment id", "label": "comment"})
+    no_id_2, created = store.put({"text": "No comment id", "label": "comment"})
+    assert created and no_id_1 != no_id_2  # without a comment id every verdict is its own row
+    rows = list(store.rows())
+    assert [row["id"] for row in rows] == sorted(row["id"] for row in rows)
+    assert len(rows) == store.count() == 4
+    updated = store.get(first)
+    assert (updated["text"], updated["label"]) == ("Edited text", "editorial")
+    assert updated["updated"] >= updated["created"]
+
+
+def test_store_pages_with_keyset_and_reads_everything_in_batches(store):
+    ids = [store.put({"text": f"verdict number {i}", "label": "comment"})[0] for i in range(25)]
+    page = store.page(after=0, limit=10)
+    assert [row["id"] for row in page] == ids[:10]
+    assert [row["id"] for row in store.page(after=ids[9], limit=10)] == ids[10:20]
+    assert [row["id"] for row in store.rows(batch=7)] == ids
+
+
+def test_store_migrates_an_old_file_and_refuses_a_newer_one(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    sqlite3.connect(path).close()  # an empty file: schema version 0
+    store = FeedbackStore(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.commit()
+    connection.close()
+    with pytest.raises(FeedbackError, match="newer than this code"):
+        FeedbackStore(path)
+
+
+def test_store_reports_an_unusable_path(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(FeedbackError, match="cannot open the feedback store"):
+        FeedbackStore(tmp_path / "a-file" / "feedback.sqlite3")
+
+
+def test_store_keeps_every_row_from_many_threads(store):
+    def write(thread):
+        for i in range(20):
+            store.put({"text": f"thread {thread} row {i}", "label": "comment", "comment_id": f"{thread}-{i}"})
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    texts = [row["text"] for row in store.rows()]
+    assert len(texts) == len(set(texts)) == 160
+
+
+def test_post_feedback_needs_a_key(fb):
+    body = {"text": "You call this journalism?", "label": "comment"}
+    response = fb.post("/v1/feedback", json=body)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "missing_api_key"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    response = fb.post("/v1/feedback", json=body, headers={"Authorization": "Bearer wrong"})
+    assert (response.status_code, response.json["error"]["code"]) == (403, "invalid_api_key")
+    response = fb.post("/v1/feedback", json=body, headers={"Authorization": f"Basic {KEY}"})
+    assert response.status_code == 401
+    for key in (KEY, "second-key"):
+        response = fb.post("/v1/feedback", json=body, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 201
+
+
+def test_feedback_without_configured_keys_says_how_to_configure_them(tiny_classifier, tmp_path):
+    from service import create_app
+
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier,
+                         "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+    for response in (client.post("/v1/feedback", json={"text": "x y z", "label": "comment"}, headers=AUTH),
+                     client.get("/v1/feedback", headers=AUTH)):
+        assert response.status_code == 503
+        assert response.json["error"]["code"] == "keys_not_configured"
+        assert "COMMENT_CLASSIFIER_API_KEYS" in response.json["error"]["message"]
+    assert not (tmp_path / "fb.sqlite3").exists()
+
+
+def test_keys_come_from_a_file_that_is_read_again_when_it_changes(tiny_classifier, tmp_path):
+    from service import create_app
+
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# moderators\nkey-one\n\n")
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS_FILE": str(keys),
+                         "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer key-one"}).status_code == 200
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer key-two"}).status_code == 403
+    keys.write_text("key-two\n")
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer key-two"}).status_code == 200
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer key-one"}).status_code == 403
+    keys.unlink()
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer key-two"}).status_code == 503
+
+
+def test_keys_from_one_environment_string(tiny_classifier, tmp_path, monkeypatch):
+    from service import create_app
+
+    monkeypatch.setenv("COMMENT_CLASSIFIER_API_KEYS", "alpha, beta")
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier,
+                         "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+    for key in ("alpha", "beta"):
+        assert client.get("/v1/feedback", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer alpha,"}).status_code == 403
+
+
+def test_post_stores_everything_and_updates_by_comment_and_moderator(fb):
+    body = {"text": "Oh great, another tax. Just what we needed.", "label": "comment", "kind": "sarcastic",
+            "comment_id": "talk-123", "moderator": "ana", "note": "obvious sarcasm",
+            "model_version": "v1", "scores": {"editorial": 0.62, "comment": 0.38}}
+    response = fb.post("/v1/feedback", json=body, headers=AUTH)
+    assert response.status_code == 201
+    first = response.json
+    assert first["created"] is True and isinstance(first["id"], int)
+    response = fb.post("/v1/feedback", json={**body, "label": "comment", "kind": "opinion"}, headers=AUTH)
+    assert (response.status_code, response.json) == (200, {"id": first["id"], "created": False})
+    response = fb.post("/v1/feedback", json={**body, "moderator": "bo"}, headers=AUTH)
+    assert response.status_code == 201 and response.json["id"] != first["id"]
+    items = fb.get("/v1/feedback", headers=AUTH).json["items"]
+    assert len(items) == 2
+    stored = items[0]
+    for key in ("text", "label", "comment_id", "moderator", "note", "model_version", "scores"):
+        assert stored[key] == body[key]
+    assert stored["kind"] == "opinion"
+
+
+@pytest.mark.parametrize("body, code, words", [
+    ({"label": "comment"}, "invalid_request", "send 'text'"),
+    ({"text": "Some text here"}, "invalid_request", "'label'"),
+    ({"text": "Some text here", "label": "spam"}, "invalid_label", "'editorial' or 'comment'"),
+    ({"text": "Some text here", "label": "editorial", "kind": "sarcastic"}, "invalid_label", "comments only"),
+    ({"text": "Some text here", "label": "comment", "kind": "funny"}, "invalid_label", "'sarcastic' or 'opinion'"),
+    ({"text": "   ", "label": "comment"}, "empty_text", "empty"),
+    ({"text": 5, "label": "comment"}, "invalid_request", "must be a string (got int)"),
+    ({"text": "x" * 20_001, "label": "comment"}, "text_too_long", "limit is 20000"),
+    ({"text": "Some text", "label": "comment", "lable": "x"}, "invalid_request", "unknown field(s) 'lable'"),
+    ({"text": "Some text", "label": "comment", "comment_id": 7}, "invalid_request", "'comment_id' must be a string"),
+    ({"text": "Some text", "label": "comment", "moderator": "m" * 201}, "invalid_request", "1 to 200"),
+    ({"text": "Some text", "label": "comment", "note": ""}, "invalid_request", "1 to 2000"),
+    ({"text": "Some text", "label": "comment", "scores": {"editorial": 1.5}}, "invalid_request", "from 0 to 1"),
+    ({"text": "Some text", "label": "comment", "scores": {"editorial": True}}, "invalid_request", "from 0 to 1"),
+    ({"text": "Some text", "label": "comment", "scores": {"toxic": 0.5}}, "invalid_request", "'editorial' and/or"),
+    ({"text": "Some text", "label": "comment", "scores": [0.5]}, "invalid_request", "'scores' must be an object"),
+])
+def test_post_refuses_bad_bodies_clearly(fb, body, code, words):
+    response = fb.post("/v1/feedback", json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == code
+    assert words in response.json["error"]["message"]
+    assert fb.get("/v1/feedback", headers=AUTH).json["items"] == []
+
+
+def test_post_refuses_non_json_and_broken_json(fb):
+    response = fb.post("/v1/feedback", data="text=hi", headers={**AUTH, "Content-Type": "text/plain"})
+    assert response.status_code == 415
+    response = fb.post("/v1/feedback", data=b'{"text": "a", "text": "b", "label": "comment"}',
+                       headers={**AUTH, "Content-Type": "application/json"})
+    assert (response.status_code, response.json["error"]["code"]) == (400, "invalid_json")
+
+
+def test_get_pages_through_feedback(fb):
+    ids = [fb.post("/v1/feedback", json={"text": f"comment number {i}", "label": "comment"}, headers=AUTH).json["id"]
+           for i in range(7)]
+    seen, after = [], 0
+    while after is not None:
+        page = fb.get(f"/v1/feedback?after={after}&limit=3", headers=AUTH).json
+        assert len(page["items"]) <= 3
+        seen += [item["id"] for item in page["items"]]
+        after = page["next_after"]
+    assert seen == ids
+    assert fb.get("/v1/feedback?limit=7", headers=AUTH).json["next_after"] is None
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=ten", "after=-1", "after=1e3", "limit=%C2%B2",
+                                   "page=2"])
+def test_get_refuses_bad_parameters(fb, query):
+    response = fb.get(f"/v1/feedback?{query}", headers=AUTH)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_request"
+
+
+def test_an_unusable_feedback_file_is_a_503_and_classification_goes_on(tiny_classifier, tmp_path, caplog):
+    from service import create_app
+
+    (tmp_path / "a-file").write_text("x")
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY],
+                         "FEEDBACK_DB": str(tmp_path / "a-file" / "fb.sqlite3")}).test_client()
+    response = client.post("/v1/feedback", json={"text": "Some text", "label": "comment"}, headers=AUTH)
+    assert (response.status_code, response.json["error"]["code"]) == (503, "feedback_unavailable")
+    assert "a-file" not in response.json["error"]["message"]  # paths stay in the log
+    assert "cannot open the feedback store" in caplog.text
+    assert client.post("/v1/classify", json={"text": "The council met on Monday."}).status_code == 200
+
+
+def test_require_api_key_protects_other_endpoints_when_asked(tiny_classifier, tmp_path):
+    from service import create_app
+
+    def client(setting):
+        return create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY],
+                           "REQUIRE_API_KEY": setting, "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+
+    body = {"text": "The council met on Monday."}
+    open_client = client(None)
+    assert open_client.post("/v1/classify", json=body).status_code == 200
+    some = client("/v1/classify")
+    assert some.post("/v1/classify", json=body).status_code == 401
+    assert some.post("/v1/classify", json=body, headers={"Authorization": "Bearer nope"}).status_code == 403
+    assert some.post("/v1/classify", json=body, headers=AUTH).status_code == 200
+    assert some.post("/v1/segment", json=body).status_code == 200
+    every = client("*")
+    assert every.get("/v1/model").status_code == 401
+    assert every.get("/v1/model", headers=AUTH).status_code == 200
+    assert every.post("/v1/segment", json=body).status_code == 401
+    for path in ("/healthz", "/readyz", "/", "/assets/app.js", "/docs", "/openapi.json"):  # probes, page, docs
+        assert every.get(path).status_code == 200
+    # Perspective keeps its own ?key= protocol with the same keys
+    analyze = "/v1alpha1/comments:analyze"
+    perspective = {"comment": {"text": "hello there"}, "requestedAttributes": {"COMMENT": {}}}
+    assert every.post(f"{analyze}?key={KEY}", json=perspective).status_code == 200
+    assert every.post(analyze, json=perspective).status_code == 403
+
+
+def test_feedback_export_writes_jsonl(fb_app, fb, tmp_path, capsys):
+    fb.post("/v1/feedback", json={"text": "Nice one «quoted» ☺", "label": "comment", "comment_id": "a"}, headers=AUTH)
+    fb.post("/v1/feedback", json={"text": "Officials said so.", "label": "editorial"}, headers=AUTH)
+    out = tmp_path / "out" / "feedback.jsonl"
+    assert feedback_cli(["export", "--db", fb_app.config["FEEDBACK_DB"], "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["text"], r["label"]) for r in rows] == [("Nice one «quoted» ☺", "comment"), ("Officials said so.", "editorial")]
+    assert not list(out.parent.glob(".*.tmp"))
+    assert feedback_cli(["count", "--db", fb_app.config["FEEDBACK_DB"]]) == 0
+    assert capsys.readouterr().out.strip() == "2"
+    assert feedback_cli(["export", "--db", str(tmp_path / "missing.sqlite3")]) == 2
+    assert "no feedback store" in capsys.readouterr().err
+
+
+def test_feedback_backup_is_a_consistent_sqlite_copy(store, tmp_path, capsys):
+    for i in range(5):
+        store.put({"text": f"verdict {i}", "label": "comment"})
+    copy = tmp_path / "backups" / "copy.sqlite3"
+    assert feedback_cli(["backup", "--db", str(store.path), "--out", str(copy)]) == 0
+    assert [row["text"] for row in FeedbackStore(copy).rows()] == [f"verdict {i}" for i in range(5)]
+    assert "backed up 5 verdicts" in capsys.readouterr().err

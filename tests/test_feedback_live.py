@@ -1,0 +1,133 @@
+"""Feedback against live gunicorn: many clients writing at once through several workers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.test_live import output, serve, stop
+
+pytestmark = pytest.mark.live
+KEY = "live-feedback-key"
+CLIENTS, POSTS, DISTINCT = 16, 25, 20
+
+
+def post(port, body, key=KEY):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/feedback", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def get_all(port) -> list[dict]:
+    items, after = [], 0
+    while after is not None:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/feedback?after={after}&limit=97",
+                                         headers={"Authorization": f"Bearer {KEY}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            page = json.loads(response.read())
+        items += page["items"]
+        after = page["next_after"]
+    return items
+
+
+def client_run(port, client):
+    """POSTS verdicts: DISTINCT new comments, then updates of the first few; plus one shared comment."""
+    answers = []
+    for i in range(POSTS):
+        body = {"text": f"client {client} post {i}: what a ridiculous idea", "label": "comment",
+                "comment_id": f"c{client}-{i % DISTINCT}", "moderator": f"mod-{client}"}
+        answers.append((body, *post(port, body)))
+    shared = {"text": f"shared comment judged by client {client}", "label": "editorial",
+              "comment_id": "shared", "moderator": "desk"}
+    answers.append((shared, *post(port, shared)))
+    return answers
+
+
+def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_model_dir, tmp_path):
+    db = tmp_path / "feedback.sqlite3"
+    env = {"COMMENT_CLASSIFIER_API_KEYS": KEY, "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db), "WORKERS": "3"}
+    port, process = serve(tiny_model_dir, env)
+    try:
+        assert post(port, {"text": "no key here", "label": "comment"}, key=None)[0] == 401
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            runs = list(pool.map(lambda c: client_run(port, c), range(CLIENTS)))
+        answers = [answer for run in runs for answer in run]
+        assert all(status in (200, 201) for _, status, _ in answers), [a for a in answers if a[1] not in (200, 201)]
+        items = get_all(port)
+    finally:
+        stop(process)
+
+    shared_answers = [(status, body["id"]) for sent, status, body in answers if sent["comment_id"] == "shared"]
+    assert sorted(status for status, _ in shared_answers) == [200] * (CLIENTS - 1) + [201]
+    assert len({row_id for _, row_id in shared_answers}) == 1
+    created = [body["id"] for _, status, body in answers if status == 201]
+    assert len(created) == len(set(created)) == CLIENTS * DISTINCT + 1
+    # every comment exactly once, holding the last verdict its moderator sent
+    by_key = {(item["comment_id"], item["moderator"]): item for item in items}
+    assert len(items) == len(by_key) == CLIENTS * DISTINCT + 1
+    for client in range(CLIENTS):
+        for i in range(DISTINCT):
+            last = max(j for j in range(POSTS) if j % DISTINCT == i)
+            assert by_key[(f"c{client}-{i}", f"mod-{client}")]["text"] == f"client {client} post {last}: what a ridiculous idea"
+    assert sorted(item["id"] for item in items) == sorted(created)
+
+    # The file is a real SQLite database in WAL mode, and a restarted server sees every row.
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == len(items)
+    port, process = serve(tiny_model_dir, env)
+    try:
+        status, body = post(port, {"text": "after the restart", "label": "comment", "comment_id": "c0-0",
+                                   "moderator": "mod-0"})
+        assert status == 200 and body["id"] == by_key[("c0-0", "mod-0")]["id"]
+        status, body = post(port, {"text": "a new one after the restart", "label": "comment"})
+        assert status == 201 and body["id"] > max(created)
+        again = get_all(port)
+        log = output(process)
+    finally:
+        stop(process)
+    assert KEY not in log  # keys are never logged
+    assert len(again) == len(items) + 1
+    assert {item["id"] for item in again} >= {item["id"] for item in items}
+
+
+def test_require_api_key_guards_other_endpoints_on_the_live_server(tiny_model_dir, tmp_path):
+    env = {"COMMENT_CLASSIFIER_API_KEYS_FILE": str(tmp_path / "keys.txt"),
+           "COMMENT_CLASSIFIER_REQUIRE_API_KEY": "/v1/classify,/v1/segment",
+           "COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}
+    (tmp_path / "keys.txt").write_text("# desk\nfile-key-1\n")
+
+    def call(path, key=None):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=json.dumps({"text": "The council met on Monday."}).encode(),
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            assert json.loads(error.read())["error"]["code"] in ("missing_api_key", "invalid_api_key")
+            return error.code
+
+    port, process = serve(tiny_model_dir, env)
+    try:
+        assert [call("/v1/classify"), call("/v1/classify", "nope"), call("/v1/classify", "file-key-1")] == [401, 403, 200]
+        assert [call("/v1/segment"), call("/v1/segment", "file-key-1")] == [401, 200]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as response:
+            assert response.status == 200
+        (tmp_path / "keys.txt").write_text("file-key-2\n")  # rotated without a restart
+        assert [call("/v1/classify", "file-key-1"), call("/v1/classify", "file-key-2")] == [403, 200]
+        log = output(process)
+    finally:
+        stop(process)
+    assert "file-key-1" not in log and "file-key-2" not in log

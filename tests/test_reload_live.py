@@ -1,0 +1,128 @@
+"""Hot reload under load against live gunicorn: no failed request, the new version within 5 s."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+
+import pytest
+
+from tests.conftest import train_tiny
+from tests.test_live import output, serve, stop
+
+pytestmark = pytest.mark.live
+SWITCH_WITHIN = 5.0
+
+
+class Load:
+    """Clients posting /v1/classify back to back on keep-alive connections, logging every answer."""
+
+    def __init__(self, port: int, clients: int = 6):
+        self.port = port
+        self.answers: list[tuple[float, int, str | None, str | None]] = []  # (started, status, header, body)
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, args=(n,)) for n in range(clients)]
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _client(self, number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        body = json.dumps({"texts": [f"client {number}: what a joke this is", "The council met on Monday."]})
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                connection.request("POST", "/v1/classify", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                payload = json.loads(response.read())
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                self.failures.append(f"{type(error).__name__}: {error}")
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                continue
+            self.answers.append((started, response.status, response.getheader("X-Model-Version"),
+                                 payload.get("model", {}).get("version")))
+        connection.close()
+
+
+def wait_for(predicate, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def switch_delay(answers, switched: float, old: str, until: float = float("inf")) -> float:
+    """How long after ``switched`` (and before ``until``) a request still started that the old version answered."""
+    return max((started - switched for started, _, version, _ in answers
+                if version == old and switched < started < until), default=0.0)
+
+
+def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(tmp_path):
+    from model.artifact import load
+    from model.store import ModelStore
+
+    for version in ("tiny-1", "tiny-2"):
+        train_tiny(tmp_path / version, version=version)
+    store = ModelStore(tmp_path / "models")
+    store.seed(tmp_path / "tiny-1")
+    # The second version goes in as make retrain adds it, and is promoted under load.
+    artifact, card = load(tmp_path / "tiny-2")
+    store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
+    port, process = serve(store.root)
+    try:
+        with Load(port) as load_:
+            wait_for(lambda: len(load_.answers) > 200, 20)
+            store.promote("tiny-2")
+            promoted = time.monotonic()
+            wait_for(lambda: False, SWITCH_WITHIN + 2)
+            assert store.rollback() == "tiny-1"
+            rolled_back = time.monotonic()
+            wait_for(lambda: False, SWITCH_WITHIN + 2)
+        log = output(process)
+    finally:
+        stop(process)
+    assert not load_.failures, load_.failures[:5]
+    assert {status for _, status, _, _ in load_.answers} == {200}
+    # Every answer names the model that made it, in the header and the body alike.
+    assert all(header == body for _, _, header, body in load_.answers)
+    up, down = switch_delay(load_.answers, promoted, "tiny-1", rolled_back), switch_delay(load_.answers, rolled_back, "tiny-2")
+    print(f"\n{len(load_.answers)} requests, 0 failed; old version last answered a request started "
+          f"{up:.2f} s after the promotion and {down:.2f} s after the rollback")
+    def versions_between(start, end):
+        return {version for started, _, version, _ in load_.answers if start <= started < end}
+
+    assert versions_between(promoted + SWITCH_WITHIN, rolled_back) == {"tiny-2"}
+    assert versions_between(rolled_back + SWITCH_WITHIN, float("inf")) == {"tiny-1"}
+    assert log.count("switched model from tiny-1 to tiny-2") == 2  # both workers
+    assert log.count("switched model from tiny-2 to tiny-1") == 2
+
+
+def test_a_model_that_fails_verification_is_refused_and_the_old_one_serves(tmp_path):
+    model_dir = tmp_path / "model"
+    train_tiny(model_dir, version="tiny-1")
+    port, process = serve(model_dir)
+    try:
+        card = json.loads((model_dir / "card.json").read_text())
+        card["version"] = "tampered"
+        card["artifact"]["sha256"] = "f" * 64
+        (model_dir / "card.json").write_text(json.dumps(card))
+        wait_for(lambda: output(process).count("refused the model") >= 2, SWITCH_WITHIN + 5)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/v1/classify", json.dumps({"text": "lol sure"}), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        log = output(process)
+    finally:
+        stop(process)
+    assert response.status == 200 and response.getheader("X-Model-Version") == "tiny-1"
+    assert log.count("refused the model") == 2 and "still serving tiny-1" in log
