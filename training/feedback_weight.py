@@ -7,7 +7,8 @@ newsroom the base corpora do not cover: it is the worst left-out source in leave
 evaluation. The base model is fitted on every other source; "feedback" is ``n`` rows drawn from
 the Globe training groups (both labels, as moderators see both) and added as one more source.
 Each feedback row weighs ``W`` times the mean weight of a corpus row of its label (corpus rows
-keep ``source_weights``); ``W = 0`` leaves the feedback out. Every fit is scored on the held-out
+keep ``source_weights``), with ``training.retrain``'s own weighting; ``W = 0`` leaves the
+feedback out. Every fit is scored on the held-out
 Globe groups (the in-domain gain) and on the other sources' held-out split (what must not get
 worse), against the retrain gate's tolerances. The default grid is 73 fits: about 17 minutes on
 two busy cores (--seeds 0 1 and fewer --weights to shorten it).
@@ -35,6 +36,7 @@ from model.labels import COMMENT, EDITORIAL, LABELS
 from training.data import DataError, cap_sources, clean, load_corpora, source_weights, split_by_group
 from training.evaluate import evaluate
 from training.records import Record
+from training.retrain import training_weights as retrain_weights
 
 IN_DOMAIN = ("globe_mail_comments", "globe_mail_editorial")
 FEEDBACK = "feedback"
@@ -91,20 +93,18 @@ def draw_feedback(pool: list[Record], n: int, seed: int, flip_share: float = 0.0
 def training_weights(base: list[Record], feedback: list[Record], weight) -> tuple[list[Record], list[float]]:
     """The rows to fit and their sample weights.
 
-    ``weight`` a number W: corpus rows get ``source_weights(base)`` and each feedback row W times
-    the mean corpus weight of its label; W = 0 drops the feedback rows altogether, since even
-    unweighted they would shift the TF-IDF vocabulary. ``weight == "source"``: ``source_weights``
-    over corpus and feedback together, feedback counting as one more source.
+    ``weight`` a number W: ``training.retrain``'s own weighting (corpus rows keep
+    ``source_weights``, each feedback row W times the mean corpus weight of its label, all scaled
+    to average 1); W = 0 drops the feedback rows altogether, since even unweighted they would
+    shift the TF-IDF vocabulary. ``weight == "source"``: ``source_weights`` over corpus and
+    feedback together, feedback counting as one more source.
     """
     if weight == EQUAL_SOURCE:
         rows = base + feedback
         return rows, source_weights(rows)
-    weight = float(weight)
-    corpus = source_weights(base)
-    if weight == 0 or not feedback:
-        return list(base), corpus
-    mean = {label: statistics.fmean(w for r, w in zip(base, corpus) if r.label == label) for label in LABELS}
-    return base + feedback, corpus + [weight * mean[r.label] for r in feedback]
+    if float(weight) == 0 or not feedback:
+        return list(base), source_weights(base)
+    return base + feedback, retrain_weights(base, feedback, float(weight))
 
 
 def effective_weight(base: list[Record], feedback: list[Record], weight) -> dict:
