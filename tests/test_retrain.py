@@ -26,8 +26,9 @@ from training.retrain import (
 
 from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
+# A 24-text corpus: its 10 feedback rows could never move the model at the default 20% share.
 TINY = ["--param", "features__chars__min_df=1", "--param", "features__words__min_df=1",
-        "--param", "features__style__min_df=1", "--no-loso"]
+        "--param", "features__style__min_df=1", "--no-loso", "--max-feedback-share", "1"]
 FEEDBACK_COMMENTS = [
     "honestly this reporter should be fired, worst take I have read in years",
     "who even writes this stuff?? my cat could do better journalism lol",
@@ -142,13 +143,25 @@ def test_a_feedback_row_weighs_w_times_a_corpus_row_of_its_label():
     corpus += [Record(f"e{i}", "editorial", "b", f"b:{i}") for i in range(2)]
     corpus += [Record(f"c{i}", "comment", "c", f"c:{i}") for i in range(4)]
     feedback = [Record("f1", "editorial", "feedback", "f:1"), Record("f2", "comment", "feedback", "f:2")]
-    weights = training_weights(corpus, feedback, 5.0)
+    weights = training_weights(corpus, feedback, 5.0, max_share=1.0)
     assert sum(weights) == pytest.approx(len(weights))
     editorial_mean = sum(weights[:8]) / 8
     comment_mean = sum(weights[8:12]) / 4
     assert weights[12] == pytest.approx(5.0 * editorial_mean)
     assert weights[13] == pytest.approx(5.0 * comment_mean)
     assert weights[0] / weights[6] == pytest.approx(2 / 6)  # the corpora keep their per-source balance
+
+
+def test_feedback_never_holds_more_than_its_share_of_the_weight():
+    corpus = [Record(f"e{i}", "editorial", "a", f"a:{i}") for i in range(50)]
+    corpus += [Record(f"c{i}", "comment", "c", f"c:{i}") for i in range(50)]
+    few = [Record(f"f{i}", "comment", "feedback", f"f:{i}") for i in range(5)]
+    weights = training_weights(corpus, few, 3.0, max_share=0.2)  # 15 of 115: under 20%, W as asked
+    assert weights[-1] == pytest.approx(3.0 * weights[0])
+    many = [Record(f"f{i}", "comment", "feedback", f"f:{i}") for i in range(100)]
+    weights = training_weights(corpus, many, 3.0, max_share=0.2)  # 300 of 400 asked: capped at 20%
+    assert sum(weights[100:]) / sum(weights) == pytest.approx(0.2)
+    assert weights[-1] == pytest.approx(weights[-2])  # every feedback row scaled alike
 
 
 def test_missing_feedback_is_no_feedback_and_creates_nothing(tmp_path, capsys):

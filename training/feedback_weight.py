@@ -104,7 +104,8 @@ def training_weights(base: list[Record], feedback: list[Record], weight) -> tupl
         return rows, source_weights(rows)
     if float(weight) == 0 or not feedback:
         return list(base), source_weights(base)
-    return base + feedback, retrain_weights(base, feedback, float(weight))
+    # uncapped (max_share=1): the grid measures W itself, and the share at which the gate breaks
+    return base + feedback, retrain_weights(base, feedback, float(weight), max_share=1.0)
 
 
 def effective_weight(base: list[Record], feedback: list[Record], weight) -> dict:
