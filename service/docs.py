@@ -13,6 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, send_from_directory
 
+from service.web import locked_to_this_origin
+
 bp = Blueprint("docs", __name__)
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
@@ -61,10 +63,5 @@ def docs_asset(filename: str) -> Response:
     return send_from_directory(SWAGGER_UI_DIR, filename)
 
 
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    """Lock the page to this origin: no CDN, no inline script."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
+# Lock the page to this origin: no CDN, no inline script.
+bp.after_request(locked_to_this_origin(CONTENT_SECURITY_POLICY))

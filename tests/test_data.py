@@ -1,7 +1,5 @@
 """Corpus assembly: user files, cleaning, near duplicates, capping, weights, group splits."""
 
-import json
-
 import pytest
 
 from training.data import (

@@ -104,20 +104,28 @@ def duplicate_key(text: str) -> str:
     return _LETTERS.sub("", text.lower())[:200]
 
 
+def normalised_or_dropped(record: Record, min_words: int, dropped: Counter) -> tuple[str, Record] | None:
+    """``(duplicate key, record with normalised text)``, or None after counting why in ``dropped``:
+    fewer than ``min_words`` words, or under 8 letters."""
+    text = normalize(record.text)
+    if len(text.split()) < min_words:
+        dropped["short"] += 1
+        return None
+    key = duplicate_key(text)
+    if len(key) < 8:
+        dropped["no letters"] += 1
+        return None
+    return key, replace(record, text=text)
+
+
 def clean(records: Iterable[Record], min_words: int = 3) -> tuple[list[Record], Counter]:
     """Normalise texts, drop short ones and every near duplicate (all copies when labels conflict)."""
     dropped = Counter()
     by_key: dict[str, list[Record]] = defaultdict(list)
     for record in records:
-        text = normalize(record.text)
-        if len(text.split()) < min_words:
-            dropped["short"] += 1
-            continue
-        key = duplicate_key(text)
-        if len(key) < 8:
-            dropped["no letters"] += 1
-            continue
-        by_key[key].append(replace(record, text=text))
+        normalised = normalised_or_dropped(record, min_words, dropped)
+        if normalised is not None:
+            by_key[normalised[0]].append(normalised[1])
     kept = []
     for copies in by_key.values():
         if len({r.label for r in copies}) > 1:

@@ -21,13 +21,11 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 from model.artifact import ModelError, load
 from model.store import DEFAULT_STORE, ModelStore, current_version
-from model.text import normalize
-from training.data import DataError, _group_rank, duplicate_key, source_weights
+from training.data import DataError, _group_rank, duplicate_key, normalised_or_dropped, source_weights
 from training.evaluate import evaluate
 from training.records import LABELS, Record
 from training.train import (
@@ -131,18 +129,14 @@ def clean_feedback(records: list[Record], min_words: int = 3) -> tuple[list[Reco
     dropped = Counter()
     latest: dict[str, Record] = {}
     for record in records:
-        text = normalize(record.text)
-        if len(text.split()) < min_words:
-            dropped["short"] += 1
+        normalised = normalised_or_dropped(record, min_words, dropped)
+        if normalised is None:
             continue
-        key = duplicate_key(text)
-        if len(key) < 8:
-            dropped["no letters"] += 1
-            continue
+        key, record = normalised
         if key in latest:
             dropped["superseded"] += 1
             del latest[key]  # re-insert so the order stays oldest verdict first
-        latest[key] = replace(record, text=text)
+        latest[key] = record
     return list(latest.values()), dropped
 
 
