@@ -35,7 +35,10 @@ def check_band(band) -> tuple[float, float]:
     if (not isinstance(band, (list, tuple)) or len(band) != 2
             or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in band)):
         raise ValueError(f"a review band is two numbers [low, high] (got {band!r:.80})")
-    low, high = float(band[0]), float(band[1])
+    try:
+        low, high = float(band[0]), float(band[1])
+    except OverflowError:
+        raise ValueError("a review band needs 0 <= low <= high <= 1 (got a number too large)") from None
     if not 0.0 <= low <= high <= 1.0:
         raise ValueError(f"a review band needs 0 <= low <= high <= 1 (got [{low}, {high}])")
     return low, high

@@ -196,12 +196,7 @@ class ModelStore:
         ``if_current`` (a version, or None for an empty store) switches only if that is still the
         current version, so a candidate gated against one model never silently replaces another.
         """
-        folder = self.path_of(version)
-        card = read_card(folder)
-        artifact = folder / card.get("artifact", {}).get("file", "")
-        if not artifact.is_file() or sha256_of(artifact) != card["artifact"].get("sha256"):
-            raise StoreError(f"version {version!r} in {self.root} is incomplete or damaged: its artifact "
-                             "does not match its card; it cannot be made current")
+        self.check(version)
         with self._locked():
             old = self.pointer()
             now = None if old is None else old["version"]
@@ -215,6 +210,15 @@ class ModelStore:
             self._write_pointer(pointer)
         return pointer
 
+    def check(self, version: str) -> None:
+        """StoreError unless ``version``'s artifact is whole and matches its card's sha256."""
+        folder = self.path_of(version)
+        card = read_card(folder)
+        artifact = folder / Path(str(card.get("artifact", {}).get("file", ""))).name
+        if not artifact.is_file() or sha256_of(artifact) != card["artifact"].get("sha256"):
+            raise StoreError(f"version {version!r} in {self.root} is incomplete or damaged: its artifact "
+                             "does not match its card; it cannot be made current")
+
     def rollback(self) -> str:
         """Make the previous version current again and return it; StoreError if there is none."""
         with self._locked():
@@ -226,7 +230,7 @@ class ModelStore:
                 raise StoreError(f"version {old['version']} is the only one ever made current in {self.root}: "
                                  "there is no previous version to roll back to")
             version = previous.pop(0)
-            self.path_of(version)
+            self.check(version)  # never roll back onto a model the service would refuse
             self._write_pointer({"version": version, "previous": previous, "switched": _now()})
         return version
 

@@ -29,6 +29,10 @@ DEFAULTS = {
     "API_KEYS": [],
     "API_KEYS_FILE": None,
     "REQUIRE_API_KEY": None,
+    # Moderators' own keys: when set, only these open /v1/feedback (an integration's key for
+    # classify cannot read or change the feedback).
+    "FEEDBACK_API_KEYS": [],
+    "FEEDBACK_API_KEYS_FILE": None,
     # The SQLite file of moderators' feedback (relative paths: from the working directory).
     "FEEDBACK_DB": "var/feedback.sqlite3",
     "FEEDBACK_BUSY_TIMEOUT": 10.0,
@@ -63,13 +67,14 @@ def create_app(config: dict | None = None) -> Flask:
     # it, and refused requests too need their id, log line and count.
     logs.init_app(app)
     metrics.init_app(app)
-    auth.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(docs.bp)
+    # After the routes (it checks REQUIRE_API_KEY's paths against them), after logs and metrics.
+    auth.init_app(app)
     overload.init_app(app)
 
     # The watcher notes the model folder's state before the model is read, so a promotion that

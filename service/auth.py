@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # Perspective clients send ``?key=`` (checked against the same keys), Coral Talk signs requests.
 EXEMPT = frozenset({"/healthz", "/readyz", "/", "/assets/<path:filename>", "/static/<path:filename>",
                     "/openapi.json", "/docs", "/docs/assets/<path:filename>"})
-OWN_AUTH_PREFIXES = ("/v1alpha1/", "/$discovery/", "/v1/coral/")
+OWN_AUTH_PREFIXES = ("/v1alpha1/", "/$discovery/", "/discovery/", "/v1/coral/")
 
 
 class MissingKey(APIError):
@@ -46,19 +46,30 @@ class KeysNotConfigured(APIError):
     code = "keys_not_configured"
 
 
-def _split(value) -> list[str]:
-    if value is None:
+def _split(value, setting: str = "API_KEYS") -> list[str]:
+    """Keys or paths from a setting: a list, or one string separated by commas or whitespace.
+
+    Environment values are parsed as JSON first, so ``12345`` arrives as a number: taken as the
+    string it was; ``true``/``false`` are refused, since they are never what was meant.
+    """
+    if value is None or value == "":
         return []
+    if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value)):
+        raise ValueError(f"{setting} must be a list of strings or one string separated by commas (got {value!r:.60})")
+    if isinstance(value, (int, float)):
+        value = str(value)
     if isinstance(value, str):
         value = value.replace(",", " ").split()
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{setting} must be a list of strings or one string separated by commas (got {value!r:.60})")
     return [str(key).strip() for key in value if str(key).strip()]
 
 
 class KeyRing:
     """The configured keys: the setting's, plus the key file's, re-read when the file changes."""
 
-    def __init__(self, keys, path: str | None):
-        self._static = _split(keys)
+    def __init__(self, keys, path: str | None, setting: str = "API_KEYS"):
+        self._static = _split(keys, setting)
         self._path = Path(path) if path else None
         self._stamp = None
         self._from_file: list[str] = []
@@ -79,7 +90,7 @@ class KeyRing:
             return
         with self._lock:
             try:
-                lines = self._path.read_text(encoding="utf-8").splitlines()
+                lines = self._path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of a key
             except (OSError, UnicodeDecodeError) as error:
                 log.error("API key file %s cannot be read (%s); no keys from it", self._path, error)
                 self._stamp, self._from_file = stamp, []
@@ -105,6 +116,11 @@ def keyring() -> KeyRing:
     return current_app.extensions["api_keys"]
 
 
+def feedback_keyring() -> KeyRing:
+    """The moderators' keys when ``FEEDBACK_API_KEYS``/``_FILE`` are set, else every API key."""
+    return current_app.extensions.get("feedback_keys") or keyring()
+
+
 def bearer_token() -> str | None:
     """The key in ``Authorization: Bearer <key>``, or None when there is none."""
     header = request.headers.get("Authorization", "")
@@ -114,9 +130,9 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def require_key() -> None:
+def require_key(ring: KeyRing | None = None) -> None:
     """401 without a key, 403 with a wrong one, 503 when the service has no keys at all."""
-    ring = keyring()
+    ring = ring or keyring()
     if not ring.keys():
         raise KeysNotConfigured(
             "this endpoint needs API keys and none are configured: set COMMENT_CLASSIFIER_API_KEYS "
@@ -129,26 +145,46 @@ def require_key() -> None:
         raise InvalidKey("the API key is not valid")
 
 
-def _protected(rule: str, setting) -> bool:
+def _protected(rule: str, wanted: set[str]) -> bool:
     if rule in EXEMPT or rule.startswith(OWN_AUTH_PREFIXES):
         return False
-    if setting in ("*", "all", ["*"]):
+    if wanted & {"*", "all"}:
         return True
-    wanted = set(_split(setting))
     return rule in wanted or any(rule.startswith(prefix.rstrip("*")) for prefix in wanted if prefix.endswith("*"))
 
 
+def _required_paths(app: Flask) -> set[str]:
+    """``REQUIRE_API_KEY`` as a set of paths; a path no route has is an error at start-up, not a
+    silently open endpoint (``/v1/classify/`` for ``/v1/classify``)."""
+    wanted = set(_split(app.config.get("REQUIRE_API_KEY"), "REQUIRE_API_KEY"))
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    for path in wanted - {"*", "all"}:
+        if path.endswith("*"):
+            if not any(rule.startswith(path[:-1]) for rule in rules):
+                raise ValueError(f"REQUIRE_API_KEY: no endpoint starts with {path[:-1]!r}")
+        elif path not in rules:
+            raise ValueError(f"REQUIRE_API_KEY: {path!r} is not an endpoint (endpoints: "
+                             f"{', '.join(sorted(r for r in rules if r.startswith('/v1/')))}, ...)")
+    return wanted
+
+
 def init_app(app: Flask) -> None:
-    """Hold the key ring and check keys before the endpoints ``REQUIRE_API_KEY`` names."""
+    """Hold the key rings and check keys before the endpoints ``REQUIRE_API_KEY`` names.
+
+    Call it after the blueprints are registered: the paths are checked against the routes.
+    """
     app.extensions["api_keys"] = KeyRing(app.config.get("API_KEYS"), app.config.get("API_KEYS_FILE"))
-    setting = app.config.get("REQUIRE_API_KEY")
+    if app.config.get("FEEDBACK_API_KEYS") or app.config.get("FEEDBACK_API_KEYS_FILE"):
+        app.extensions["feedback_keys"] = KeyRing(app.config.get("FEEDBACK_API_KEYS"),
+                                                  app.config.get("FEEDBACK_API_KEYS_FILE"), "FEEDBACK_API_KEYS")
+    wanted = _required_paths(app)
+    if not wanted:
+        return
 
     @app.before_request
     def _check_key():
         rule = request.url_rule
-        if rule is None or not setting:
-            return None
-        if _protected(rule.rule, setting):
+        if rule is not None and _protected(rule.rule, wanted):
             require_key()
         return None
 

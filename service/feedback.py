@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from feedback import KINDS, LABELS, FeedbackError, FeedbackStore
 from service import metrics
-from service.auth import require_key
+from service.auth import feedback_keyring, require_key
 from service.errors import APIError, InvalidRequest
 from service.validation import _type_name, check_text, parse_json_object, read_body
 
@@ -45,6 +45,15 @@ def store() -> FeedbackStore:
     return opened
 
 
+def _storable(value: str, where: str) -> str:
+    """``value`` if it can be stored as UTF-8: a lone surrogate (``"\\ud800"``) is valid JSON but no text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"{where} holds an unpaired surrogate (an invalid \\u escape); send the text as UTF-8") from None
+    return value
+
+
 def _optional_string(payload: dict, key: str, limit: int) -> str | None:
     value = payload.get(key)
     if value is None:
@@ -53,7 +62,7 @@ def _optional_string(payload: dict, key: str, limit: int) -> str | None:
         raise InvalidRequest(f"'{key}' must be a string (got {_type_name(value)})")
     if not value.strip() or len(value) > limit:
         raise InvalidRequest(f"'{key}' must have 1 to {limit} characters (got {len(value)})")
-    return value
+    return _storable(value, f"'{key}'")
 
 
 def _scores(value) -> dict | None:
@@ -65,8 +74,8 @@ def _scores(value) -> dict | None:
             f"answered them (got {_type_name(value) if not isinstance(value, dict) else sorted(value)})"
         )
     for key, score in value.items():
-        if (not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score)
-                or not 0 <= score <= 1):
+        if (not isinstance(score, (int, float)) or isinstance(score, bool) or not 0 <= score <= 1
+                or not math.isfinite(score)):
             raise InvalidRequest(f"'scores.{key}' must be a number from 0 to 1 (got {score!r:.40})")
     return {key: float(score) for key, score in value.items()}
 
@@ -86,8 +95,8 @@ def verdict_from(payload: dict, max_chars: int) -> dict:
         raise InvalidRequest(f"'kind' must be 'sarcastic' or 'opinion' (got {kind!r:.40})", code="invalid_label")
     if kind is not None and label != "comment":
         raise InvalidRequest("'kind' applies to comments only: send it with 'label': 'comment'", code="invalid_label")
-    verdict = {"text": check_text(payload["text"], "'text'", max_chars), "label": label, "kind": kind,
-               "scores": _scores(payload.get("scores"))}
+    text = _storable(check_text(payload["text"], "'text'", max_chars), "'text'")
+    verdict = {"text": text, "label": label, "kind": kind, "scores": _scores(payload.get("scores"))}
     for key, limit in _STRINGS.items():
         verdict[key] = _optional_string(payload, key, limit)
     return verdict
@@ -108,7 +117,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 @bp.post("/v1/feedback")
 def post_feedback():
     """Store a moderator's verdict; the same comment_id from the same moderator updates it."""
-    require_key()
+    require_key(feedback_keyring())
     payload = parse_json_object(request.mimetype, read_body(request))
     verdict = verdict_from(payload, current_app.config["MAX_TEXT_CHARS"])
     try:
@@ -125,7 +134,7 @@ def post_feedback():
 @bp.get("/v1/feedback")
 def list_feedback():
     """Stored verdicts, oldest first: ``?after=<id>&limit=<n>``; ``next_after`` continues."""
-    require_key()
+    require_key(feedback_keyring())
     unknown = sorted(set(request.args) - {"after", "limit"})
     if unknown:
         raise InvalidRequest(f"unknown parameter(s) {', '.join(map(repr, unknown))}; accepted: after, limit")

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from model.labels import label_for
 from service.auth import keyring
+from service.errors import APIError
 from service.metrics import record_results
 from service.validation import json_error_detail, read_body
 
@@ -96,6 +97,8 @@ def _http_error(error: HTTPException):
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception):
+    if isinstance(error, APIError):  # raised before the view (e.g. the service-wide key check)
+        return google_error(error.status, error.message)
     log.exception("unhandled error in the Perspective API")
     return google_error(500, "Internal error encountered.")
 
@@ -165,6 +168,8 @@ def check_key() -> None:
     """When API keys are configured, the request's ``key`` (or ``X-Goog-Api-Key``) must be one."""
     ring = keyring()
     if not ring.keys():
+        if current_app.config.get("REQUIRE_API_KEY"):
+            raise PerspectiveError("This service requires API keys and none are configured.", None, 403)
         return
     given = request.args.get("key") or request.headers.get("X-Goog-Api-Key")
     if not given:

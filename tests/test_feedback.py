@@ -189,6 +189,9 @@ def test_post_stores_everything_and_updates_by_comment_and_moderator(fb):
     ({"text": "Some text", "label": "comment", "scores": {"editorial": True}}, "invalid_request", "from 0 to 1"),
     ({"text": "Some text", "label": "comment", "scores": {"toxic": 0.5}}, "invalid_request", "'editorial' and/or"),
     ({"text": "Some text", "label": "comment", "scores": [0.5]}, "invalid_request", "'scores' must be an object"),
+    ({"text": "Some text", "label": "comment", "scores": {"comment": 10**400}}, "invalid_request", "from 0 to 1"),
+    ({"text": "hello \ud800 world", "label": "comment"}, "invalid_request", "unpaired surrogate"),
+    ({"text": "Some text", "label": "comment", "moderator": "ana\udfff"}, "invalid_request", "unpaired surrogate"),
 ])
 def test_post_refuses_bad_bodies_clearly(fb, body, code, words):
     response = fb.post("/v1/feedback", json=body, headers=AUTH)
@@ -289,3 +292,72 @@ def test_feedback_backup_is_a_consistent_sqlite_copy(store, tmp_path, capsys):
     assert feedback_cli(["backup", "--db", str(store.path), "--out", str(copy)]) == 0
     assert [row["text"] for row in FeedbackStore(copy).rows()] == [f"verdict {i}" for i in range(5)]
     assert "backed up 5 verdicts" in capsys.readouterr().err
+
+
+def test_moderators_keys_keep_other_keys_out_of_feedback(tiny_classifier, tmp_path):
+    from service import create_app
+
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": "integration-key",
+                         "FEEDBACK_API_KEYS": ["moderator-key"], "REQUIRE_API_KEY": "/v1/classify",
+                         "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+    body = {"text": "You call this journalism?", "label": "comment"}
+    integration = {"Authorization": "Bearer integration-key"}
+    moderator = {"Authorization": "Bearer moderator-key"}
+    assert client.post("/v1/feedback", json=body, headers=integration).status_code == 403
+    assert client.get("/v1/feedback", headers=integration).status_code == 403
+    assert client.post("/v1/feedback", json=body, headers=moderator).status_code == 201
+    assert client.post("/v1/classify", json={"text": "hi there you"}, headers=integration).status_code == 200
+    assert client.post("/v1/classify", json={"text": "hi there you"}, headers=moderator).status_code == 403
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"REQUIRE_API_KEY": True}, "REQUIRE_API_KEY must be"),
+    ({"REQUIRE_API_KEY": "/v1/classify/"}, "'/v1/classify/' is not an endpoint"),
+    ({"REQUIRE_API_KEY": "/v2/*"}, "no endpoint starts with"),
+    ({"API_KEYS": True}, "API_KEYS must be"),
+    ({"API_KEYS": {"a": 1}}, "API_KEYS must be"),
+])
+def test_key_settings_that_cannot_be_meant_stop_start_up(tiny_classifier, setting, message):
+    from service import create_app
+
+    with pytest.raises(ValueError, match=message):
+        create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, **setting})
+
+
+def test_numeric_keys_from_the_environment_are_strings(tiny_classifier, tmp_path, monkeypatch):
+    from service import create_app
+
+    monkeypatch.setenv("COMMENT_CLASSIFIER_API_KEYS", "12345")  # parsed as JSON: the number 12345
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier,
+                         "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+    assert client.get("/v1/feedback", headers={"Authorization": "Bearer 12345"}).status_code == 200
+
+
+def test_a_key_file_with_a_byte_order_mark(tiny_classifier, tmp_path):
+    from service import create_app
+
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes("\ufefffirst-key\r\nsecond-key\r\n".encode("utf-8"))
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS_FILE": str(keys),
+                         "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}).test_client()
+    for key in ("first-key", "second-key"):
+        assert client.get("/v1/feedback", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_perspective_under_require_api_key(tiny_classifier, tmp_path):
+    from service import create_app
+
+    def client(**config):
+        return create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "REQUIRE_API_KEY": "*",
+                           "FEEDBACK_DB": str(tmp_path / "fb.sqlite3"), **config}).test_client()
+
+    keyed = client(API_KEYS=[KEY])
+    discovery = "/discovery/v1/apis/commentanalyzer/v1alpha1/rest"
+    assert keyed.get(f"{discovery}?key={KEY}").status_code == 200
+    assert keyed.get(f"/$discovery/rest?version=v1alpha1&key={KEY}").status_code == 200
+    # "keys everywhere" with no keys configured: Perspective is closed too, not left open
+    unkeyed = client()
+    analyze = {"comment": {"text": "hello there"}, "requestedAttributes": {"COMMENT": {}}}
+    response = unkeyed.post("/v1alpha1/comments:analyze", json=analyze)
+    assert response.status_code == 403 and "none are configured" in response.json["error"]["message"]
+    assert unkeyed.post("/v1/classify", json={"text": "hi there"}).status_code == 503

@@ -28,3 +28,12 @@ def test_check_band():
     for bad in ([0.5], (0.7, 0.3), [0, 2], ["0", 1], [False, 1], 0.5):
         with pytest.raises(ValueError):
             check_band(bad)
+
+
+def test_a_band_with_a_number_too_large_for_a_float_is_a_value_error():
+    import pytest
+
+    from model.labels import check_band
+
+    with pytest.raises(ValueError, match="too large"):
+        check_band([10**400, 1])

@@ -202,6 +202,13 @@ def test_gate_table_lists_what_got_worse():
     assert "c " not in format_gate(outcome)
 
 
+def test_a_current_model_that_cannot_be_read_refuses_unless_forced():
+    outcome = gate(None, result(0.95, a=0.9), "v1")
+    assert outcome["passed"] is False and outcome["refused_for"] == ["current model unreadable"]
+    assert "refused (the current model v1 cannot be loaded" in format_gate(outcome)
+    assert gate(None, result(0.95, a=0.9), None)["passed"] is True  # an empty store: nothing to compare
+
+
 def test_a_source_with_too_few_held_out_texts_is_shown_but_cannot_block():
     current, candidate = result(0.900, a=0.90), result(0.900, a=0.90)
     current["per_source"]["feedback"] = {"n": 6, "accuracy": 5 / 6}

@@ -72,6 +72,16 @@ def test_promote_and_rollback_walk_the_history(store):
     assert current_version(store.root) == "v1"
 
 
+def test_rollback_onto_a_damaged_version_is_refused_and_changes_nothing(store):
+    store.promote("v2")
+    artifact = store.root / "versions" / "v1" / "classifier-v1.joblib"
+    artifact.write_bytes(artifact.read_bytes()[:-10])  # truncated
+    before = pointer(store)
+    with pytest.raises(StoreError, match="'v1' .* damaged"):
+        store.rollback()
+    assert pointer(store) == before
+
+
 def test_promote_if_current_refuses_when_the_current_version_moved(store):
     store.promote("v2", if_current="v1")
     with pytest.raises(StoreError, match="changed from v1 to v2"):

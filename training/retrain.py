@@ -196,6 +196,12 @@ def gate(current: dict | None, candidate: dict, current_version: str | None = No
                       "source_min_n": min_n},
         "evaluation_set": {"n": candidate["n"], "by_source": {k: v["n"] for k, v in candidate["per_source"].items()}},
     }
+    if current is None and current_version is not None:
+        # A model that exists but cannot be read (damaged, another scikit-learn) is no reason to
+        # promote blind: only --force replaces what cannot be compared.
+        result.update(passed=False, reason=f"the current model {current_version} cannot be loaded to compare with",
+                      refused_for=["current model unreadable"])
+        return result
     if current is None:
         result["reason"] = "no current model to compare with"
         return result
@@ -226,7 +232,7 @@ def gate(current: dict | None, candidate: dict, current_version: str | None = No
 def format_gate(result: dict) -> str:
     """The gate as a table: pooled macro-F1, then every source that got worse (worst first)."""
     if "pooled_macro_f1" not in result:
-        return f"gate: passed ({result.get('reason', 'nothing to compare')})"
+        return f"gate: {'passed' if result['passed'] else 'refused'} ({result.get('reason', 'nothing to compare')})"
     refused = set(result["refused_for"])
     too_few = set(result.get("too_few_to_block", ()))
     lines = [f"{'':2}{'source':<24}{'n':>7}{'current':>10}{'candidate':>11}{'change':>9}",
@@ -258,8 +264,8 @@ def score_current(store: ModelStore, records: list[Record]) -> tuple[dict | None
     try:
         artifact, _ = load(store.root)
     except ModelError as error:
-        _say(f"warning: the current model {version} cannot be loaded ({error}); "
-             "the candidate is not compared with it")
+        _say(f"the current model {version} cannot be loaded ({error}); the candidate cannot be compared "
+             "with it, so it is promoted only with --force (FORCE=1)")
         return None, version
     pipeline = artifact["classifier"] if isinstance(artifact, dict) else artifact
     return evaluate(pipeline, records), version
