@@ -88,16 +88,45 @@ class ModelWatcher:
         try:
             candidate = Classifier.load(self.directory)
         except (ModelError, OSError, ValueError) as error:
+            candidate = self._last_good(current)
             log.error("refused the model now in %s, still serving %s: %s", self.directory,
-                      getattr(current, "version", None), error)
+                      getattr(candidate or current, "version", None), error)
             _record("refused")
+            if candidate is not None:  # a worker (re)started from an older model: join the others
+                self._switch(current, candidate)
             return "refused"
         if current is not None and candidate.version == current.version:
             return None
+        self._switch(current, candidate)
+        return "switched"
+
+    def _switch(self, current, candidate) -> None:
         self.app.extensions["classifier"] = candidate
         log.info("switched model from %s to %s", getattr(current, "version", None), candidate.version)
         _record("switched", candidate.version)
-        return "switched"
+
+    def _last_good(self, current):
+        """When the store's current version is refused: the newest earlier version that loads, if
+        this process does not already serve it, else None.
+
+        Workers that were running keep the model they had, the last good one. A worker gunicorn
+        starts later is forked from the master, which holds the model of its own start-up; without
+        this it would serve that older model beside the others.
+        """
+        from model.store import StoreError, ModelStore
+
+        try:
+            previous = (ModelStore(self.directory).pointer() or {}).get("previous", [])
+        except (StoreError, OSError):
+            return None
+        for version in previous:
+            if current is not None and version == current.version:
+                return None  # already serving the last good version
+            try:
+                return Classifier.load(self.directory / "versions" / version)
+            except (ModelError, OSError, ValueError):
+                continue
+        return None
 
 
 def _record(outcome: str, version: str | None = None) -> None:

@@ -95,3 +95,31 @@ def test_the_watcher_thread_polls_by_itself(model_dir):
 def test_polling_can_be_turned_off(model_dir):
     app = make_app(model_dir, MODEL_POLL_SECONDS=0)
     assert "model_watcher" not in app.extensions
+
+
+def test_a_worker_started_from_an_older_model_joins_the_last_good_one_when_the_current_is_refused(tmp_path, caplog):
+    """A worker gunicorn restarts is forked from the master's start-up model; if the store's current
+    version is then refused, it must serve the last good version like the others, not its own."""
+    from model.artifact import load
+    from model.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    for version in ("tiny-1", "tiny-2", "tiny-3"):
+        train_tiny(tmp_path / version, version=version)
+    store.seed(tmp_path / "tiny-1")
+    for version in ("tiny-2", "tiny-3"):
+        artifact, card = load(tmp_path / version)
+        store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
+    app = make_app(store.root)  # this process serves tiny-1, as the master did at start-up
+    store.promote("tiny-2")
+    store.promote("tiny-3")
+    damaged = store.root / "versions" / "tiny-3" / "classifier-tiny-3.joblib"
+    damaged.write_bytes(damaged.read_bytes()[:-5])  # the current version breaks on disk
+    with caplog.at_level(logging.INFO, logger="service.reload"):
+        assert app.extensions["model_watcher"].check() == "refused"
+    assert app.extensions["classifier"].version == "tiny-2"
+    assert "still serving tiny-2" in caplog.text and "switched model from tiny-1 to tiny-2" in caplog.text
+    # a worker already on the last good version stays on it, without loading anything
+    store.rollback()  # tiny-2 current again: a new pointer, the same model
+    assert app.extensions["model_watcher"].check() is None
+    assert app.extensions["classifier"].version == "tiny-2"
