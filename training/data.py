@@ -47,7 +47,8 @@ def load_corpora(data_dir: Path, only: Iterable[str] | None = None, progress=Non
         yield from sources[name](data_dir)
 
 
-def _user_row(row: dict, where: str, default_source: str, number: int) -> Record:
+def text_and_label(row, where: str) -> tuple[str, str]:
+    """A labelled row's ``text`` and ``label``, or DataError naming ``where`` and what is wrong."""
     if not isinstance(row, dict):
         raise DataError(f"{where}: expected an object with 'text' and 'label', got {type(row).__name__}")
     text, label = row.get("text"), row.get("label")
@@ -55,6 +56,11 @@ def _user_row(row: dict, where: str, default_source: str, number: int) -> Record
         raise DataError(f"{where}: 'text' must be a non-empty string (got {text!r:.60})")
     if label not in LABELS:
         raise DataError(f"{where}: 'label' must be one of {', '.join(LABELS)} (got {label!r:.60})")
+    return text, label
+
+
+def _user_row(row: dict, where: str, default_source: str, number: int) -> Record:
+    text, label = text_and_label(row, where)
     source = str(row.get("source") or default_source)
     group = str(row.get("group") or f"row{number}")
     return Record(text=text, label=label, source=source, group=f"{source}:{group}")

@@ -25,9 +25,16 @@ from pathlib import Path
 
 from model.artifact import ModelError, load
 from model.store import DEFAULT_STORE, ModelStore, current_version
-from training.data import DataError, _group_rank, duplicate_key, normalised_or_dropped, source_weights
+from training.data import (
+    DataError,
+    _group_rank,
+    duplicate_key,
+    normalised_or_dropped,
+    source_weights,
+    text_and_label,
+)
 from training.evaluate import evaluate
-from training.records import LABELS, Record
+from training.records import Record
 from training.train import (
     GATE_TOLERANCE,
     Prepared,
@@ -111,13 +118,7 @@ def feedback_records(rows) -> list[Record]:
     records = []
     for number, row in sorted(enumerate(rows, start=1), key=_row_order):
         where = f"feedback row {row.get('id', number) if isinstance(row, dict) else number}"
-        if not isinstance(row, dict):
-            raise DataError(f"{where}: expected an object, got {type(row).__name__}")
-        text, label = row.get("text"), row.get("label")
-        if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{where}: 'text' must be a non-empty string (got {text!r:.60})")
-        if label not in LABELS:
-            raise DataError(f"{where}: 'label' must be one of {', '.join(LABELS)} (got {label!r:.60})")
+        text, label = text_and_label(row, where)
         comment_id = row.get("comment_id")
         group = f"comment:{comment_id}" if comment_id not in (None, "") else f"row:{row.get('id', number)}"
         records.append(Record(text=text, label=label, source=FEEDBACK_SOURCE, group=f"{FEEDBACK_SOURCE}:{group}"))
