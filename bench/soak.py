@@ -19,6 +19,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -261,7 +262,8 @@ def server_settings(server: servers.Server) -> dict:
     import runpy
 
     log = server.log.read_text(errors="replace")
-    found = [line.split("Using worker: ", 1)[1].strip() for line in log.splitlines() if "Using worker: " in line]
+    # gunicorn's lines are JSON: the class name ends where the message string does
+    found = re.findall(r"Using worker: ([\w.:]+)", log)
     saved = dict(os.environ)
     try:
         os.environ.update({"HOST": servers.HOST, "PORT": str(server.port)})
