@@ -17,7 +17,8 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from tests.test_web_browser import ARGS  # noqa: E402  (after the skips: it needs playwright too)
+# The same headless chromium as the desk's other browser tests (imported after the skips).
+from tests.test_web_browser import browser  # noqa: E402,F401  (a pytest fixture)
 
 KEY = "desk-key-123"
 PAGE = "The council voted on Monday to approve the new housing plan, officials said.\nlol as if that will ever get built"
@@ -30,14 +31,6 @@ def server(tiny_model_dir, tmp_path_factory):
                                            "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db)})
     yield port
     stop(process)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
