@@ -46,9 +46,10 @@ LICENCE_NOTE = (
     "Trained on public research corpora, several under non-commercial licences: SOCC/C3 and the "
     "SFU constructiveness corpus (CC BY-NC-SA 4.0), Twitter US Airline Sentiment (CC BY-NC-SA 4.0), "
     "the Brown corpus and the Penn Treebank sample (non-commercial), and news texts (BBC, Reuters, "
-    "ABC, Globe and Mail, Project Syndicate) licensed for research use only. Use this model for "
-    "research and evaluation; for commercial use, retrain on data you hold the rights to "
-    "(make train DATA=your-file.csv CORPORA=0)."
+    "ABC, Globe and Mail, Project Syndicate, AllSides-crawled articles) licensed for research use "
+    "only, Us vs. Them (CC BY-NC 4.0) and the Kaggle insults and Disqus comments (research use). "
+    "Use this model for research and evaluation; for commercial use, retrain on data you hold "
+    "the rights to (make train DATA=your-file.csv CORPORA=0)."
 )
 # A candidate may score this much lower in macro-F1 than the model it replaces before the
 # gate refuses it: below the run-to-run noise of a fit on the same data.
