@@ -4,13 +4,15 @@ Every command that writes a result a reader may be looking at (the model artifac
 store's pointer, the batch CLI's output, reports, exports) goes through here, so a reader sees the
 old file or the new one, never half of one, and a crash leaves at most a hidden ``.NAME.*.tmp``
 beside it. The temporary file is flushed and fsynced before the rename, and the folder after it,
-so the new name survives a power cut too.
+so the new name survives a power cut too. ``replace_dir`` does the same for a whole folder (a
+report): the old folder goes only once the new one is in place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,3 +73,17 @@ def write_atomically(path, data: str | bytes, *, file_mode: int | None = None) -
     """Replace ``path`` with ``data`` (text is written as UTF-8), atomically."""
     with atomic_open(path, "wb", file_mode=file_mode) as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def replace_dir(staging, out) -> None:
+    """Put the finished folder ``staging`` where ``out`` is (same parent folder); the old ``out``
+    is moved aside and removed only once the new one is in place."""
+    staging, out = Path(staging), Path(out)
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / out.name)
+    os.rename(staging, out)
+    fsync_dir(out.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
