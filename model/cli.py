@@ -19,6 +19,7 @@ import json
 import contextlib
 import os
 import sys
+import time
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -357,6 +358,7 @@ def run_classify(args) -> int:
     classifier = _load(args.model, args.quiet)
     handle, size = _open_input(args.file)
     counter = [0]
+    started = time.monotonic()
     try:
         with contextlib.ExitStack() as stack:
             if args.out and args.out != "-":
@@ -376,9 +378,11 @@ def run_classify(args) -> int:
         if handle is not sys.stdin.buffer:
             handle.close()
     if not args.quiet:
+        seconds = time.monotonic() - started
         print(
             f"{counts['rows']:,} rows: {counts['editorial']:,} editorial, {counts['comment']:,} comment, "
-            f"{counts['review']:,} review" + (f", {counts['bad']:,} bad" if args.skip_bad else ""),
+            f"{counts['review']:,} review" + (f", {counts['bad']:,} bad" if args.skip_bad else "")
+            + f"; {seconds:.1f} s after loading the model ({counts['rows'] / max(seconds, 1e-9):,.0f} rows/s)",
             file=sys.stderr,
         )
     if counts["bad"]:

@@ -21,7 +21,7 @@ def say(message: str) -> None:
 def _amount(n: float, unit: str) -> str:
     if unit == "B":
         return f"{n / 1e6:,.1f} MB"
-    return f"{n:,.0f} {unit}"
+    return f"{n:,.1f} {unit}" if 0 < n < 10 and n != int(n) else f"{n:,.0f} {unit}"
 
 
 class Progress:
