@@ -84,13 +84,13 @@ rollback: $(VENV)/.installed ## make the previous model version in MODELS curren
 	$(BIN)/python -m model.store rollback --store "$(MODELS)"
 
 bench: $(VENV)/.installed-dev ## benchmark the service (current model in MODELS) under gunicorn against a hello-world floor
-	$(BIN)/python -m bench --model "$(MODELS)"
+	$(BIN)/python -m bench $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
 
 soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
 	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the current model in MODELS
-	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --model "$(MODELS)" --out reports
+	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)") --out reports
 
 feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
 	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"

@@ -424,18 +424,32 @@ def format_kind_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m training.kind``."""
-    parser = argparse.ArgumentParser(prog="python -m training.kind", description=__doc__.split("\n")[0])
+def add_data_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every command on the sarcasm corpora takes: --data-dir, --out, --cap, --seed, --test-share."""
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING, "../shared/data"),
                         help=f"folder of public corpora (default: ${DATA_SETTING} or ../shared/data)")
-    parser.add_argument("--out", type=Path, help="write the report as JSON here")
-    parser.add_argument("--save", type=Path, help="also save the fitted pipeline here (joblib, compress=3)")
-    parser.add_argument("--policy", choices=sorted(POLICIES), default=">=2/0",
-                        help="C3 vote policy: sarcastic at >=N votes / opinion at (<=)M (default: >=2/0)")
+    parser.add_argument("--out", type=Path, help="write the result as JSON here")
     parser.add_argument("--cap", type=int, default=0, help="at most this many texts per source (0: no cap)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-share", type=float, default=0.2)
+    return parser
+
+
+def data_dir_missing(args) -> bool:
+    """True, after saying so on stderr, when ``--data-dir`` is not a folder."""
+    if Path(args.data_dir).is_dir():
+        return False
+    print(f"error: data folder {args.data_dir} not found (use --data-dir or {DATA_SETTING})", file=sys.stderr)
+    return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m training.kind``."""
+    parser = argparse.ArgumentParser(prog="python -m training.kind", description=__doc__.split("\n")[0])
+    add_data_arguments(parser)
+    parser.add_argument("--save", type=Path, help="also save the fitted pipeline here (joblib, compress=3)")
+    parser.add_argument("--policy", choices=sorted(POLICIES), default=">=2/0",
+                        help="C3 vote policy: sarcastic at >=N votes / opinion at (<=)M (default: >=2/0)")
     parser.add_argument("--loso", action=argparse.BooleanOptionalAction, default=True,
                         help="leave-one-source-out table (default: on)")
     return parser
@@ -446,8 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     args = build_parser().parse_args(argv)
-    if not Path(args.data_dir).is_dir():
-        print(f"error: data folder {args.data_dir} not found (use --data-dir or {DATA_SETTING})", file=sys.stderr)
+    if data_dir_missing(args):
         return 2
     records = load_kinds(args.data_dir, POLICIES[args.policy])
     pipeline, report = train_kind(records, seed=args.seed, test_share=args.test_share, cap=args.cap,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,14 +27,15 @@ from model.features import DEFAULT_BLOCKS
 from training.data import cap_sources, clean, split_by_group
 from training.kind import (
     C3,
-    DATA_SETTING,
     KINDS,
     OPINION,
     POLICIES,
     SARCASTIC,
     VotePolicy,
+    add_data_arguments,
     as_records,
     c3_votes,
+    data_dir_missing,
     evaluate_kind,
     fit_kind,
     kind_metrics,
@@ -97,20 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m training.experiments.kind_policies``."""
     parser = argparse.ArgumentParser(prog="python -m training.experiments.kind_policies",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING, "../shared/data"),
-                        help=f"folder of public corpora (default: ${DATA_SETTING} or ../shared/data)")
-    parser.add_argument("--out", type=Path, help="write the comparison as JSON here")
-    parser.add_argument("--cap", type=int, default=0, help="at most this many texts per other source (0: no cap)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-share", type=float, default=0.2)
-    return parser
+    return add_data_arguments(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Compare the vote policies and print one line per policy."""
     args = build_parser().parse_args(argv)
-    if not Path(args.data_dir).is_dir():
-        print(f"error: data folder {args.data_dir} not found (use --data-dir or {DATA_SETTING})", file=sys.stderr)
+    if data_dir_missing(args):
         return 2
     result = compare_policies(args.data_dir, seed=args.seed, test_share=args.test_share, cap=args.cap)
     for name, row in result["policies"].items():
