@@ -21,7 +21,7 @@ def test_small_real_training_run(data_dir, tmp_path):
 
     out = tmp_path / "model"
     report = tmp_path / "report.json"
-    assert main(["--data-dir", str(data_dir), "--out", str(out), "--cap", "600", "--no-loso", "--no-kind", "--pages", "0",
+    assert main(["--data-dir", str(data_dir), "--store", str(out), "--cap", "600", "--no-loso", "--no-kind", "--pages", "0",
                  "--report", str(report)]) == 0
     metrics = json.loads(report.read_text())["held_out"]
     assert metrics["macro_f1"] >= FLOOR, metrics
