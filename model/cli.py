@@ -250,7 +250,7 @@ def result_fields(result: dict | None, error: str | None = None) -> dict:
         "label": result["label"],
         "p_editorial": result["scores"]["editorial"],
         "decision": result["decision"],
-        "kind": kind["label"] if kind else None,
+        "kind": kind.get("label") if kind else None,
         "p_sarcastic": kind["scores"]["sarcastic"] if kind else None,
     }
 

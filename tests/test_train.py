@@ -125,3 +125,31 @@ def test_malformed_user_row_is_reported_with_its_line(tmp_path, capsys):
     path.write_text("text,label\nfine text here,comment\nother text,maybe\n")
     assert main(["--data", str(path), "--no-corpora", "--store", str(tmp_path / "m")]) == 2
     assert "bad.csv line 3" in capsys.readouterr().err
+
+
+def test_with_leave_one_source_out_the_band_and_calibration_are_chosen_out_of_source(tmp_path, capsys):
+    path = tmp_path / "four-sources.jsonl"
+    rows = [{"text": t, "label": "editorial", "source": "desk" if i % 2 else "wire", "group": str(i)}
+            for i, t in enumerate(EDITORIAL_EXAMPLES)]
+    rows += [{"text": t, "label": "comment", "source": "readers" if i % 2 else "forum", "group": str(i)}
+             for i, t in enumerate(COMMENT_EXAMPLES)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    store = tmp_path / "models"
+    assert main(["--data", str(path), "--no-corpora", "--loso", "--jobs", "1", "--store", str(store),
+                 "--test-share", "0.25", "--param", "features__words__min_df=1",
+                 "--param", "features__style__min_df=1"]) == 0
+    card = ModelStore(store).current()
+    oos = card["metrics"]["out_of_source"]
+    assert card["review_band_chosen_on"] == "out-of-source scores"
+    assert card["review_band"] == oos["review_band"]["band"]
+    assert set(oos["held_out_sources"]["per_source"]) == {"desk", "wire", "readers", "forum"}
+    assert set(card["metrics"]["leave_one_source_out"]["per_source"]) == {"desk", "wire", "readers", "forum"}
+    # The scaling is folded into the served pipeline: its probabilities are the calibrated ones.
+    classifier = Classifier.load(store)
+    a, b = oos["platt_scaling"]["a"], oos["platt_scaling"]["b"]
+    assert a > 0
+    text = EDITORIAL_EXAMPLES[0]
+    assert classifier.classify([text])[0]["scores"]["editorial"] == pytest.approx(
+        classifier.pipeline.predict_proba([text])[0][list(classifier.pipeline.classes_).index("editorial")])
+    err = capsys.readouterr().err
+    assert "out of source: Platt scaling" in err and "sent to review" in err

@@ -69,16 +69,18 @@ def _edge(values: np.ndarray, cut: int | None, beyond: float) -> float:
     return float((values[cut] + values[cut + 1]) / 2)
 
 
-def choose_review_band(labels: list[str], p_editorial, precision: float = 0.99, weights=None) -> dict:
+def choose_review_band(labels: list[str], p_editorial, precision: float = 0.99, weights=None,
+                       positive: str = EDITORIAL) -> dict:
     """The narrowest band [low, high) outside which each decision is at least ``precision`` precise.
 
     Texts with P(editorial) >= ``high`` are called editorial and those below ``low`` comments;
     each edge is the deepest cut that keeps the precision on these labels (weighted by
-    ``weights``, if given; the shares it reports are weighted too).
+    ``weights``, if given; the shares it reports are weighted too). ``positive`` names the label
+    that ``p_editorial`` is the probability of (the kind model's band uses ``sarcastic``).
     """
     p = np.asarray(p_editorial, dtype=float)
     w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=float)
-    editorial = np.array([label == EDITORIAL for label in labels])
+    editorial = np.array([label == positive for label in labels])
     down = np.argsort(-p, kind="stable")
     high = _edge(p[down], _deepest_cut(p[down], editorial[down], precision, w[down]), beyond=1.0)
     up = np.argsort(p, kind="stable")

@@ -344,15 +344,50 @@ def _counts(records: Iterable[Record]) -> dict:
     return {source: {kind: counts[source][kind] for kind in KINDS} for source in sorted(counts)}
 
 
+# The kind label is shown only where out-of-source decisions reach this precision; elsewhere the
+# service gives the scores alone.
+KIND_PRECISION = 0.9
+
+
+def confident_band(records: list[Record], p_sarcastic, precision: float = KIND_PRECISION) -> dict:
+    """The band of P(sarcastic) inside which the kind is not stated: chosen on out-of-source
+    scores (every source and kind weighing the same) so that each stated kind is ``precision``
+    precise; with per-source figures of the same band."""
+    from training.calibration import band_figures, choose_review_band
+
+    labels = [r.label for r in records]
+    p = np.asarray(p_sarcastic, dtype=float)
+    chosen = choose_review_band(labels, p, precision, weights=kind_weights(records), positive=SARCASTIC)
+    sarcastic = np.array([label == SARCASTIC for label in labels])
+    sources = np.array([r.source for r in records])
+    per_source = {}
+    for name in sorted(set(sources.tolist())):
+        own = sources == name
+        figures = band_figures(sarcastic[own], p[own], chosen["band"])
+        per_source[name] = {"n": figures["n"], "stated_share": round(1 - figures["review_share"], 4),
+                            "precision_sarcastic": figures["precision_editorial"],
+                            "precision_opinion": figures["precision_comment"]}
+    return {
+        "band": chosen["band"],
+        "target_precision": precision,
+        "chosen_on": "leave-one-source-out scores, every (source, kind) weighing the same",
+        "precision_sarcastic": chosen["precision_editorial"],
+        "precision_opinion": chosen["precision_comment"],
+        "stated_share": round(1 - chosen["review_share"], 4),
+        "per_source": per_source,
+    }
+
+
 def train_kind(records: Iterable[KindRecord], params: dict | None = None, seed: int = 0, *,
                test_share: float = 0.2, cap: int = 0, blocks=DEFAULT_BLOCKS, min_words: int = 3,
-               loso: bool = True, official_isarcasm: bool = True):
+               loso: bool = True, official_isarcasm: bool = True, confidence: float = KIND_PRECISION):
     """Clean, split by group, fit the kind pipeline and evaluate it: returns (pipeline, report).
 
     The pipeline is the one fitted on the training split, so the held-out scores describe it.
     ``loso`` adds a leave-one-source-out table (train on two sources, score the whole third);
     ``official_isarcasm`` adds a fit whose iSarcasmEval part is the official train file only,
-    scored on the official test file, the split the published results use.
+    scored on the official test file, the split the published results use. With ``loso``, the
+    report's ``confident_band`` says where the kind label is stated (see ``confident_band``).
     """
     started = time.monotonic()
     raw = list(records)
@@ -390,11 +425,15 @@ def train_kind(records: Iterable[KindRecord], params: dict | None = None, seed: 
     sources = sorted({r.source for r in cleaned})
     if loso and len(sources) > 2:
         report["leave_one_source_out"] = {}
+        held_all, p_all = [], []
         for left_out in sources:
             held = [r for r in cleaned if r.source == left_out]
             other = fit_kind([r for r in cleaned if r.source != left_out], params, blocks)
-            report["leave_one_source_out"][left_out] = kind_metrics(
-                [r.label for r in held], sarcasm_probabilities(other, [r.text for r in held]))
+            p_held = sarcasm_probabilities(other, [r.text for r in held])
+            report["leave_one_source_out"][left_out] = kind_metrics([r.label for r in held], p_held)
+            held_all.extend(held)
+            p_all.extend(p_held.tolist())
+        report["confident_band"] = confident_band(held_all, p_all, confidence)
     report["baselines"] = PUBLISHED_BASELINES
     report["seconds"] = {"fit": round(fitted - started, 1), "total": round(time.monotonic() - started, 1)}
     return pipeline, report
@@ -421,6 +460,11 @@ def format_kind_table(report: dict) -> str:
         lines.append("leave one source out (train on the other two, score all of it):")
         lines += [f"  {name:<20}{m['n']:>7}{m['n_sarcastic']:>7}{m['f1_sarcastic']:>9.4f}{m['macro_f1']:>10.4f}"
                   f"{m['roc_auc']:>9.4f}" for name, m in report["leave_one_source_out"].items()]
+    band = report.get("confident_band")
+    if band:
+        lines.append(f"kind stated outside P(sarcastic) {[round(x, 4) for x in band['band']]} (target precision "
+                     f"{band['target_precision']:.0%} out of source): stated for {band['stated_share']:.1%}, precision "
+                     f"sarcastic {band['precision_sarcastic']}, opinion {band['precision_opinion']}")
     return "\n".join(lines)
 
 

@@ -51,7 +51,7 @@ from training.data import (
     source_weights,
     split_by_group,
 )
-from training.calibration import calibration_report
+from training.calibration import calibration_report, fold_platt, out_of_source_report
 from training.corrections import (
     DEFAULT_FEEDBACK_DB,
     FEEDBACK_WEIGHT,
@@ -98,11 +98,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--no-corpora", action="store_true", help="train on --data files only")
     parser.add_argument("--sources", nargs="*", help="only these corpus sources")
     parser.add_argument("--min-words", type=int, default=3, help="drop texts shorter than this")
-    parser.add_argument("--cap", type=int, default=4000, help="at most this many texts per source (0: no cap)")
+    parser.add_argument("--cap", type=int, default=0, help="at most this many texts per source (default 0: no cap; "
+                        "sources weigh the same whatever their size)")
     parser.add_argument("--test-share", type=float, default=0.2, help="share of each source's groups held out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--review-precision", type=float, default=0.99,
-                        help="precision each non-review decision must reach on the held-out split")
+                        help="precision each non-review decision must reach on out-of-source scores "
+                             "(on the held-out split with --no-loso)")
     parser.add_argument("--no-weights", action="store_true", help="do not weigh sources equally within a label")
     parser.add_argument("--blocks", nargs="+", choices=sorted(ANALYZERS), default=list(DEFAULT_BLOCKS),
                         help=f"feature blocks (default: {' '.join(DEFAULT_BLOCKS)})")
@@ -242,23 +244,54 @@ def score_held_out(args, pipeline, test) -> tuple[dict, dict]:
     return held_out, calibration
 
 
-def run_loso(args, build, train, weighted: bool) -> dict | None:
-    """Leave-one-source-out over ``train``, or None when turned off or with too few sources."""
+def run_loso(args, build, train, weighted: bool) -> tuple[dict | None, object]:
+    """``(report, out-of-source P(editorial))`` over ``train``, or ``(None, None)`` when turned off
+    or with too few sources."""
     sources = sorted({r.source for r in train})
     if not args.loso or len(sources) <= 2:
-        return None
+        return None, None
     with Progress("leave-one-source-out", total=len(sources), unit="folds") as progress:
-        loso = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
-                                    progress=lambda name: progress.update(1, note=name))
+        loso, p = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
+                                       progress=lambda name: progress.update(1, note=name), with_probabilities=True)
     say(f"leave-one-source-out: pooled macro-F1 {loso['pooled']['macro_f1']}, "
-        f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}")
+        f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}, "
+        f"worst source {loso['worst_source_accuracy']}")
     say(format_table(loso))
-    return loso
+    return loso, p
+
+
+def calibrate(args, pipeline, records, p_out_of_source) -> dict | None:
+    """Fit Platt scaling and the review band on out-of-source scores, fold the scaling into
+    ``pipeline`` (in place) and return the report; None without out-of-source scores."""
+    if p_out_of_source is None:
+        return None
+    report = out_of_source_report(records, p_out_of_source, precision=args.review_precision,
+                                  weights=source_weights(records))
+    fold_platt(pipeline, (report["platt_scaling"]["a"], report["platt_scaling"]["b"]))
+    held = report["held_out_sources"]
+    band = report["review_band"]
+    say(f"out of source: Platt scaling a={report['platt_scaling']['a']:.4f} b={report['platt_scaling']['b']:.4f}; "
+        f"ECE on left-out sources {held['expected_calibration_error']} (uncalibrated "
+        f"{held['expected_calibration_error_uncalibrated']}); review band {[round(x, 4) for x in band['band']]}")
+    say(f"on each source with the scaling and band fitted on the others: {held['review_share']:.1%} sent to review, "
+        f"decisions outside review {held['decided_accuracy']:.2%} right (every source weighing the same)")
+    say(format_review_table(held["per_source"]))
+    return report
+
+
+def format_review_table(rows: dict) -> str:
+    """A plain-text table of the per-source review share and decided accuracy, worst first."""
+    lines = [f"{'source':<24}{'label':<11}{'n':>7}{'accuracy':>10}{'review':>9}{'decided ok':>12}"]
+    for name, row in sorted(rows.items(), key=lambda kv: kv[1]["decided_accuracy"] or 0):
+        decided = "-" if row["decided_accuracy"] is None else f"{row['decided_accuracy']:.4f}"
+        lines.append(f"{name:<24}{row['label']:<11}{row['n']:>7}{row['accuracy']:>10.4f}"
+                     f"{row['review_share']:>9.1%}{decided:>12}")
+    return "\n".join(lines)
 
 
 def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: dict, calibration: dict,
                loso: dict | None, segmentation: dict | None, kind_report: dict | None, started: float,
-               forced: bool) -> dict:
+               forced: bool, out_of_source: dict | None = None) -> dict:
     """The model card of a run: version, data, hyperparameters, metrics, versions, licence."""
     data_fingerprint = fingerprint(data.records)
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -268,7 +301,8 @@ def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: 
         "task": "editorial prose vs reader comment",
         "labels": list(LABELS),
         "threshold": THRESHOLD,
-        "review_band": calibration["review_band"]["band"],
+        "review_band": (out_of_source or calibration)["review_band"]["band"],
+        "review_band_chosen_on": "out-of-source scores" if out_of_source else "the held-out split (in source)",
         "data": {
             "fingerprint_sha256": data_fingerprint,
             "imported": len(data.raw),
@@ -284,7 +318,8 @@ def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: 
             "user_files": [p.name for p in args.data],
         },
         "hyperparameters": {"blocks": list(args.blocks), **params},
-        "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso},
+        "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso,
+                    "out_of_source": out_of_source},
         "segmentation": segmentation,
         "kind": None if kind_report is None else {
             "labels": ["sarcastic", "opinion"],
@@ -394,6 +429,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
     train, evaluation = mixed.data.train, mixed.data.test
     say(f"fitting on {len(train)} texts, holding out {len(evaluation)} ...")
     pipeline = fit(build, train, mixed.weights)
+    loso, p_out_of_source = run_loso(args, build, mixed.corpus_train, weighted)
+    out_of_source = calibrate(args, pipeline, mixed.corpus_train, p_out_of_source)
     held_out, calibration = score_held_out(args, pipeline, evaluation)
 
     current, version = score_current(store, evaluation)
@@ -410,11 +447,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
         say("the gate refused the candidate; promoting it anyway because of --force")
     result["forced"] = forced
 
-    loso = run_loso(args, build, mixed.corpus_train, weighted)
     kind_pipeline, kind_report = fit_kind_model(args)
     segmentation = evaluate_pages(args, pipeline)
     card = build_card(args, mixed.data, params=params, weighted=weighted, held_out=held_out, calibration=calibration,
-                      loso=loso, segmentation=segmentation, kind_report=kind_report, started=started, forced=forced)
+                      loso=loso, segmentation=segmentation, kind_report=kind_report, started=started, forced=forced,
+                      out_of_source=out_of_source)
     if mixed.feedback is not None:
         card["metrics"]["held_out_is"] = "the corpora's held-out split plus the held-out feedback"
         if loso is not None:
