@@ -184,6 +184,11 @@ def fold_platt(pipeline, scaling: tuple[float, float]):
     return pipeline
 
 
+# The precisions at which the card also lists the band it would take, for a newsroom choosing
+# its own REVIEW_BAND.
+OPERATING_POINTS = (0.9, 0.95, 0.97, 0.98, 0.99)
+
+
 def out_of_source_report(records, p_out_of_source, precision: float = 0.99, weights=None) -> dict:
     """Calibration and review band fitted on out-of-source scores, with honest figures.
 
@@ -224,9 +229,13 @@ def out_of_source_report(records, p_out_of_source, precision: float = 0.99, weig
         }
     decided = decided_ed | decided_co
     correct = (decided_ed & editorial) | (decided_co & ~editorial)
+    operating_points = {
+        f"{target:.2f}": choose_review_band(labels, calibrated, target, w) for target in OPERATING_POINTS
+    }
     return {
         "platt_scaling": {"a": round(scaling[0], 6), "b": round(scaling[1], 6)},
         "review_band": band,
+        "operating_points": operating_points,
         "held_out_sources": {
             "expected_calibration_error": expected_calibration_error(labels, held_calibrated),
             "expected_calibration_error_uncalibrated": expected_calibration_error(labels, p),

@@ -46,8 +46,10 @@ class TermCounts:
         give them when fitted on ``train_rows`` alone."""
         parts = [[] for _ in rows_to_transform]
         n_train = len(train_rows)
-        for name, vectorizer in pipeline.named_steps["features"].transformer_list:
+        union = pipeline.named_steps["features"]
+        for name, vectorizer in union.transformer_list:
             counts = self.counts[name]
+            scale = (union.transformer_weights or {}).get(name, 1.0)
             train = counts[train_rows]
             df = np.bincount(train.indices, minlength=train.shape[1])
             min_df = vectorizer.min_df if isinstance(vectorizer.min_df, int) else int(np.ceil(vectorizer.min_df * n_train))
@@ -58,7 +60,8 @@ class TermCounts:
                 if vectorizer.sublinear_tf:
                     block.data = np.log(block.data) + 1.0
                 block = block @ sp.diags(idf) if vectorizer.use_idf else block
-                parts[i].append(l2_normalize(block, norm=vectorizer.norm, copy=False) if vectorizer.norm else block)
+                block = l2_normalize(block, norm=vectorizer.norm, copy=False) if vectorizer.norm else block
+                parts[i].append(block * scale if scale != 1.0 else block)
         return [sp.hstack(p, format="csr") for p in parts]
 
 
