@@ -1,8 +1,12 @@
-"""Export stored feedback as JSON lines.
+"""Export stored feedback as JSON lines, count it, back it up.
 
     python -m feedback export --db var/feedback.sqlite3 --out feedback.jsonl
     python -m feedback count --db var/feedback.sqlite3
     python -m feedback backup --db var/feedback.sqlite3 --out backups/feedback.sqlite3
+    python -m feedback backup --db postgresql://user@host/db --out backups/feedback.dump  # pg_dump
+
+``--db`` is a SQLite file or a PostgreSQL URL (default: ``COMMENT_CLASSIFIER_DATABASE_URL`` when
+set).
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from feedback.store import FeedbackError, FeedbackStore
+from feedback import FeedbackError, is_database_url, open_store
 
 
-def export(store: FeedbackStore, out: str) -> int:
+def export(store, out: str) -> int:
     """Write every verdict as one JSON object per line to ``out`` ("-": stdout); return the count.
 
     A file is written beside its final name and renamed into place, so a reader never sees half
@@ -46,7 +50,7 @@ def _umask() -> int:
     return mask
 
 
-def _write(store: FeedbackStore, handle) -> int:
+def _write(store, handle) -> int:
     count = 0
     for item in store.rows():
         handle.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -60,18 +64,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("export", "write every verdict as JSON lines"), ("count", "print how many are stored"),
                        ("backup", "copy the database consistently, even while the service writes")):
         command = commands.add_parser(name, help=text)
-        command.add_argument("--db", required=True, help="the SQLite file (FEEDBACK_DB in make)")
+        url = os.environ.get("COMMENT_CLASSIFIER_DATABASE_URL") or None
+        command.add_argument("--db", required=url is None, default=url,
+                             help="the SQLite file (FEEDBACK_DB in make) or a postgresql:// URL "
+                                  "(default: COMMENT_CLASSIFIER_DATABASE_URL)")
         if name == "export":
             command.add_argument("--out", default="-", help="file to write (default: stdout)")
         if name == "backup":
             command.add_argument("--out", required=True, help="the copy to write")
     args = parser.parse_args(argv)
-    if not Path(args.db).is_file():
+    if not is_database_url(args.db) and not Path(args.db).is_file():
         print(f"error: no feedback store at {args.db}: the service creates it when the first feedback "
               "arrives (set COMMENT_CLASSIFIER_FEEDBACK_DB to its path)", file=sys.stderr)
         return 2
+    store = None
     try:
-        store = FeedbackStore(args.db)
+        store = open_store(args.db)
         if args.command == "count":
             print(store.count())
             return 0
@@ -83,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FeedbackError, OSError, sqlite3.Error) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        if store is not None:
+            store.close()
     if args.out != "-":
         print(f"wrote {count} verdicts to {args.out}", file=sys.stderr)
     return 0
