@@ -77,8 +77,20 @@ _EPSILON = 1e-9
 # --- feedback as training data ----------------------------------------------------------------
 
 
-def read_feedback(path: Path) -> list[dict]:
-    """The rows of a feedback store (SQLite) or of its JSON-lines export; none if there is no file."""
+def read_feedback(path: Path | str) -> list[dict]:
+    """The rows of a feedback store (SQLite, or a postgresql:// URL: every replica's feedback) or
+    of its JSON-lines export; none if there is no file."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from feedback import FeedbackError, open_store
+
+        try:
+            store = open_store(path)
+            try:
+                return list(store.rows())
+            finally:
+                store.close()
+        except FeedbackError as error:
+            raise DataError(str(error)) from None
     path = Path(path)
     if not path.exists():
         _say(f"no feedback at {path}: retraining on the corpora alone")
@@ -279,8 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m training.retrain``."""
     parser = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__.split("\n")[0])
     add_training_arguments(parser)
-    parser.add_argument("--feedback", type=Path, default=DEFAULT_FEEDBACK_DB,
-                        help=f"feedback store (SQLite) or its JSON-lines export (default: {DEFAULT_FEEDBACK_DB})")
+    parser.add_argument("--feedback", type=str, default=str(DEFAULT_FEEDBACK_DB),
+                        help="feedback store (SQLite file or postgresql:// URL) or its JSON-lines export "
+                             f"(default: {DEFAULT_FEEDBACK_DB})")
     parser.add_argument("--max-feedback-share", type=float, default=MAX_FEEDBACK_SHARE,
                         help=f"most of all training weight the feedback may hold (default: {MAX_FEEDBACK_SHARE})")
     parser.add_argument("--source-min-n", type=int, default=SOURCE_MIN_N,
