@@ -461,3 +461,15 @@ def test_postgres_backup_is_a_pg_dump_that_restores(postgres_server, postgres_ur
     assert [(row["text"], row["scores"]) for row in again.rows()] == [(f"verdict {i}", {"comment": 0.25}) for i in range(5)]
     assert again.schema_version() == SCHEMA_VERSION
     again.close()
+
+
+def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
+    from training.retrain import build_parser, read_feedback
+
+    for replica, port in (("replica-1", 8101), ("replica-2", 8102)):  # two stores: one per replica's pool
+        store = open_store(postgres_url)
+        store.put({"text": f"verdict through {replica} on {port}", "label": "comment", "comment_id": replica})
+        store.close()
+    assert build_parser().parse_args(["--feedback", postgres_url]).feedback == postgres_url  # not a mangled path
+    rows = read_feedback(postgres_url)
+    assert [row["comment_id"] for row in rows] == ["replica-1", "replica-2"]
