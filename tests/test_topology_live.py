@@ -76,10 +76,9 @@ def call(port, method, path, body=None, key=None, connection=None):
 class Scoring(threading.Thread):
     """One client posting /v1/classify through nginx on a kept-alive connection, back to back.
 
-    A response nginx had begun to forward when its replica died arrives cut short (its headers
-    came, its body never will), and no proxy can retry it then: the client retries that one
-    request once, as scoring may be, and it is counted apart (``cut``). Anything else that is
-    not a 200 is a failure.
+    Anything but a whole 200 answer is a failure, a response cut short included: when a replica
+    dies mid-response, service/whole.py makes nginx see a reset rather than half an answer, so
+    that it can retry the request on the other replica.
     """
 
     def __init__(self, port, number, stop):
@@ -87,39 +86,19 @@ class Scoring(threading.Thread):
         self.port, self.number, self.stop = port, number, stop
         self.answers: list[tuple[float, float, int, str | None]] = []  # started, took, status, version
         self.failures: list[str] = []
-        self.cut: list[float] = []  # when each request whose response was cut short started
 
     def run(self):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         body = {"texts": [f"client {self.number}: what a joke this is", "The council met on Monday."]}
-        retry = False
-        while not self.stop.is_set() or retry:
+        while not self.stop.is_set():
             started = time.monotonic()
             try:
                 status, response, payload = call(self.port, "POST", "/v1/classify", body, connection=connection)
-            except http.client.IncompleteRead as error:
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                if retry:
-                    self.failures.append(f"cut twice at {started:.2f}: {error}")
-                    retry = False
-                else:
-                    self.cut.append(started)
-                    retry = True
-                continue
             except (OSError, http.client.HTTPException, ValueError) as error:
                 self.failures.append(f"{type(error).__name__} at {started:.2f}: {error}")
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                retry = False
                 continue
-            retry = False
-            self.answers.append((started, time.monotonic() - started, status, response.getheader("X-Model-Version")))
-            if status != 200:
-                self.failures.append(f"{status}: {payload}")
-        connection.close()
-
-
 class Moderator(threading.Thread):
     """Posts verdicts straight to one replica (so both get some), a new comment each time, and
     every fifth an update of an earlier one; notes what was acknowledged."""
@@ -222,7 +201,6 @@ def test_kill_promote_rollback_and_feedback_under_load_through_nginx(topology):
 
     answers = [answer for client in clients for answer in client.answers]
     failures = [failure for client in clients for failure in client.failures]
-    cut = [started for client in clients for started in client.cut]
     took = sorted(answer[1] for answer in answers)
     up = [versions.switched(port, "tiny-2", events["promoted"]) for port in replicas]
     down = [versions.switched(port, "tiny-1", events["rolled_back"]) for port in replicas]
@@ -230,8 +208,7 @@ def test_kill_promote_rollback_and_feedback_under_load_through_nginx(topology):
                     for moderator in moderators for comment, (row_id, index) in moderator.acknowledged.items()}
     through = {port: read_all(port) for port in replicas}
     print(f"\n{len(answers)} scoring requests through nginx in {ended - begun:.1f} s at concurrency {CLIENTS} "
-          f"({len(answers) / (ended - begun):.0f}/s), {len(failures)} failed, {len(cut)} cut short by the "
-          f"SIGKILL and retried by the client; p50 {statistics.median(took) * 1000:.1f} ms, "
+          f"({len(answers) / (ended - begun):.0f}/s), {len(failures)} failed; p50 {statistics.median(took) * 1000:.1f} ms, "
           f"p99 {took[int(len(took) * 0.99)] * 1000:.1f} ms, slowest {took[-1] * 1000:.0f} ms; replica-1 back "
           f"{events['restarted'] - events['killed']:.1f} s after SIGKILL; both on tiny-2 within "
           f"{max(up):.2f} s of the promotion, on tiny-1 within {max(down):.2f} s of the rollback; "
@@ -241,10 +218,6 @@ def test_kill_promote_rollback_and_feedback_under_load_through_nginx(topology):
     assert not failures, (failures[:5], {name: f"{at:.2f}" for name, at in events.items()},
                           (topology.run / "nginx" / "error.log").read_text()[-3000:])
     assert {answer[2] for answer in answers} == {200}
-    # Only requests in flight on the replica at the kill can be cut: at most its 2 workers x
-    # MAX_IN_FLIGHT 4, started just before it.
-    assert len(cut) <= 8 and all(events["killed"] - 1 < started < events["killed"] + 0.5 for started in cut), \
-        (cut, events["killed"])
     assert all(seconds is not None and seconds <= SWITCH_WITHIN for seconds in up + down), (up, down)
     # Every acknowledged verdict is stored exactly once, with its last acknowledged text (or a later
     # one that was stored but not acknowledged, when its replica died in between), and both
