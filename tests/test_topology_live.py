@@ -99,6 +99,12 @@ class Scoring(threading.Thread):
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 continue
+            self.answers.append((started, time.monotonic() - started, status, response.getheader("X-Model-Version")))
+            if status != 200:
+                self.failures.append(f"{status}: {payload}")
+        connection.close()
+
+
 class Moderator(threading.Thread):
     """Posts verdicts straight to one replica (so both get some), a new comment each time, and
     every fifth an update of an earlier one; notes what was acknowledged."""
