@@ -138,7 +138,10 @@ class ModelWatcher:
                 raise ModelError(f"the card of version {wanted} names version {candidate.version}")
         except (ModelError, OSError, ValueError) as error:
             candidate = self._last_good(current)
-            if not again:
+            if not again and self.in_master:
+                log.warning("master still holds model %s for the workers it starts: the model now in %s "
+                            "does not verify: %s", getattr(candidate or current, "version", None), self.directory, error)
+            elif not again:
                 log.error("refused the model now in %s, still serving %s: %s", self.directory,
                           getattr(candidate or current, "version", None), error)
                 self._record("refused")

@@ -105,20 +105,17 @@ def postgres_server():
     """A PostgreSQL server from Debian's packages in a temporary folder on a free port, for the
     session (deploy/replicas/postgres.py); skips with the reason where none can be started."""
     import shutil
-    import socket
     import tempfile
 
     from deploy.replicas.postgres import PostgresServer, missing_reason
+    from tests.test_live import free_port
 
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     # Not under pytest's tmp_path: its folders are private to root, and the server runs as 'postgres'.
     folder = tempfile.mkdtemp(prefix="comment-classifier-pg-")
-    server = PostgresServer(folder, port, durable=False).start()
+    server = PostgresServer(folder, free_port(), durable=False).start()
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
