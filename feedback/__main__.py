@@ -4,6 +4,7 @@
     python -m feedback count --db var/feedback.sqlite3
     python -m feedback backup --db var/feedback.sqlite3 --out backups/feedback.sqlite3
     python -m feedback backup --db postgresql://user@host/db --out backups/feedback.dump  # pg_dump
+    python -m feedback copy --db var/feedback.sqlite3 --to postgresql://user@host/db  # into an empty store
 
 ``--db`` is a SQLite file or a PostgreSQL URL (default: ``COMMENT_CLASSIFIER_DATABASE_URL`` when
 set).
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m feedback", description="Moderators' feedback store.")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("export", "write every verdict as JSON lines"), ("count", "print how many are stored"),
-                       ("backup", "copy the database consistently, even while the service writes")):
+                       ("backup", "copy the database consistently, even while the service writes"),
+                       ("copy", "copy every verdict (ids and times kept) into an empty store, e.g. SQLite to PostgreSQL")):
         command = commands.add_parser(name, help=text)
         url = os.environ.get("COMMENT_CLASSIFIER_DATABASE_URL") or None
         command.add_argument("--db", required=url is None, default=url,
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--out", default="-", help="file to write (default: stdout)")
         if name == "backup":
             command.add_argument("--out", required=True, help="the copy to write")
+        if name == "copy":
+            command.add_argument("--to", required=True, help="the store to fill: a SQLite file or a postgresql:// URL")
     args = parser.parse_args(argv)
     if not is_database_url(args.db) and not Path(args.db).is_file():
         print(f"error: no feedback store at {args.db}: the service creates it when the first feedback "
@@ -86,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "backup":
             store.backup(args.out)
             print(f"backed up {store.count()} verdicts to {args.out}", file=sys.stderr)
+            return 0
+        if args.command == "copy":
+            target = open_store(args.to)
+            try:
+                copied = target.load(store.rows())
+            finally:
+                target.close()
+            print(f"copied {copied} verdicts to {args.to if not is_database_url(args.to) else 'the database'}",
+                  file=sys.stderr)
             return 0
         count = export(store, args.out)
     except (FeedbackError, OSError, sqlite3.Error) as error:

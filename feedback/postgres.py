@@ -214,6 +214,29 @@ class PostgresFeedbackStore:
         except psycopg.Error as error:
             raise self._fail("read", error) from None
 
+    def load(self, rows) -> int:
+        """Copy ``rows`` (another store's, ids and times kept) into this empty store in one
+        transaction; return how many. FeedbackError if this store already has feedback."""
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+                if connection.execute("SELECT count(*) FROM feedback").fetchone()[0]:
+                    raise FeedbackError(f"{self.where} already holds feedback: copy into an empty store")
+                count = 0
+                with connection.cursor() as cursor:
+                    for row in rows:
+                        values = {**row, "moderator": row.get("moderator") or "",
+                                  "scores": None if row.get("scores") is None else Jsonb(row["scores"])}
+                        cursor.execute(f"INSERT INTO feedback ({', '.join(FIELDS)}) "
+                                       f"VALUES ({', '.join(f'%({field})s' for field in FIELDS)})", values)
+                        count += 1
+                # The next new verdict continues after the copied ids.
+                connection.execute("SELECT setval(pg_get_serial_sequence('feedback', 'id'), "
+                                   "(SELECT coalesce(max(id), 0) + 1 FROM feedback), false)")
+        except psycopg.Error as error:
+            raise self._fail("copy feedback into", error) from None
+        return count
+
     def backup(self, target: str | Path) -> None:
         """A consistent copy of the feedback tables at ``target``: ``pg_dump`` in its custom
         format (one snapshot, safe while replicas write; restore with ``pg_restore``). Written

@@ -473,3 +473,20 @@ def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
     assert build_parser().parse_args(["--feedback", postgres_url]).feedback == postgres_url  # not a mangled path
     rows = read_feedback(postgres_url)
     assert [row["comment_id"] for row in rows] == ["replica-1", "replica-2"]
+
+
+def test_copy_moves_sqlite_feedback_into_postgresql_with_ids_and_times(postgres_url, sqlite_store, capsys):
+    ids = [sqlite_store.put({"text": f"verdict {i}", "label": "comment", "comment_id": f"c{i % 3}",
+                             "moderator": "ana", "scores": {"comment": 0.5}})[0] for i in range(5)]
+    sqlite_store.put({"text": "no comment id", "label": "editorial", "kind": None, "note": "n"})
+    before = list(sqlite_store.rows())
+    assert feedback_cli(["copy", "--db", str(sqlite_store.path), "--to", postgres_url]) == 0
+    assert "copied 4 verdicts" in capsys.readouterr().err and len(set(ids)) == 3
+    target = open_store(postgres_url)
+    assert list(target.rows()) == before
+    # new verdicts continue after the copied ids; the upsert finds the copied rows
+    assert target.put({"text": "after the copy", "label": "comment"}) == (before[-1]["id"] + 1, True)
+    assert target.put({"text": "update", "label": "comment", "comment_id": "c0", "moderator": "ana"}) == (before[0]["id"], False)
+    target.close()
+    assert feedback_cli(["copy", "--db", str(sqlite_store.path), "--to", postgres_url]) == 2
+    assert "already holds feedback" in capsys.readouterr().err
