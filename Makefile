@@ -96,10 +96,10 @@ soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
 
-feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
+feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB, or the database URL) as JSONL to FEEDBACK_OUT
 	$(BIN)/python -m feedback export --db "$(FEEDBACK_STORE)" --out "$(FEEDBACK_OUT)"
 
-feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB consistently (safe while serving) to FEEDBACK_BACKUP
+feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB (or pg_dump the database URL) consistently, safe while serving, to FEEDBACK_BACKUP
 	$(BIN)/python -m feedback backup --db "$(FEEDBACK_STORE)" --out "$(FEEDBACK_BACKUP)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
