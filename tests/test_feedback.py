@@ -464,7 +464,8 @@ def test_postgres_backup_is_a_pg_dump_that_restores(postgres_server, postgres_ur
 
 
 def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
-    from training.retrain import build_parser, read_feedback
+    from training.corrections import read_feedback
+    from training.train import build_parser
 
     for replica, port in (("replica-1", 8101), ("replica-2", 8102)):  # two stores: one per replica's pool
         store = open_store(postgres_url)

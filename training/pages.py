@@ -19,8 +19,6 @@ import itertools
 import json
 import os
 import random
-import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from model.artifact import DEFAULT_DIR
+from model.atomic import atomic_open
+from model.progress import say
 from model.features import DEFAULT_BLOCKS, build_pipeline
 from model.labels import COMMENT, EDITORIAL
 from model.scoring import FastScorer
@@ -436,10 +436,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _format(name: str, metrics: dict) -> str:
     labels = "  ".join(f"{k} {v:.4f}" for k, v in metrics["per_label"].items())
     return (f"{name:<10} block accuracy {metrics['block_accuracy']:.4f}  boundary exact "
@@ -455,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no data folder: give --data-dir or set {DATA_SETTING}")
     started = time.perf_counter()
     classifier = Classifier.load(args.model_dir)
-    _say("importing the corpora ...")
+    say("importing the corpora ...")
     train, test, order = load_split(args.data_dir)
     train_pages = build_pages(train, args.pages, seed=args.seed, order=order, no_comment_share=args.no_comment_share)
     test_pages = build_pages(test, args.pages, seed=args.seed + 1, order=order, no_comment_share=args.no_comment_share)
@@ -463,11 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_fit:
         params, fitted = SegmentParams(), None
     else:
-        _say(f"fitting two out-of-fold classifiers on the training split ({time.perf_counter() - started:.0f}s) ...")
+        say(f"fitting two out-of-fold classifiers on the training split ({time.perf_counter() - started:.0f}s) ...")
         probability = out_of_fold(train, classifier.card, classifier.editorial_probability, args.jobs)
         train_scores = score_blocks(train_pages, probability)
         settings = len(list(itertools.product(*GRID.values())))
-        _say(f"grid search over {settings} settings ({time.perf_counter() - started:.0f}s) ...")
+        say(f"grid search over {settings} settings ({time.perf_counter() - started:.0f}s) ...")
         params, fitted = fit(PageBatch.of(train_pages, train_scores))
     test_batch = PageBatch.of(test_pages, test_scores)
     segmented = test_batch.segment(params)
@@ -490,12 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     print(_format("argmax", result["test"]["argmax"]))
     print("boundary exact by comment source: " + json.dumps(result["test"]["boundary_by_comment_source"]))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=args.out.parent, suffix=".tmp", delete=False) as handle:
+        with atomic_open(args.out, "w") as handle:
             json.dump(result, handle, indent=2)
-        os.replace(handle.name, args.out)
         print(f"wrote {args.out}")
-    _say(f"done in {time.perf_counter() - started:.0f}s")
+    say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
 
 
