@@ -21,12 +21,21 @@ SOAK_CLIENTS ?= 4
 # The SQLite file of moderators' feedback, and where `make feedback-export` writes it as JSONL.
 FEEDBACK_DB ?= var/feedback.sqlite3
 FEEDBACK_OUT ?= var/feedback.jsonl
-FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
+FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).$(if $(COMMENT_CLASSIFIER_DATABASE_URL),dump,sqlite3)
 # The model store (versions plus a pointer to the current one): `make train`/`make retrain` add to it,
 # `make run`, `make report`, `make bench` and the CLI read its current version; model/ is only the seed.
 MODELS ?= var/models
+# Feedback in PostgreSQL instead of FEEDBACK_DB when set (postgresql://user@host:port/db): the
+# store every replica shares; retrain, feedback-export and feedback-backup then use it.
+COMMENT_CLASSIFIER_DATABASE_URL ?=
+FEEDBACK_STORE = $(or $(COMMENT_CLASSIFIER_DATABASE_URL),$(FEEDBACK_DB))
+# make topology: its folder (database, model store, logs), nginx's port and the replicas' ports.
+TOPOLOGY_RUN ?= var/topology
+TOPOLOGY_PORT ?= 8100
+TOPOLOGY_REPLICA_PORTS ?= 8101,8102
+TOPOLOGY_PG_PORT ?= 8132
 
-.PHONY: help install install-dev run test train bench soak report clean feedback-export feedback-backup retrain ship models rollback
+.PHONY: help install install-dev run test train bench soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,6 +63,7 @@ run: $(VENV)/.installed ## serve the current model in MODELS (seeded from the sh
 
 test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
+	bash tests/install-servers.sh
 	$(BIN)/python -m pytest
 
 # make train and make retrain are one command (python -m training) with one gate, writing to MODELS;
@@ -68,11 +78,11 @@ train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file); add to MODELS, p
 	$(BIN)/python -m model.store init --store "$(MODELS)"
 	$(TRAIN)
 
-retrain: $(VENV)/.installed ## make train plus the moderators' feedback in FEEDBACK_DB
+retrain: $(VENV)/.installed ## make train plus the moderators' feedback (FEEDBACK_DB, or the database URL)
 	@if [ "$(CORPORA)" = 1 ] && [ ! -d "$(DATA_DIR)" ]; then \
 	  echo "make $@: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora (or CORPORA=0 DATA=your-file.csv)" >&2; exit 2; fi
 	$(BIN)/python -m model.store init --store "$(MODELS)"
-	$(TRAIN) --feedback "$(FEEDBACK_DB)"
+	$(TRAIN) --feedback "$(FEEDBACK_STORE)"
 
 ship: $(VENV)/.installed ## publish MODELS' current version as the shipped seed in model/ (what make run seeds from)
 	$(BIN)/python -m model.store export --store "$(MODELS)" --to model
@@ -92,12 +102,20 @@ soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the current model in MODELS
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)") --out reports
 
-feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
-	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"
+feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB, or the database URL) as JSONL to FEEDBACK_OUT
+	$(BIN)/python -m feedback export --db "$(FEEDBACK_STORE)" --out "$(FEEDBACK_OUT)"
 
-feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB consistently (safe while serving) to FEEDBACK_BACKUP
-	$(BIN)/python -m feedback backup --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_BACKUP)"
+feedback-backup: $(VENV)/.installed ## copy FEEDBACK_DB (or pg_dump the database URL) consistently, safe while serving, to FEEDBACK_BACKUP
+	$(BIN)/python -m feedback backup --db "$(FEEDBACK_STORE)" --out "$(FEEDBACK_BACKUP)"
 
 clean: ## remove the virtualenv and caches (keeps the shipped model)
 	rm -rf $(VENV) .pytest_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+topology: $(VENV)/.installed ## nginx on TOPOLOGY_PORT before two replicas and PostgreSQL (apt-get install nginx postgresql)
+	bash tests/install-servers.sh
+	$(BIN)/python -m deploy.replicas.topology start --run "$(TOPOLOGY_RUN)" --port $(TOPOLOGY_PORT) \
+	  --replica-ports $(TOPOLOGY_REPLICA_PORTS) --pg-port $(TOPOLOGY_PG_PORT)
+
+topology-stop: $(VENV)/.installed ## stop what make topology started (its data stays in TOPOLOGY_RUN)
+	$(BIN)/python -m deploy.replicas.topology stop --run "$(TOPOLOGY_RUN)"

@@ -225,3 +225,28 @@ class FeedbackStore:
     def count(self) -> int:
         """How many verdicts are stored."""
         return self._connection().execute("SELECT count(*) FROM feedback").fetchone()[0]
+
+    def load(self, rows) -> int:
+        """Copy ``rows`` (another store's, ids and times kept) into this empty store in one
+        transaction; return how many. FeedbackError if this store already has feedback."""
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if connection.execute("SELECT count(*) FROM feedback").fetchone()[0]:
+                    raise FeedbackError(f"{self.path} already holds feedback: copy into an empty store")
+                count = 0
+                for row in rows:
+                    values = {**row, "moderator": row.get("moderator") or "",
+                              "scores": None if row.get("scores") is None else json.dumps(row["scores"], sort_keys=True)}
+                    connection.execute(f"INSERT INTO feedback ({', '.join(FIELDS)}) "
+                                       f"VALUES ({', '.join(':' + field for field in FIELDS)})", values)
+                    count += 1
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise FeedbackError(f"could not copy feedback into {self.path}: {error}") from None
+        return count

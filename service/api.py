@@ -32,9 +32,12 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready: the model is loaded."""
+    """Ready: the model is loaded. Under a model store, also the store's current version and
+    whether this replica serves it (``in_sync``; ``refused`` when it could not verify it)."""
     loaded = classifier()
-    return jsonify({"status": "ready", "model": {"version": loaded.version}})
+    watcher = current_app.extensions.get("model_watcher")
+    model = {"version": loaded.version, **(watcher.status() if watcher is not None else {})}
+    return jsonify({"status": "ready", "replica": current_app.config.get("REPLICA"), "model": model})
 
 
 @bp.get("/v1/model")

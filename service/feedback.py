@@ -1,17 +1,19 @@
 """Moderators' corrections: ``POST /v1/feedback`` stores one, ``GET /v1/feedback`` pages through them.
 
-Both need an API key. The SQLite file (``FEEDBACK_DB``) is opened by each worker on first use, so
-a service whose feedback file is unwritable still classifies; feedback then answers 503.
+Both need an API key. The store is PostgreSQL when ``DATABASE_URL`` is set (replicas on several
+hosts share it), else the SQLite file ``FEEDBACK_DB``. Each worker opens it on first use, so a
+service whose feedback store is unreachable still classifies; feedback then answers 503.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
-from feedback import KINDS, LABELS, FeedbackError, FeedbackStore
+from feedback import KINDS, LABELS, FeedbackError, is_database_url, open_store
 from service import metrics
 from service.auth import feedback_keyring, require_key
 from service.errors import APIError, InvalidRequest
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 _STRINGS = {"comment_id": 200, "moderator": 200, "model_version": 200, "note": 2000}
 _FIELDS = {"text", "label", "kind", "scores", *_STRINGS}
 MAX_PAGE = 1000
+_opening = threading.Lock()
 
 
 class FeedbackUnavailable(APIError):
@@ -31,17 +34,27 @@ class FeedbackUnavailable(APIError):
     code = "feedback_unavailable"
 
 
-def store() -> FeedbackStore:
-    """This process's feedback store, opened (and migrated) on first use."""
+def store():
+    """This process's feedback store, opened (and migrated) on first use: PostgreSQL for
+    ``DATABASE_URL``, else the SQLite file ``FEEDBACK_DB``."""
     opened = current_app.extensions.get("feedback")
-    if opened is None:
-        path = current_app.config["FEEDBACK_DB"]
-        try:
-            opened = FeedbackStore(path, busy_timeout=current_app.config["FEEDBACK_BUSY_TIMEOUT"])
-        except FeedbackError as error:
-            log.error("%s", error)
-            raise FeedbackUnavailable("the feedback store cannot be opened; the error is in the server log") from None
-        current_app.extensions["feedback"] = opened
+    if opened is not None:
+        return opened
+    config = current_app.config
+    with _opening:  # one store (one connection pool) per process, however many threads ask at once
+        opened = current_app.extensions.get("feedback")
+        if opened is None:
+            url = config.get("DATABASE_URL") or None
+            try:
+                if url is not None and not is_database_url(url):
+                    raise FeedbackError("COMMENT_CLASSIFIER_DATABASE_URL must be a postgresql:// URL "
+                                        f"(got one starting {str(url)[:12]!r})")
+                opened = open_store(url or config["FEEDBACK_DB"], busy_timeout=config["FEEDBACK_BUSY_TIMEOUT"],
+                                    pool_size=config.get("FEEDBACK_POOL_SIZE") or 4)
+            except FeedbackError as error:
+                log.error("%s", error)
+                raise FeedbackUnavailable("the feedback store cannot be opened; the error is in the server log") from None
+            current_app.extensions["feedback"] = opened
     return opened
 
 

@@ -7,6 +7,7 @@ import glob
 import logging
 import os
 import shutil
+import sys
 import tempfile
 
 import flask
@@ -137,7 +138,12 @@ def pre_fork(server, worker):
 
 
 def when_ready(server):
-    """Drop the master's own live gauges: it loaded the model but answers no request."""
+    """Drop the master's own live gauges: it loaded the model but answers no request. And watch
+    the model store in the master too, so that a worker started later is forked with the version
+    the others serve (service/reload.py)."""
+    reload = sys.modules.get("service.reload")  # not imported for an app without it (bench's hello floor)
+    if reload is not None:
+        reload.start_all(in_master=True)
     if metrics_folder is None:
         return
     from prometheus_client import multiprocess

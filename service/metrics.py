@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import functools
 import os
+import socket
 import time
 
 from flask import Blueprint, Flask, Response, g, request
@@ -57,9 +58,17 @@ BATCH_SIZE = Histogram(
 # old version does not linger as "max"/"all" would keep it; the maximum over workers keeps
 # the info-metric convention (value 1) where "livesum" would count workers, and it needs no
 # pid label, unlike "liveall", whose series change with every restarted worker.
+# "replica" names the service instance (REPLICA: a setting, else hostname:port), so that one
+# dashboard over several replicas shows which serves what.
 MODEL_INFO = Gauge(
     "comment_classifier_model_info", "The model version served: 1 while a live worker serves it",
-    ["version"], multiprocess_mode="livemax",
+    ["replica", "version"], multiprocess_mode="livemax",
+)
+# 0 while some live worker serves another version than the store's current one, because it could
+# not verify that one (it keeps its last good version); "livemin": one such worker is enough.
+MODEL_IN_SYNC = Gauge(
+    "comment_classifier_model_in_sync", "1 when the workers serve the store's current version, 0 when one refused it",
+    ["replica"], multiprocess_mode="livemin",
 )
 RELOADS = Counter(
     "comment_classifier_model_reloads", "Model reloads, by outcome: switched to a new model, or refused",
@@ -78,6 +87,8 @@ for _action in FEEDBACK_ACTIONS:
     FEEDBACK.labels(_action)
 
 bp = Blueprint("metrics", __name__)
+# The replica this process belongs to (one per process: set by init_app from the app's config).
+_identity = {"replica": ""}
 
 
 @functools.cache
@@ -125,12 +136,26 @@ def record_results(results: list[dict], texts: list[str], model_version: str | N
     annotate(n_texts=len(texts), model_version=model_version, texts=texts)
 
 
+def replica_name(config) -> str:
+    """This service instance's name in metrics and /readyz: ``REPLICA``, else hostname:port."""
+    given = config.get("REPLICA")
+    if given not in (None, ""):
+        return str(given)
+    return f"{socket.gethostname()}:{os.environ.get('PORT', '8000')}"
+
+
 def record_model(version: str) -> None:
     """This process now serves model ``version`` (at start-up, in each worker, and on a switch)."""
+    replica = _identity["replica"]
     for sample in MODEL_INFO.collect()[0].samples:
         if sample.labels["version"] != version:
-            MODEL_INFO.labels(sample.labels["version"]).set(0)
-    MODEL_INFO.labels(version).set(1)
+            MODEL_INFO.labels(sample.labels["replica"], sample.labels["version"]).set(0)
+    MODEL_INFO.labels(replica, version).set(1)
+
+
+def record_in_sync(in_sync: bool) -> None:
+    """Whether this process serves the store's current version (it refused it otherwise)."""
+    MODEL_IN_SYNC.labels(_identity["replica"]).set(1 if in_sync else 0)
 
 
 def record_reload(outcome: str) -> None:
@@ -150,6 +175,10 @@ def record_serving(app: Flask) -> None:
     loaded = app.extensions.get("classifier")
     if loaded is not None:
         record_model(loaded.version)
+    watcher = app.extensions.get("model_watcher")
+    status = watcher.status() if watcher is not None else {}
+    if status:
+        record_in_sync(status["in_sync"])
 
 
 def record_refused(endpoint: str) -> None:
@@ -175,3 +204,4 @@ def init_app(app: Flask) -> None:
     """
     app.register_blueprint(bp)
     app.teardown_request(_count)
+    app.config["REPLICA"] = _identity["replica"] = replica_name(app.config)

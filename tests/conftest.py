@@ -98,3 +98,33 @@ def app(tiny_classifier):
 def client(app):
     """A test client for the app."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server from Debian's packages in a temporary folder on a free port, for the
+    session (deploy/replicas/postgres.py); skips with the reason where none can be started."""
+    import shutil
+    import tempfile
+
+    from deploy.replicas.postgres import PostgresServer, missing_reason
+    from tests.test_live import free_port
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    # Not under pytest's tmp_path: its folders are private to root, and the server runs as 'postgres'.
+    folder = tempfile.mkdtemp(prefix="comment-classifier-pg-")
+    server = PostgresServer(folder, free_port(), durable=False).start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture()
+def postgres_url(postgres_server, request):
+    """The URL of a fresh, empty database on the session's server."""
+    import re
+
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + f"_{os.getpid()}_{id(request) % 10**6}"
+    return postgres_server.create_database(name)

@@ -1,4 +1,5 @@
-"""Moderators' feedback: the SQLite store, the key check and the two endpoints."""
+"""Moderators' feedback: the stores (SQLite, and PostgreSQL on a real server), the key check and
+the two endpoints. The store and endpoint tests run against both backends."""
 
 from __future__ import annotations
 
@@ -8,24 +9,42 @@ import threading
 
 import pytest
 
-from feedback import SCHEMA_VERSION, FeedbackError, FeedbackStore
+from feedback import SCHEMA_VERSION, FeedbackError, FeedbackStore, open_store
 from feedback.__main__ import main as feedback_cli
 
 KEY = "moderators-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-@pytest.fixture()
-def store(tmp_path):
-    return FeedbackStore(tmp_path / "feedback.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path):
+    """Where a test's feedback lives: a SQLite file, or a fresh database on the session's server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "feedback.sqlite3")
+    return request.getfixturevalue("postgres_url")
+
+
+def store_setting(location: str) -> dict:
+    """The service setting that points at ``location``."""
+    return {"DATABASE_URL": location} if location.startswith("postgresql://") else {"FEEDBACK_DB": location}
 
 
 @pytest.fixture()
-def fb_app(tiny_classifier, tmp_path):
+def store(location):
+    opened = open_store(location)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture()
+def fb_app(tiny_classifier, location):
     from service import create_app
 
-    return create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY, "second-key"],
-                       "FEEDBACK_DB": str(tmp_path / "fb.sqlite3")})
+    app = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY, "second-key"],
+                      **store_setting(location)})
+    yield app
+    if "feedback" in app.extensions:
+        app.extensions["feedback"].close()
 
 
 @pytest.fixture()
@@ -33,7 +52,13 @@ def fb(fb_app):
     return fb_app.test_client()
 
 
-def test_store_uses_wal_and_a_versioned_schema(store):
+@pytest.fixture()
+def sqlite_store(tmp_path):
+    return FeedbackStore(tmp_path / "feedback.sqlite3")
+
+
+def test_store_uses_wal_and_a_versioned_schema(sqlite_store):
+    store = sqlite_store
     connection = sqlite3.connect(store.path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == store.schema_version()
@@ -271,21 +296,22 @@ def test_require_api_key_protects_other_endpoints_when_asked(tiny_classifier, tm
     assert every.post(analyze, json=perspective).status_code == 403
 
 
-def test_feedback_export_writes_jsonl(fb_app, fb, tmp_path, capsys):
+def test_feedback_export_writes_jsonl(location, fb, tmp_path, capsys):
     fb.post("/v1/feedback", json={"text": "Nice one «quoted» ☺", "label": "comment", "comment_id": "a"}, headers=AUTH)
     fb.post("/v1/feedback", json={"text": "Officials said so.", "label": "editorial"}, headers=AUTH)
     out = tmp_path / "out" / "feedback.jsonl"
-    assert feedback_cli(["export", "--db", fb_app.config["FEEDBACK_DB"], "--out", str(out)]) == 0
+    assert feedback_cli(["export", "--db", location, "--out", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["text"], r["label"]) for r in rows] == [("Nice one «quoted» ☺", "comment"), ("Officials said so.", "editorial")]
     assert not list(out.parent.glob(".*.tmp"))
-    assert feedback_cli(["count", "--db", fb_app.config["FEEDBACK_DB"]]) == 0
+    assert feedback_cli(["count", "--db", location]) == 0
     assert capsys.readouterr().out.strip() == "2"
     assert feedback_cli(["export", "--db", str(tmp_path / "missing.sqlite3")]) == 2
     assert "no feedback store" in capsys.readouterr().err
 
 
-def test_feedback_backup_is_a_consistent_sqlite_copy(store, tmp_path, capsys):
+def test_feedback_backup_is_a_consistent_sqlite_copy(sqlite_store, tmp_path, capsys):
+    store = sqlite_store
     for i in range(5):
         store.put({"text": f"verdict {i}", "label": "comment"})
     copy = tmp_path / "backups" / "copy.sqlite3"
@@ -361,3 +387,107 @@ def test_perspective_under_require_api_key(tiny_classifier, tmp_path):
     response = unkeyed.post("/v1alpha1/comments:analyze", json=analyze)
     assert response.status_code == 403 and "none are configured" in response.json["error"]["message"]
     assert unkeyed.post("/v1/classify", json={"text": "hi there"}).status_code == 503
+
+
+# --- PostgreSQL only ----------------------------------------------------------------------------
+
+
+def test_postgres_store_has_a_versioned_schema_and_refuses_a_newer_one(postgres_url):
+    import psycopg
+
+    store = open_store(postgres_url)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.migrate() == SCHEMA_VERSION  # already up to date: nothing to run
+    store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("UPDATE feedback_schema SET version = %s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(FeedbackError, match="newer than this code"):
+        open_store(postgres_url)
+
+
+def test_postgres_ids_have_no_gaps_like_sqlite(postgres_url, tmp_path):
+    verdicts = [{"text": "first", "label": "comment", "comment_id": "c", "moderator": "ana"},
+                {"text": "again", "label": "editorial", "comment_id": "c", "moderator": "ana"},
+                {"text": "other", "label": "comment"}]
+    answers = []
+    for location in (postgres_url, str(tmp_path / "same.sqlite3")):
+        store = open_store(location)
+        answers.append([store.put(verdict) for verdict in verdicts])
+        store.close()
+    assert answers[0] == answers[1] == [(1, True), (1, False), (2, True)]
+
+
+def test_postgres_unreachable_is_a_clear_error_without_the_password(tiny_classifier, caplog):
+    from tests.test_live import free_port
+
+    url = f"postgresql://moderator:s3cret-pw@127.0.0.1:{free_port()}/feedback"
+    with pytest.raises(FeedbackError, match="cannot open the feedback store") as raised:
+        open_store(url, busy_timeout=2)
+    assert "s3cret-pw" not in str(raised.value)
+    from service import create_app
+
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY], "DATABASE_URL": url,
+                         "FEEDBACK_BUSY_TIMEOUT": 2}).test_client()
+    response = client.post("/v1/feedback", json={"text": "Some text", "label": "comment"}, headers=AUTH)
+    assert (response.status_code, response.json["error"]["code"]) == (503, "feedback_unavailable")
+    assert "cannot open the feedback store" in caplog.text and "s3cret-pw" not in caplog.text
+    assert client.post("/v1/classify", json={"text": "The council met on Monday."}).status_code == 200
+
+
+def test_a_database_url_that_is_not_postgresql_is_a_503_that_says_so(tiny_classifier, caplog):
+    from service import create_app
+
+    client = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "API_KEYS": [KEY],
+                         "DATABASE_URL": "mysql://db/feedback"}).test_client()
+    assert client.get("/v1/feedback", headers=AUTH).status_code == 503
+    assert "must be a postgresql:// URL" in caplog.text
+
+
+def test_postgres_backup_is_a_pg_dump_that_restores(postgres_server, postgres_url, tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    store = open_store(postgres_url)
+    for i in range(5):
+        store.put({"text": f"verdict {i}", "label": "comment", "comment_id": f"c{i}", "scores": {"comment": 0.25}})
+    store.close()
+    copy = tmp_path / "backups" / "feedback.dump"
+    assert feedback_cli(["backup", "--db", postgres_url, "--out", str(copy)]) == 0
+    assert "backed up 5 verdicts" in capsys.readouterr().err
+    assert copy.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    restored = postgres_server.create_database("restored_from_backup")
+    subprocess.run([shutil.which("pg_restore"), "--no-owner", "--dbname", restored, str(copy)], check=True)
+    again = open_store(restored)
+    assert [(row["text"], row["scores"]) for row in again.rows()] == [(f"verdict {i}", {"comment": 0.25}) for i in range(5)]
+    assert again.schema_version() == SCHEMA_VERSION
+    again.close()
+
+
+def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
+    from training.corrections import read_feedback
+    from training.train import build_parser
+
+    for replica, port in (("replica-1", 8101), ("replica-2", 8102)):  # two stores: one per replica's pool
+        store = open_store(postgres_url)
+        store.put({"text": f"verdict through {replica} on {port}", "label": "comment", "comment_id": replica})
+        store.close()
+    assert build_parser().parse_args(["--feedback", postgres_url]).feedback == postgres_url  # not a mangled path
+    rows = read_feedback(postgres_url)
+    assert [row["comment_id"] for row in rows] == ["replica-1", "replica-2"]
+
+
+def test_copy_moves_sqlite_feedback_into_postgresql_with_ids_and_times(postgres_url, sqlite_store, capsys):
+    ids = [sqlite_store.put({"text": f"verdict {i}", "label": "comment", "comment_id": f"c{i % 3}",
+                             "moderator": "ana", "scores": {"comment": 0.5}})[0] for i in range(5)]
+    sqlite_store.put({"text": "no comment id", "label": "editorial", "kind": None, "note": "n"})
+    before = list(sqlite_store.rows())
+    assert feedback_cli(["copy", "--db", str(sqlite_store.path), "--to", postgres_url]) == 0
+    assert "copied 4 verdicts" in capsys.readouterr().err and len(set(ids)) == 3
+    target = open_store(postgres_url)
+    assert list(target.rows()) == before
+    # new verdicts continue after the copied ids; the upsert finds the copied rows
+    assert target.put({"text": "after the copy", "label": "comment"}) == (before[-1]["id"] + 1, True)
+    assert target.put({"text": "update", "label": "comment", "comment_id": "c0", "moderator": "ana"}) == (before[0]["id"], False)
+    target.close()
+    assert feedback_cli(["copy", "--db", str(sqlite_store.path), "--to", postgres_url]) == 2
+    assert "already holds feedback" in capsys.readouterr().err

@@ -54,9 +54,19 @@ def client_run(port, client):
     return answers
 
 
-def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_model_dir, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    return request.param
+
+
+def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_model_dir, tmp_path, backend, request):
     db = tmp_path / "feedback.sqlite3"
-    env = {"COMMENT_CLASSIFIER_API_KEYS": KEY, "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db), "WORKERS": "3"}
+    env = {"COMMENT_CLASSIFIER_API_KEYS": KEY, "WORKERS": "3"}
+    if backend == "sqlite":
+        env["COMMENT_CLASSIFIER_FEEDBACK_DB"] = str(db)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        env["COMMENT_CLASSIFIER_DATABASE_URL"] = url
     port, process = serve(tiny_model_dir, env)
     try:
         assert post(port, {"text": "no key here", "label": "comment"}, key=None)[0] == 401
@@ -91,10 +101,18 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_mode
             assert by_key[(f"c{client}-{i}", f"mod-{client}")]["text"] == f"client {client} post {last}: what a ridiculous idea"
     assert sorted(item["id"] for item in items) == sorted(created)
 
-    # The file is a real SQLite database in WAL mode, and a restarted server sees every row.
-    with sqlite3.connect(db) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == len(items)
+    # The file is a real SQLite database in WAL mode (or the rows are in PostgreSQL), and a
+    # restarted server sees every row.
+    if backend == "sqlite":
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == len(items)
+    else:
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == len(items)
+        assert not db.exists()
     port, process = serve(tiny_model_dir, env)
     try:
         status, body = post(port, {"text": "after the restart", "label": "comment", "comment_id": "c0-0",

@@ -169,18 +169,19 @@ def test_coral_verdicts_count_as_decisions(tiny_classifier):
 
 def test_model_version_gauge(client, tiny_classifier):
     samples = scrape(client)
-    assert value(samples, "comment_classifier_model_info", version=tiny_classifier.version) == 1
+    assert value(samples, "comment_classifier_model_info", replica=metrics.replica_name({}), version=tiny_classifier.version) == 1
 
 
 def test_a_switched_model_leaves_the_old_version_at_zero(client, tiny_classifier):
     metrics.record_model("next-version")
     samples = scrape(client)
-    assert value(samples, "comment_classifier_model_info", version="next-version") == 1
-    assert samples[("comment_classifier_model_info", frozenset({"version": tiny_classifier.version}.items()))] == 0
+    assert value(samples, "comment_classifier_model_info", replica=metrics.replica_name({}), version="next-version") == 1
+    assert samples[("comment_classifier_model_info",
+                    frozenset({"replica": metrics.replica_name({}), "version": tiny_classifier.version}.items()))] == 0
     metrics.record_model(tiny_classifier.version)
     samples = scrape(client)
-    assert value(samples, "comment_classifier_model_info", version="next-version") == 0
-    assert value(samples, "comment_classifier_model_info", version=tiny_classifier.version) == 1
+    assert value(samples, "comment_classifier_model_info", replica=metrics.replica_name({}), version="next-version") == 0
+    assert value(samples, "comment_classifier_model_info", replica=metrics.replica_name({}), version=tiny_classifier.version) == 1
 
 
 def test_reloads_and_feedback_counters(client):
@@ -227,7 +228,7 @@ def test_hot_reload_switches_and_refusals_show(tmp_path):
     client = app.test_client()
     watcher = app.extensions["model_watcher"]
     before = scrape(client)
-    assert value(before, "comment_classifier_model_info", version="metrics-1") == 1
+    assert value(before, "comment_classifier_model_info", replica=metrics.replica_name({}), version="metrics-1") == 1
     train_tiny(directory, version="metrics-2")
     assert watcher.check() == "switched"
     card = json.loads((directory / "card.json").read_text())
@@ -237,5 +238,5 @@ def test_hot_reload_switches_and_refusals_show(tmp_path):
     after = scrape(client)
     assert delta(before, after, "comment_classifier_model_reloads_total", outcome="switched") == 1
     assert delta(before, after, "comment_classifier_model_reloads_total", outcome="refused") == 1
-    assert value(after, "comment_classifier_model_info", version="metrics-2") == 1
-    assert value(after, "comment_classifier_model_info", version="metrics-1") == 0
+    assert value(after, "comment_classifier_model_info", replica=metrics.replica_name({}), version="metrics-2") == 1
+    assert value(after, "comment_classifier_model_info", replica=metrics.replica_name({}), version="metrics-1") == 0

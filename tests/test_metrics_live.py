@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import signal
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -126,7 +127,8 @@ def test_counts_add_up_across_workers_and_outlive_dead_workers(server, tiny_clas
     for label in ("comment", "editorial"):
         assert value(samples, "comment_classifier_labels_total", endpoint="api.classify",
                      label=label) == labels.count(label)
-    assert value(samples, "comment_classifier_model_info", version=tiny_classifier.version) == 1
+    replica = f"{socket.gethostname()}:{port}"  # REPLICA's default: hostname:port
+    assert value(samples, "comment_classifier_model_info", replica=replica, version=tiny_classifier.version) == 1
     # The master loaded the model too, but its gauge is not among the workers'.
     assert not (folder / f"gauge_livemax_{process.pid}.db").exists()
 

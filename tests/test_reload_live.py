@@ -126,3 +126,100 @@ def test_a_model_that_fails_verification_is_refused_and_the_old_one_serves(tmp_p
         stop(process)
     assert response.status == 200 and response.getheader("X-Model-Version") == "tiny-1"
     assert log.count("refused the model") == 2 and "still serving tiny-1" in log
+
+
+def store_with_two_versions(tmp_path):
+    """A store whose current version is tiny-1, with tiny-2 added (not current)."""
+    from model.artifact import load
+    from model.store import ModelStore
+
+    for version in ("tiny-1", "tiny-2"):
+        train_tiny(tmp_path / version, version=version)
+    store = ModelStore(tmp_path / "models")
+    store.seed(tmp_path / "tiny-1")
+    artifact, card = load(tmp_path / "tiny-2")
+    store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
+    return store
+
+
+def artifact_of(store, version: str):
+    card = store.card(version)
+    return store.path_of(version) / card["artifact"]["file"]
+
+
+def test_a_worker_restarted_after_its_version_was_damaged_in_place_serves_that_version(tmp_path):
+    """Issue: a version tampered with in place, then a worker killed: the new worker served the
+    master's start-up model beside the others' newer one. The master now follows the store."""
+    import os
+    import signal
+
+    from tests.test_metrics_live import http, lines_for, two_new_workers
+
+    store = store_with_two_versions(tmp_path)
+    port, process = serve(store.root)
+    try:
+        first = two_new_workers(process)
+        store.promote("tiny-2")
+        wait_for(lambda: output(process).count("switched model from tiny-1 to tiny-2") == 2
+                 and "master now holds model tiny-2" in output(process), SWITCH_WITHIN + 5)
+        assert "master now holds model tiny-2" in output(process)
+        with open(artifact_of(store, "tiny-2"), "ab") as handle:  # damaged in place: no longer verifiable
+            handle.write(b"tampered")
+        victim = sorted(first)[0]
+        os.kill(victim, signal.SIGKILL)
+        now = two_new_workers(process, {victim})
+        [newcomer] = now - first
+        answers = [http(port, "POST", "/v1/classify", {"text": "lol sure"}, {"X-Request-ID": f"tamper-{i}"})
+                   for i in range(40)]
+        ready = [json.loads(http(port, "GET", "/readyz")[2]) for _ in range(6)]
+        lines = lines_for(process, *(f"tamper-{i}" for i in range(40)))
+    finally:
+        stop(process)
+    assert {status for status, _, _ in answers} == {200}
+    assert {headers["X-Model-Version"] for _, headers, _ in answers} == {"tiny-2"}
+    served = {line["pid"] for line in lines if str(line.get("request_id", "")).startswith("tamper-")}
+    assert newcomer in served, (newcomer, served)  # the restarted worker answered, with tiny-2
+    assert all(body["model"] == {"version": "tiny-2", "store_version": "tiny-2", "in_sync": True} for body in ready)
+
+
+def test_a_replica_that_cannot_verify_the_new_version_keeps_the_last_good_one_and_says_so(tmp_path):
+    """A shared folder whose pointer arrived before the version's files were whole (a sync still
+    copying): the replica refuses, keeps serving, reports it in /readyz and /metrics, and takes
+    the version once its files are whole."""
+    from tests.test_metrics_live import http, scrape, value
+
+    store = store_with_two_versions(tmp_path)
+    artifact = artifact_of(store, "tiny-2")
+    whole = artifact.read_bytes()
+    artifact.write_bytes(whole[: len(whole) // 2])  # half copied
+    pointer = {"version": "tiny-2", "previous": ["tiny-1"], "switched": "2026-01-01T00:00:00+00:00"}
+    port, process = serve(store.root, {"COMMENT_CLASSIFIER_REPLICA": "replica-a"})
+    try:
+        (store.root / "current.json.sync").write_text(json.dumps(pointer))
+        (store.root / "current.json.sync").rename(store.root / "current.json")  # as another host's sync would
+        wait_for(lambda: output(process).count("refused the model") >= 2, SWITCH_WITHIN + 5)
+        ready = json.loads(http(port, "GET", "/readyz")[2])
+        samples = scrape(port)
+        answer = http(port, "POST", "/v1/classify", {"text": "lol sure"})
+        artifact.write_bytes(whole)  # the sync finishes
+        repaired = time.monotonic()
+        wait_for(lambda: output(process).count("switched model from tiny-1 to tiny-2") == 2, 15)
+        took = time.monotonic() - repaired
+        after = json.loads(http(port, "GET", "/readyz")[2])
+        samples_after = scrape(port)
+    finally:
+        stop(process)
+    assert ready["replica"] == "replica-a"
+    assert ready["model"]["version"] == "tiny-1"
+    assert ready["model"]["store_version"] == "tiny-2" and ready["model"]["in_sync"] is False
+    assert ready["model"]["refused"]["version"] == "tiny-2"
+    assert "could not be verified" in ready["model"]["refused"]["reason"]
+    assert str(store.root) not in json.dumps(ready)  # paths stay in the log
+    assert value(samples, "comment_classifier_model_in_sync", replica="replica-a") == 0
+    assert value(samples, "comment_classifier_model_info", replica="replica-a", version="tiny-1") == 1
+    assert answer[0] == 200 and answer[1]["X-Model-Version"] == "tiny-1"
+    print(f"\nrepaired version taken {took:.1f} s after its files were whole")
+    assert after["model"] == {"version": "tiny-2", "store_version": "tiny-2", "in_sync": True}
+    assert value(samples_after, "comment_classifier_model_in_sync", replica="replica-a") == 1
+    assert value(samples_after, "comment_classifier_model_info", replica="replica-a", version="tiny-2") == 1
+    assert value(samples_after, "comment_classifier_model_info", replica="replica-a", version="tiny-1") == 0

@@ -37,8 +37,20 @@ def group_fraction(group: str, seed: int = 0) -> float:
     return int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest()[:15], 16) / 16**15
 
 
-def read_feedback(path: Path) -> list[dict]:
-    """The rows of a feedback store (SQLite) or of its JSON-lines export; none if there is no file."""
+def read_feedback(path: Path | str) -> list[dict]:
+    """The rows of a feedback store (SQLite, or a postgresql:// URL: every replica's feedback) or
+    of its JSON-lines export; none if there is no file."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from feedback import FeedbackError, open_store
+
+        try:
+            store = open_store(path)
+            try:
+                return list(store.rows())
+            finally:
+                store.close()
+        except FeedbackError as error:
+            raise DataError(str(error)) from None
     path = Path(path)
     if not path.exists():
         say(f"no feedback at {path}: retraining on the corpora alone")

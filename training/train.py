@@ -126,9 +126,10 @@ def build_parser(prog: str = "python -m training") -> argparse.ArgumentParser:
     parser.add_argument("--store", "--out", dest="store", type=Path, default=DEFAULT_STORE,
                         help=f"model store the new version is added to and promoted in (default: {DEFAULT_STORE}; "
                              "--out is its old name)")
-    parser.add_argument("--feedback", type=Path,
-                        help="moderators' feedback to learn from: the feedback store (SQLite) or its JSON-lines "
-                             f"export (make retrain passes FEEDBACK_DB, default {DEFAULT_FEEDBACK_DB})")
+    parser.add_argument("--feedback", type=str,
+                        help="moderators' feedback to learn from: the feedback store (SQLite file or postgresql:// "
+                             f"URL) or its JSON-lines export (make retrain passes FEEDBACK_DB, default {DEFAULT_FEEDBACK_DB}, "
+                             "or the database URL)")
     parser.add_argument("--feedback-weight", type=float, default=FEEDBACK_WEIGHT,
                         help=f"weight of a feedback row relative to a corpus row of its label (default: {FEEDBACK_WEIGHT})")
     parser.add_argument("--max-feedback-share", type=float, default=MAX_FEEDBACK_SHARE,
