@@ -18,6 +18,7 @@ error body, never the service's own.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -305,7 +306,13 @@ def requested_attributes(payload: dict, loaded, languages: list[str], drop: bool
 
 # --- Spans ----------------------------------------------------------------------------------
 
-_SENTENCE = re.compile(r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|(?=\n)|\Z)", re.S)
+# A sentence runs from a non-blank character to the first end: a run of end marks (with closing
+# quotes or brackets) before a blank or the end of the text, a line break, or the end of the
+# text. An end-mark run is tried from its first mark only (possessively, and never from a mark
+# that follows a mark the sentence has already passed): tried from every mark of a long run
+# that is not followed by a blank, it was quadratic in the run's length.
+_END = r"[.!?\u2026]++[\"'\u201d\u2019)\]]*+(?=\s|\Z)"
+_SENTENCE = re.compile(rf"\S(?:{_END}|.*?(?:(?<![.!?\u2026]){_END}|(?=\n)|\Z))", re.S)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -327,6 +334,16 @@ def utf16_offsets(text: str, offsets) -> list[int]:
         previous = offset
     mapping = dict(result)
     return [mapping[offset] for offset in offsets]
+
+
+class _Scores:
+    """The classifier's scores within one request: each text (the comment, each sentence) is scored
+    once, whichever and however many attributes ask for it; a text of many equal sentences costs
+    one."""
+
+    def __init__(self, loaded):
+        self.editorial_probability = functools.cache(loaded.editorial_probability)
+        self.kind = functools.cache(loaded.kind)
 
 
 def _score(value: float) -> dict:
@@ -364,8 +381,9 @@ def analyze():
     units = utf16_offsets(text, [offset for span in spans for offset in span])
     scores = {}
     p_editorial = None
+    scored = _Scores(loaded)
     for key, (scorer, threshold) in attributes.items():
-        summary = scorer(loaded, text)
+        summary = scorer(scored, text)
         if scorer in (_editorial, _comment):
             p_editorial = summary if scorer is _editorial else 1.0 - summary
         if threshold is not None and summary < threshold:
@@ -373,7 +391,7 @@ def analyze():
         entry = {}
         if spans:
             entry["spanScores"] = [
-                {"begin": units[2 * i], "end": units[2 * i + 1], "score": _score(scorer(loaded, text[start:end]))}
+                {"begin": units[2 * i], "end": units[2 * i + 1], "score": _score(scorer(scored, text[start:end]))}
                 for i, (start, end) in enumerate(spans)
             ]
         entry["summaryScore"] = _score(summary)
