@@ -54,6 +54,7 @@ run: $(VENV)/.installed ## serve the current model in MODELS (seeded from the sh
 
 test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
+	bash tests/install-nginx.sh
 	$(BIN)/python -m pytest
 
 train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write model/

@@ -1,4 +1,4 @@
-"""gunicorn settings for production; HOST, PORT, WORKERS, THREADS, WORKER_CLASS, TIMEOUT,
+"""gunicorn settings for production; BIND, HOST, PORT, WORKERS, THREADS, WORKER_CLASS, TIMEOUT,
 GRACEFUL_TIMEOUT, KEEPALIVE, WORKER_CONNECTIONS and BACKLOG override the defaults."""
 
 import atexit
@@ -6,6 +6,7 @@ import gc
 import glob
 import logging
 import os
+import re
 import shutil
 import tempfile
 
@@ -46,7 +47,8 @@ def _remove_folder(path: str, master: int) -> None:
 # the settings with runpy (bench does) must not get a folder and the variable.
 metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# BIND (e.g. unix:/run/comment-classifier/gunicorn.sock, behind nginx) wins over HOST and PORT.
+bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
 # Threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
@@ -94,6 +96,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class RedactKeysFilter(logging.Filter):
+    """Blanks API keys in query strings (``?key=...``, Perspective's way of sending one) in any line:
+    gunicorn quotes the whole request line when it refuses one ("Invalid request from ...")."""
+
+    KEY = re.compile(r"([?&;](?:key|api_key|apikey|access_token)=)[^&;\s'\"]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "=" in message and self.KEY.search(message):
+            record.msg, record.args = self.KEY.sub(r"\1[redacted]", message), None
+        return True
+
+
 # Every line is one JSON object on stderr: time (UTC, ISO 8601), level, logger, pid, message
 # and the fields a line adds (request_id; the per-request line's method, path, status...).
 # The service's own loggers (model loading, Coral verdicts, unexpected errors, one line per
@@ -106,11 +121,11 @@ _JSON = {
 }
 logconfig_dict = {
     "formatters": {"json": _JSON},
-    "filters": {"request_id": {"()": RequestIdFilter}},
+    "filters": {"request_id": {"()": RequestIdFilter}, "redact_keys": {"()": RedactKeysFilter}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id", "redact_keys"],
                     "stream": "ext://sys.stdout"},
-        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id", "redact_keys"],
                           "stream": "ext://sys.stderr"},
     },
     "root": {"level": loglevel.upper(), "handlers": ["error_console"]},

@@ -33,7 +33,7 @@ from model.labels import label_for
 from service.auth import keyring
 from service.errors import APIError
 from service.metrics import record_results
-from service.validation import json_error_detail, read_body
+from service.validation import is_blank, json_error_detail, read_body
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def comment_text(payload: dict) -> str:
     """``comment.text``: plain text, non-empty, at most 20 KB; ``context`` is checked and ignored."""
     comment = _expect(field(payload, "comment"), dict, "comment") or {}
     text = _expect(comment.get("text"), str, "comment.text") or ""
-    if not text.strip():
+    if is_blank(text):
         raise PerspectiveError("Comment must be non-empty.", "COMMENT_EMPTY")
     try:
         size = len(text.encode("utf-8"))
