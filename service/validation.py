@@ -183,7 +183,7 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
             raise InvalidRequest(f"'text' has {len(text)} characters; the limit for a page is {max_page_chars}",
                                  code="text_too_long")
         blocks = split_blocks(text)
-        if not blocks:
+        if all(is_blank(block) for _start, _end, block in blocks):
             raise InvalidRequest("'text' has no non-blank line", code="empty_text")
         if len(blocks) > max_blocks:
             raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")
