@@ -50,11 +50,12 @@ metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 # BIND (e.g. unix:/run/comment-classifier/gunicorn.sock, behind nginx) wins over HOST and PORT.
 bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
-# Threaded workers, so that a busy worker can still answer: the app runs at most
+# gunicorn's threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
-# spare threads answer the rest 503 overloaded within 50 ms, and the GETs. On SIGTERM the worker
-# serves what is queued, then refuses new connections. WORKER_CLASS=sync restores the old server.
-worker_class = os.environ.get("WORKER_CLASS", "service.overload.DrainingThreadWorker")
+# spare threads answer the rest 503 overloaded within 50 ms, and the GETs. In production nginx
+# holds the clients (slow, idle or malformed) and is stopped first; WORKER_CLASS=sync (with
+# THREADS=1) restores the first release's server.
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
 threads = int(os.environ.get("THREADS", "8"))
 # Connections a worker holds (kept-alive ones included); beyond them the kernel queues at most
 # BACKLOG more for all workers. Both bounded: the queue a saturated server builds is answered
