@@ -95,6 +95,7 @@ rollback: $(VENV)/.installed ## make the previous model version in MODELS curren
 
 bench: $(VENV)/.installed-dev ## benchmark the service (current model in MODELS) under gunicorn against a hello-world floor
 	$(BIN)/python -m bench $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
+	$(BIN)/python -m bench.adversarial
 
 soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
 	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)

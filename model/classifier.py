@@ -75,7 +75,7 @@ class Classifier:
         """Probability that ``text`` is editorial prose."""
         return self.scorer.probability(text)
 
-    def kind(self, text: str, tokens: list[str] | None = None) -> dict | None:
+    def kind(self, text: str, tokens: list[str] | None = None, counted: dict | None = None) -> dict | None:
         """``{["label": "sarcastic"|"opinion",] "scores"}`` for a comment, if the artifact has a kind model.
 
         ``label`` is there only when P(sarcastic) is outside the card's confident band, that is
@@ -86,7 +86,7 @@ class Classifier:
             return None
         if tokens is None:
             tokens = tokenize(normalize(text))
-        q = self.kind_scorer.probability_of_tokens(tokens)
+        q = self.kind_scorer.probability_of_tokens(tokens, counted)
         low, high = self.kind_band
         label = SARCASTIC if q >= high else OPINION if q < low else None
         scores = {"scores": {SARCASTIC: q, OPINION: 1.0 - q}}
@@ -101,19 +101,20 @@ class Classifier:
     def result(self, text: str, band, explain: bool = False, explain_top: int | None = 10) -> dict:
         """The plain-data result for one text: label, scores, decision, kind, explanation."""
         tokens = tokenize(normalize(text))
-        p = self.scorer.probability_of_tokens(tokens)
+        counted: dict = {}  # the term counts, made once for both models
+        p = self.scorer.probability_of_tokens(tokens, counted)
         result = {
             "label": label_for(p),
             "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
             "decision": decision_for(p, band),
         }
-        return self._add_kind_and_explanation(result, text, tokens, explain, explain_top)
+        return self._add_kind_and_explanation(result, text, tokens, explain, explain_top, counted)
 
     def _add_kind_and_explanation(self, result: dict, text: str, tokens: list[str], explain: bool,
-                                  explain_top: int | None) -> dict:
+                                  explain_top: int | None, counted: dict | None = None) -> dict:
         """Add ``kind`` to a result labelled comment (with a kind model), ``explanation`` if asked."""
         if result["label"] == COMMENT and self.kind_scorer is not None:
-            result["kind"] = self.kind(text, tokens)
+            result["kind"] = self.kind(text, tokens, counted)
         if explain:
             result["explanation"] = self.explain(text, explain_top)
         return result

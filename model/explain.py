@@ -10,7 +10,6 @@ should they ever differ, tokens come back without offsets rather than with wrong
 
 from __future__ import annotations
 
-import html
 import math
 import re
 import unicodedata
@@ -28,38 +27,32 @@ from model.text import (
     _TEX_QUOTES,
     _TOKEN,
     normalize,
+    tag_end,
     tokenize,
+    unescape_all,
 )
 
-# The pattern html.unescape applies; each match is unescaped on its own, which gives what
-# unescaping the whole text gives, since the replacements are independent.
-_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 # A non-ASCII stretch with the character before it, which a combining mark may attach to.
 _NON_ASCII_RUN = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")
+
+# The most spans listed for one term (its first occurrences).
+MAX_SPANS = 100
 
 # A character's origin: its start and end offsets in the original text, as two parallel lists.
 _Aligned = tuple[str, list[int], list[int]]
 
 
-def _common_tail(a: str, b: str) -> int:
-    """How many characters ``a`` and ``b`` share at their ends."""
-    shared = 0
-    while shared < min(len(a), len(b)) and a[-1 - shared] == b[-1 - shared]:
-        shared += 1
-    return shared
-
-
-def _replace(aligned: _Aligned, pattern: re.Pattern, repl, keep_tail: bool = False) -> _Aligned:
-    """``pattern.sub(repl, text)`` keeping each output character's origin.
+def _replace(aligned: _Aligned, pattern: re.Pattern, repl, end: int | None = None) -> _Aligned:
+    """``pattern.sub(repl, text[:end]) + text[end:]`` keeping each output character's origin.
 
     A replacement maps to the matched characters minus surrounding whitespace (so the "-" that
-    stands for " -- " points at both dashes). With ``keep_tail``, a tail the replacement shares
-    with the match (the "xyz" of "&ampxyz", which unescapes to "&xyz") keeps its own origins.
+    stands for " -- " points at both dashes). Character references are unescaped by
+    ``model.text.unescape_all``, which carries the origins the same way.
     """
     text, starts, ends = aligned
     pieces, new_starts, new_ends = [], [], []
     last = 0
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(text, 0, len(text) if end is None else end):
         a, b = match.span()
         source = match.group()
         out = repl if isinstance(repl, str) else repl(match)
@@ -68,8 +61,7 @@ def _replace(aligned: _Aligned, pattern: re.Pattern, repl, keep_tail: bool = Fal
         pieces.append(text[last:a])
         new_starts += starts[last:a]
         new_ends += ends[last:a]
-        shared = _common_tail(out, source) if keep_tail else 0
-        head_end = b - shared
+        head_end = b
         head = text[a:head_end]
         low = a + len(head) - len(head.lstrip())
         high = head_end - (len(head) - len(head.rstrip()))
@@ -79,12 +71,9 @@ def _replace(aligned: _Aligned, pattern: re.Pattern, repl, keep_tail: bool = Fal
             origin = (starts[low], ends[high - 1])
         else:  # an empty head: anchor at the position it stood
             origin = (ends[a - 1], ends[a - 1]) if a else (0, 0)
-        head_out = len(out) - shared
         pieces.append(out)
-        new_starts += [origin[0]] * head_out
-        new_ends += [origin[1]] * head_out
-        new_starts += starts[head_end:b]
-        new_ends += ends[head_end:b]
+        new_starts += [origin[0]] * len(out)
+        new_ends += [origin[1]] * len(out)
         last = b
     if not pieces:
         return aligned
@@ -164,15 +153,12 @@ def _normalize_aligned(text: str) -> _Aligned:
     """``model.text.normalize`` before its final whitespace collapse, with origins."""
     aligned = (text, list(range(len(text))), list(range(1, len(text) + 1)))
     # The same steps, in the same order, under the same conditions as normalize().
-    while "&" in aligned[0]:
-        before = aligned[0]
-        aligned = _replace(aligned, _CHARREF, lambda m: html.unescape(m.group()), keep_tail=True)
-        if aligned[0] == before:
-            break
+    if "&" in aligned[0]:
+        aligned = unescape_all(*aligned)
     if not aligned[0].isascii():
         aligned = _fold_unicode(aligned)
     if "<" in aligned[0]:
-        aligned = _replace(aligned, _TAGS, " ")
+        aligned = _replace(aligned, _TAGS, " ", end=tag_end(aligned[0]))
     if "emoticonX" in aligned[0]:
         aligned = _replace(aligned, _EMOTICON_TOKEN, " ")
     if "``" in aligned[0] or "''" in aligned[0]:
@@ -214,8 +200,12 @@ def _occurrences(name, terms_of, tokens: list[str], wanted: set[str]) -> dict[st
     """
     found = defaultdict(list)
     if name == "chars":
+        in_token: dict[str, set] = {}  # a text repeats its tokens: each one's n-grams are made once
         for i, token in enumerate(tokens):
-            for term in wanted.intersection(terms_of([token])):
+            terms = in_token.get(token)
+            if terms is None:
+                terms = in_token[token] = wanted.intersection(terms_of([token]))
+            for term in terms:
                 found[term].append((i, i))
         return found
     terms = terms_of(tokens)
@@ -249,7 +239,9 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
     ACR"), ``CAPS`` one of 6 or more (shouting). In the ``style`` block, ``w`` is any content
     word, and the two whole-text cues ``<len N>`` (word count up to N) and ``<open end>`` (no
     final full stop, question or exclamation mark) have no spans. A ``chars`` n-gram spans the
-    tokens that contain it. A term whose source could not be located has ``spans == []``.
+    tokens that contain it. A term whose source could not be located has ``spans == []``. A term
+    lists its first ``MAX_SPANS`` occurrences at most: 20,000 "?" would otherwise make two
+    million spans for the top 100 terms, seconds of work and tens of megabytes to send.
     """
     if top is not None and top < 0:
         raise ValueError(f"'top' must be None or a non-negative integer (got {top!r})")
@@ -273,15 +265,17 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
         if wanted[name]
     }
 
+    token_starts = [start for _, start, _ in located]
+    token_ends = [end for _, _, end in located]
     terms = []
     for block, term, weight in shown:
-        spans = sorted(
-            {
-                (located[first][1], located[last][2])
-                for first, last in ranges[block].get(term, ())
-                if located[first][1] < located[first][2] and located[last][1] < located[last][2]
-            }
-        )
+        found = set()
+        for first, last in ranges[block].get(term, ()):  # in the order the term occurs
+            if token_starts[first] < token_ends[first] and token_starts[last] < token_ends[last]:
+                found.add((token_starts[first], token_ends[last]))
+                if len(found) == MAX_SPANS:
+                    break
+        spans = sorted(found)
         terms.append(
             {"term": term, "block": block, "weight": weight, "spans": [list(s) for s in spans]}
         )

@@ -78,15 +78,26 @@ class FastScorer:
         """The decision function of the pipeline's classifier for one text."""
         return self.logit_of_tokens(tokenize(normalize(text)))
 
-    def logit_of_tokens(self, tokens: list[str]) -> float:
-        """The decision function for a text already normalised and tokenised (``text.tokenize``)."""
+    def logit_of_tokens(self, tokens: list[str], counted: dict | None = None) -> float:
+        """The decision function for a text already normalised and tokenised (``text.tokenize``).
+
+        ``counted`` (a dict, empty at first) keeps each block's term counts for the next scorer
+        of the same text: the comment-kind model reads the same blocks as the classifier, and
+        making the terms costs as much as looking them up.
+        """
         total = self.intercept
         log = math.log
-        for _name, terms_of, (vocabulary, idf_squared, weights), sublinear in self.blocks:
+        for name, terms_of, (vocabulary, idf_squared, weights), sublinear in self.blocks:
             weighted = 0.0
             squares = 0.0
             get = vocabulary.get
-            for term, count in Counter(terms_of(tokens)).items():
+            if counted is None:
+                counts = Counter(terms_of(tokens))
+            else:
+                counts = counted.get(name)
+                if counts is None:
+                    counts = counted[name] = Counter(terms_of(tokens))
+            for term, count in counts.items():
                 index = get(term)
                 if index is None:
                     continue
@@ -105,9 +116,9 @@ class FastScorer:
         """Probability of the classifier's positive class (``classes_[1]``)."""
         return self.probability_of_tokens(tokenize(normalize(text)))
 
-    def probability_of_tokens(self, tokens: list[str]) -> float:
-        """``probability`` for a text already normalised and tokenised."""
-        z = self.logit_of_tokens(tokens)
+    def probability_of_tokens(self, tokens: list[str], counted: dict | None = None) -> float:
+        """``probability`` for a text already normalised and tokenised (``counted``: see ``logit_of_tokens``)."""
+        z = self.logit_of_tokens(tokens, counted)
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)

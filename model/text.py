@@ -26,12 +26,215 @@ _CHAR_FOLD = str.maketrans(
 _TAGS = re.compile(r"<br\s*/?>|</?(?:p|b|i|em|strong|a|span|div|u)\b[^>]*>", re.IGNORECASE)
 _EMOTICON_TOKEN = re.compile(r"\bemoticonX\w*")
 _TEX_QUOTES = re.compile(r"``|''")
-_DOUBLE_DASH = re.compile(r"\s*--+\s*|\s+-\s+")
+# Never tried from inside a whitespace run (a space after a space): a run that does not end in
+# a dash would otherwise be rescanned from each of its characters, quadratic in its length. No
+# match can start there: the run's first space was tried first, with the same outcome, and a
+# match ends after all of its trailing whitespace, so the next search starts past the run.
+_DOUBLE_DASH = re.compile(r"(?!(?<=\s)\s)(?:\s*--+\s*|\s+-\s+)")
 # "error?Not" and "said.The": a sentence end glued to the next sentence by a scraper.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z\)])([.?!]+)(?=[A-Z])")
 # "yes,but": a comma with no space between two lowercase words (digits like 1,000 are left alone).
 _GLUED_COMMA = re.compile(r"(?<=[a-z]),(?=[a-z])")
 _SPACE = re.compile(r"\s+")
+# The pattern html.unescape applies (a reference never contains a second "&").
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_NUMERIC_REF = re.compile(r"&#([xX]?)0*([0-9a-fA-F]*)(;?)")
+# Longer than any reference but a numeric one (which grows the window as it needs).
+_REF_WINDOW = 40
+
+
+def tag_end(text: str) -> int:
+    """Where ``_TAGS`` can match at most: every tag ends with ">", so nothing past the last one
+    is a tag, and an unclosed "<p" is not rescanned to the end of the text from every "<"."""
+    return text.rfind(">") + 1
+
+
+def unescape_reference(reference: str) -> str:
+    """``html.unescape`` of one character reference (a whole ``_CHARREF`` match).
+
+    A numeric reference with thousands of digits makes ``html.unescape`` raise (Python's limit on
+    integer conversion); its value is the same without the leading zeros and, with more than 7
+    significant digits, beyond U+10FFFF, which ``html.unescape`` turns into U+FFFD.
+    """
+    if reference[1:2] == "#" and len(reference) > 12:
+        hexadecimal, digits, semicolon = _NUMERIC_REF.fullmatch(reference).groups()
+        if len(digits) > 7:
+            return "\ufffd"
+        reference = f"&#{hexadecimal}{digits or '0'}{semicolon}"
+    return html.unescape(reference)
+
+
+class _Nodes:
+    """The text as a linked list of views ``base[start:end]``, each with optional origins.
+
+    Every "&" opens a node of its own, so a character reference (which never contains a second
+    "&") starts at a node's first character and is replaced by rewriting a few nodes' ends.
+    """
+
+    def __init__(self, text: str, starts: list | None, ends: list | None):
+        self.base, self.lo, self.hi, self.starts, self.ends = [], [], [], [], []
+        self.next, self.prev = [], []
+        cuts = [i for i, ch in enumerate(text) if ch == "&"]
+        if not cuts or cuts[0] != 0:
+            cuts.insert(0, 0)
+        cuts.append(len(text))
+        for a, b in zip(cuts, cuts[1:]):
+            self.add(text, a, b, starts, ends)
+        self.next[-1] = -1
+
+    def add(self, base, lo, hi, starts, ends) -> int:
+        node = len(self.base)
+        self.base.append(base)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.starts.append(starts)
+        self.ends.append(ends)
+        self.prev.append(node - 1)
+        self.next.append(node + 1)
+        return node
+
+    def window(self, node: int, size: int):
+        """Up to ``size`` characters from ``node`` on, to the next "&" (a reference cannot reach past
+        it), with their origins when tracked; and whether that is all there is."""
+        parts, starts, ends, have = [], [], [], 0
+        first, cut = node, False
+        while node != -1 and have < size and (node == first or self.base[node][self.lo[node]] != "&"):
+            following = self.next[node]
+            while following != -1 and self.lo[following] >= self.hi[following]:  # emptied: unlink
+                following = self.next[following]
+            self.next[node] = following
+            if following != -1:
+                self.prev[following] = node
+            lo, hi = self.lo[node], min(self.hi[node], self.lo[node] + size - have)
+            cut = hi < self.hi[node]
+            parts.append(self.base[node][lo:hi])
+            if self.starts[node] is not None:
+                starts += self.starts[node][lo:hi]
+                ends += self.ends[node][lo:hi]
+            have += hi - lo
+            node = self.next[node]
+        return "".join(parts), starts, ends, have < size or (node == -1 and not cut)
+
+    def replace_head(self, node: int, length: int, out: str, out_starts, out_ends) -> None:
+        """Replace the first ``length`` characters from ``node`` on with ``out`` (in ``node``)."""
+        rest = node
+        while length:
+            take = min(length, self.hi[rest] - self.lo[rest])
+            self.lo[rest] += take
+            length -= take
+            if length:
+                rest = self.next[rest]
+        if self.lo[rest] < self.hi[rest] and rest == node:  # the node keeps a tail: its own node
+            tail = self.add(self.base[node], self.lo[node], self.hi[node], self.starts[node], self.ends[node])
+            self.next[tail], self.prev[tail] = self.next[node], node
+            if self.next[node] != -1:
+                self.prev[self.next[node]] = tail
+            self.next[node] = tail
+        # Nodes emptied by the match go.
+        after = self.next[node]
+        while after != -1 and self.lo[after] >= self.hi[after]:
+            after = self.next[after]
+        self.next[node] = after
+        if after != -1:
+            self.prev[after] = node
+        self.base[node], self.lo[node], self.hi[node] = out, 0, len(out)
+        self.starts[node], self.ends[node] = out_starts, out_ends
+
+    def joined(self):
+        parts, starts, ends, node = [], [], [], 0
+        tracked = self.starts[0] is not None
+        while node != -1:
+            lo, hi = self.lo[node], self.hi[node]
+            parts.append(self.base[node][lo:hi])
+            if tracked:
+                starts += self.starts[node][lo:hi]
+                ends += self.ends[node][lo:hi]
+            node = self.next[node]
+        return "".join(parts), starts, ends
+
+
+def _origin_of_reference(window: str, starts: list, ends: list, length: int, out: str):
+    """Origins of ``out``, the replacement of ``window[:length]``: the characters of the reference
+    (without outer whitespace) for what it became, and a shared tail (the "xyz" of "&ampxyz",
+    which unescapes to "&xyz") keeps its own."""
+    source = window[:length]
+    shared = 0
+    while shared < min(len(out), length) and out[-1 - shared] == source[-1 - shared]:
+        shared += 1
+    head = source[: length - shared]
+    low = len(head) - len(head.lstrip())
+    high = len(head) - (len(head) - len(head.rstrip()))
+    if low >= high:
+        low, high = 0, len(head)
+    origin_start, origin_end = starts[low], ends[high - 1]
+    head_out = len(out) - shared
+    return ([origin_start] * head_out + starts[length - shared : length],
+            [origin_end] * head_out + ends[length - shared : length])
+
+
+def unescape_all(text: str, starts: list | None = None, ends: list | None = None):
+    """``html.unescape`` until nothing changes, in time linear in the text; with ``starts`` and
+    ``ends`` (each character's origin), returns ``(text, starts, ends)`` with the result's origins.
+
+    Repeating ``html.unescape`` on "&amp;amp;amp;..." rescans the whole text once per level. Here
+    each pass looks only at the references whose text changed in the pass before: one whose own
+    replacement began with "&" again, or one that a following reference's replacement (which
+    lost its "&") now continues. The passes are otherwise the same as ``html.unescape``'s: every
+    reference of a pass is read from the text as it was when the pass began.
+    """
+    tracked = starts is not None
+    if not tracked:
+        # A few passes of html.unescape itself (in C) settle all but contrived texts.
+        for _ in range(3):
+            try:
+                unescaped = html.unescape(text)
+            except ValueError:  # a numeric reference with thousands of digits
+                break
+            if unescaped == text:
+                return text
+            text = unescaped
+    nodes = _Nodes(text, starts, ends)
+    heads = [node for node in range(len(nodes.base)) if nodes.base[node][nodes.lo[node]:nodes.lo[node] + 1] == "&"]
+    head_prev = {head: previous for previous, head in zip([-1] + heads, heads)}
+    head_next = {head: following for head, following in zip(heads, heads[1:] + [-1])}
+    dirty = heads
+    while dirty:
+        changes = []
+        for head in dirty:
+            size = _REF_WINDOW
+            while True:
+                window, w_starts, w_ends, complete = nodes.window(head, size)
+                match = _CHARREF.match(window)
+                if match is None or match.end() < len(window) or complete:
+                    break
+                size *= 2
+            if match is None:
+                continue
+            source = match.group()
+            out = unescape_reference(source)
+            if out == source:
+                continue
+            if tracked:
+                out_starts, out_ends = _origin_of_reference(window, w_starts, w_ends, len(source), out)
+            else:
+                out_starts = out_ends = None
+            changes.append((head, len(source), out, out_starts, out_ends))
+        dirty = []
+        for head, length, out, out_starts, out_ends in changes:
+            nodes.replace_head(head, length, out, out_starts, out_ends)
+            if out.startswith("&"):
+                dirty.append(head)
+                continue
+            # No longer a reference: its text now continues the reference before it.
+            previous, following = head_prev.pop(head), head_next.pop(head)
+            if following != -1:
+                head_prev[following] = previous
+            if previous != -1:
+                head_next[previous] = following
+                dirty.append(previous)
+        dirty = sorted({head for head in dirty if head in head_prev})
+    joined, new_starts, new_ends = nodes.joined()
+    return (joined, new_starts, new_ends) if tracked else joined
 
 
 def normalize(text: str) -> str:
@@ -41,15 +244,13 @@ def normalize(text: str) -> str:
     # Until nothing changes: "&amp;amp;" from a doubly escaping scraper is "&" too, and
     # normalize(normalize(x)) == normalize(x), as training (which stores normalised text and
     # normalises it again in the analyzers) and serving (once) both rely on.
-    while "&" in text:
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = unescaped
+    if "&" in text:
+        text = unescape_all(text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)
     if "<" in text:
-        text = _TAGS.sub(" ", text)
+        end = tag_end(text)
+        text = _TAGS.sub(" ", text[:end]) + text[end:]
     if "emoticonX" in text:
         text = _EMOTICON_TOKEN.sub(" ", text)
     if "``" in text or "''" in text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,20 @@ def error_body(status: int, code: str, message: str):
     return response
 
 
+def _options_no_content(response):
+    """``OPTIONS`` on a path that exists: 204 No Content with ``Allow`` (Flask's own answer is an
+    empty 200 typed text/html). On a path that does not exist it stays 404 ``not_found``."""
+    if request.method == "OPTIONS" and response.status_code == 200 and request.url_rule is not None:
+        answer = Response(status=204)
+        del answer.headers["Content-Type"]
+        answer.headers["Allow"] = response.headers.get("Allow", "")
+        return answer
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers that turn every error into the JSON error body."""
+    app.after_request(_options_no_content)
 
     @app.errorhandler(APIError)
     def _api_error(error: APIError):

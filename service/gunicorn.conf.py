@@ -1,4 +1,4 @@
-"""gunicorn settings for production; HOST, PORT, WORKERS, THREADS, WORKER_CLASS, TIMEOUT,
+"""gunicorn settings for production; BIND, HOST, PORT, WORKERS, THREADS, WORKER_CLASS, TIMEOUT,
 GRACEFUL_TIMEOUT, KEEPALIVE, WORKER_CONNECTIONS and BACKLOG override the defaults."""
 
 import atexit
@@ -6,6 +6,7 @@ import gc
 import glob
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -47,13 +48,15 @@ def _remove_folder(path: str, master: int) -> None:
 # the settings with runpy (bench does) must not get a folder and the variable.
 metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# BIND (e.g. unix:/run/comment-classifier/gunicorn.sock, behind nginx) wins over HOST and PORT.
+bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
-# Threaded workers, so that a busy worker can still answer: the app runs at most
+# gunicorn's threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
-# spare threads answer the rest 503 overloaded within 50 ms, and the GETs. On SIGTERM the worker
-# serves what is queued, then refuses new connections. WORKER_CLASS=sync restores the old server.
-worker_class = os.environ.get("WORKER_CLASS", "service.overload.DrainingThreadWorker")
+# spare threads answer the rest 503 overloaded within 50 ms, and the GETs. In production nginx
+# holds the clients (slow, idle or malformed) and is stopped first; WORKER_CLASS=sync (with
+# THREADS=1) restores the first release's server.
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
 threads = int(os.environ.get("THREADS", "8"))
 # Connections a worker holds (kept-alive ones included); beyond them the kernel queues at most
 # BACKLOG more for all workers. Both bounded: the queue a saturated server builds is answered
@@ -95,6 +98,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class RedactKeysFilter(logging.Filter):
+    """Blanks API keys in query strings (``?key=...``, Perspective's way of sending one) in any line:
+    gunicorn quotes the whole request line when it refuses one ("Invalid request from ...")."""
+
+    KEY = re.compile(r"([?&;](?:key|api_key|apikey|access_token)=)[^&;\s'\"]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "=" in message and self.KEY.search(message):
+            record.msg, record.args = self.KEY.sub(r"\1[redacted]", message), None
+        return True
+
+
 # Every line is one JSON object on stderr: time (UTC, ISO 8601), level, logger, pid, message
 # and the fields a line adds (request_id; the per-request line's method, path, status...).
 # The service's own loggers (model loading, Coral verdicts, unexpected errors, one line per
@@ -107,11 +123,11 @@ _JSON = {
 }
 logconfig_dict = {
     "formatters": {"json": _JSON},
-    "filters": {"request_id": {"()": RequestIdFilter}},
+    "filters": {"request_id": {"()": RequestIdFilter}, "redact_keys": {"()": RedactKeysFilter}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id", "redact_keys"],
                     "stream": "ext://sys.stdout"},
-        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id", "redact_keys"],
                           "stream": "ext://sys.stderr"},
     },
     "root": {"level": loglevel.upper(), "handlers": ["error_console"]},

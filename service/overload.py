@@ -1,26 +1,25 @@
-"""Bounded concurrency: a per-worker limit on requests in flight, and a worker that drains on SIGTERM.
+"""Bounded concurrency: a per-worker limit on requests in flight, and refused bodies read to their end.
 
 Scoring is CPU-bound Python, so a worker gains nothing from running more requests at once than
 a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` scoring requests
 into the app per worker process and answers the rest, after 50 ms at most, with ``503
-overloaded`` and ``Retry-After``, instead of letting them wait behind the others without bound. It needs a worker that has threads
-to spare for those quick answers: ``DrainingThreadWorker``, gunicorn's threaded worker, which
-also serves what was already queued on SIGTERM and then refuses new connections, and reads a
-refused request body to its end before the error answer, so that the client gets the answer.
+overloaded`` and ``Retry-After``, instead of letting them wait behind the others without bound.
+It needs a worker that has threads to spare for those quick answers: gunicorn's own threaded
+worker (``gthread``), used as it is. ``FinishUnreadBody`` reads a refused request body to its
+end before the error answer, so that a client still sending gets the answer. Both are plain WSGI
+middleware: nothing here depends on a gunicorn worker's internals. Draining on shutdown is
+nginx's part in production (``nginx -s quit``, then SIGTERM to gunicorn; see the README).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
 
 from flask import Flask
-from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from service import logs, metrics
 
@@ -98,35 +97,14 @@ class InFlightLimit:
 
 
 def init_app(app: Flask) -> None:
-    """Wrap the app in ``InFlightLimit`` unless ``MAX_IN_FLIGHT`` is 0."""
+    """Wrap the app in ``InFlightLimit`` unless ``MAX_IN_FLIGHT`` is 0, then in ``FinishUnreadBody``."""
     limit = int(app.config["MAX_IN_FLIGHT"])
     if limit < 0:
         raise ValueError(f"MAX_IN_FLIGHT must be 0 (no limit) or more (got {limit})")
     if limit:
         app.wsgi_app = InFlightLimit(app.wsgi_app, limit)
         app.wsgi_app.url_map = app.url_map
-
-
-def _master_holds(listener: socket.socket) -> bool | None:
-    """Whether the gunicorn master still has ``listener`` open (None: cannot tell).
-
-    The master closes its listening sockets before it tells the workers to stop, and keeps
-    them on a reload (HUP) or when it removes a worker (TTOU); so this tells a shutdown,
-    where new connections must be refused, from a worker being replaced, where the other
-    workers go on accepting on the same socket.
-    """
-    try:
-        target = f"socket:[{os.fstat(listener.fileno()).st_ino}]"
-        fds = f"/proc/{os.getppid()}/fd"
-        for name in os.listdir(fds):
-            try:
-                if os.readlink(f"{fds}/{name}") == target:
-                    return True
-            except OSError:
-                continue
-        return False
-    except OSError:
-        return None
+    app.wsgi_app = FinishUnreadBody(app.wsgi_app)
 
 
 # A body the app refused unread (a 413, a 404) is read and discarded, up to this much and for
@@ -136,14 +114,20 @@ _DISCARD_LIMIT = 8 * 1024 * 1024
 _DISCARD_SECONDS = 2.0
 
 
-def _finish_unread_body(wsgi_app):
-    """Discard what is left of the body before an error answer; ``Connection: close`` if it can't.
+class FinishUnreadBody:
+    """WSGI middleware: discard what is left of the body before an error answer; ``Connection:
+    close`` if it can't.
 
     gunicorn drains only 64 KiB of a body the app left unread, and then closes a connection whose
     answer promised keep-alive; a client that sent more meets a broken pipe. Only the server's own
-    response object can change that header, and ``start_response`` is its method.
+    response object can change that header: under gunicorn ``start_response`` is a method of it,
+    whose ``force_close`` is used when there is one (other servers: the answer goes as it is).
     """
-    def app(environ, start_response):
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):
             if int(status[:3]) >= 400 and not _discard_body(environ):
                 force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
@@ -151,9 +135,7 @@ def _finish_unread_body(wsgi_app):
                     force_close()
             return start_response(status, headers, exc_info)
 
-        return wsgi_app(environ, start)
-
-    return app
+        return self.wsgi_app(environ, start)
 
 
 def _discard_body(environ) -> bool:
@@ -191,56 +173,3 @@ def _discard_body(environ) -> bool:
     finally:
         if sock is not None:
             sock.settimeout(None)  # blocking again, as the threaded worker keeps it
-
-
-class DrainingThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker that, on SIGTERM, serves every connection already queued.
-
-    gunicorn's own worker stops accepting on SIGTERM but leaves the listening socket open
-    until it exits: connections the kernel queued meanwhile (a client reconnecting after
-    its last keep-alive answer, say) are reset when it closes, after the client has sent
-    its request. This worker accepts what is queued and, when the master is shutting down,
-    shuts the listening socket so that new connections are refused at once. Requests in
-    flight and those queued then finish as gunicorn's worker finishes them, with
-    ``Connection: close``, within ``graceful_timeout``.
-
-    It also discards a refused request body before answering, or says ``Connection: close``
-    when it cannot (see ``_finish_unread_body``). Written against gunicorn
-    27's gthread worker (``set_accept_enabled``, ``enqueue_req``, ``TConn``).
-    """
-
-    def load_wsgi(self):
-        """Load the app as gunicorn does, finishing refused bodies (``_finish_unread_body``)."""
-        super().load_wsgi()
-        self.wsgi = _finish_unread_body(self.wsgi)
-
-    def handle_exit(self, sig, frame):
-        """Stop accepting, take in what is queued, refuse the rest if the server is stopping."""
-        if self.alive:
-            self.set_accept_enabled(False)
-            for listener in self.sockets:
-                self._accept_queued(listener)
-                if _master_holds(listener) is False:
-                    try:
-                        # On a listening socket, shutdown closes it for every process that
-                        # shares it: new connections are refused (RST) instead of queued.
-                        listener.shutdown(socket.SHUT_RD)
-                    except OSError:
-                        pass  # another worker did it first
-        super().handle_exit(sig, frame)
-
-    def accept(self, listener):
-        """Accept as gunicorn does, unless stopping (the poller may still report the socket)."""
-        if self.alive:
-            super().accept(listener)
-
-    def _accept_queued(self, listener) -> None:
-        listener.setblocking(False)
-        while True:
-            try:
-                client, address = listener.accept()
-            except OSError:
-                return  # nothing queued, or the socket is shut already
-            self.nr_conns += 1
-            client.setblocking(True)
-            self.enqueue_req(TConn(self.cfg, client, address, listener.getsockname()))

@@ -18,6 +18,7 @@ error body, never the service's own.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -32,7 +33,7 @@ from model.labels import label_for
 from service.auth import keyring
 from service.errors import APIError
 from service.metrics import record_results
-from service.validation import json_error_detail, read_body
+from service.validation import is_blank, json_error_detail, read_body
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def comment_text(payload: dict) -> str:
     """``comment.text``: plain text, non-empty, at most 20 KB; ``context`` is checked and ignored."""
     comment = _expect(field(payload, "comment"), dict, "comment") or {}
     text = _expect(comment.get("text"), str, "comment.text") or ""
-    if not text.strip():
+    if is_blank(text):
         raise PerspectiveError("Comment must be non-empty.", "COMMENT_EMPTY")
     try:
         size = len(text.encode("utf-8"))
@@ -305,7 +306,13 @@ def requested_attributes(payload: dict, loaded, languages: list[str], drop: bool
 
 # --- Spans ----------------------------------------------------------------------------------
 
-_SENTENCE = re.compile(r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|(?=\n)|\Z)", re.S)
+# A sentence runs from a non-blank character to the first end: a run of end marks (with closing
+# quotes or brackets) before a blank or the end of the text, a line break, or the end of the
+# text. An end-mark run is tried from its first mark only (possessively, and never from a mark
+# that follows a mark the sentence has already passed): tried from every mark of a long run
+# that is not followed by a blank, it was quadratic in the run's length.
+_END = r"[.!?\u2026]++[\"'\u201d\u2019)\]]*+(?=\s|\Z)"
+_SENTENCE = re.compile(rf"\S(?:{_END}|.*?(?:(?<![.!?\u2026]){_END}|(?=\n)|\Z))", re.S)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -327,6 +334,16 @@ def utf16_offsets(text: str, offsets) -> list[int]:
         previous = offset
     mapping = dict(result)
     return [mapping[offset] for offset in offsets]
+
+
+class _Scores:
+    """The classifier's scores within one request: each text (the comment, each sentence) is scored
+    once, whichever and however many attributes ask for it; a text of many equal sentences costs
+    one."""
+
+    def __init__(self, loaded):
+        self.editorial_probability = functools.cache(loaded.editorial_probability)
+        self.kind = functools.cache(loaded.kind)
 
 
 def _score(value: float) -> dict:
@@ -364,8 +381,9 @@ def analyze():
     units = utf16_offsets(text, [offset for span in spans for offset in span])
     scores = {}
     p_editorial = None
+    scored = _Scores(loaded)
     for key, (scorer, threshold) in attributes.items():
-        summary = scorer(loaded, text)
+        summary = scorer(scored, text)
         if scorer in (_editorial, _comment):
             p_editorial = summary if scorer is _editorial else 1.0 - summary
         if threshold is not None and summary < threshold:
@@ -373,7 +391,7 @@ def analyze():
         entry = {}
         if spans:
             entry["spanScores"] = [
-                {"begin": units[2 * i], "end": units[2 * i + 1], "score": _score(scorer(loaded, text[start:end]))}
+                {"begin": units[2 * i], "end": units[2 * i + 1], "score": _score(scorer(scored, text[start:end]))}
                 for i, (start, end) in enumerate(spans)
             ]
         entry["summaryScore"] = _score(summary)

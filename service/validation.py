@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from model.labels import check_band
 from model.segment import split_blocks
@@ -24,12 +25,47 @@ def read_body(request) -> bytes:
     Werkzeug stops reading such a body at ``MAX_CONTENT_LENGTH`` and returns the part it read,
     truncated, without complaint; one more byte from the server's stream tells whether there was more.
     """
-    body = request.get_data(cache=False)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(body) >= limit:
-        if request.environ["wsgi.input"].read(1):
-            raise RequestEntityTooLarge()
+    try:
+        body = request.get_data(cache=False)
+        limit = request.max_content_length
+        if request.content_length is None and limit is not None and len(body) >= limit:
+            if request.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
+    except HTTPException:
+        raise
+    except Exception as error:  # the server's stream refused the body: a malformed chunk, a cut connection
+        raise BadRequest(f"the request body could not be read ({type(error).__name__}: "
+                         "malformed chunked encoding, or the connection broke)") from None
     return body
+
+
+def decode_utf8(body: bytes) -> str:
+    """The body as text: strict UTF-8 (a byte-order mark is allowed and dropped), or 400 invalid_json.
+
+    ``json.loads`` on bytes would guess UTF-16 or UTF-32 from the first bytes and let encoded
+    surrogates (``\\xed\\xa0\\x80``) through; the API takes UTF-8 and nothing else.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest(f"the body is not valid UTF-8 (byte {error.start})", code="invalid_json") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+# Characters that show nothing: controls, format characters (zero-width space and joiners, the
+# byte-order mark, soft hyphen, bidirectional marks), separators, and the blank letters
+# (Hangul fillers, the blank Braille pattern).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only whitespace, or invisible characters (a text of
+    zero-width spaces normalises to nothing, and a model would only be guessing)."""
+    if text.isascii():
+        return not text.strip()
+    return all(ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+               for ch in text)
 
 
 def _no_duplicate_keys(pairs: list) -> dict:
@@ -60,10 +96,9 @@ def parse_json_object(mimetype: str, body: bytes) -> dict:
         raise UnsupportedMediaType(
             f"send the body as JSON with 'Content-Type: application/json' (got {mimetype or 'no content type'!r})"
         )
+    text = decode_utf8(body)
     try:
-        payload = json.loads(body, object_pairs_hook=_no_duplicate_keys)
-    except UnicodeDecodeError:
-        raise InvalidRequest("the body is not valid UTF-8", code="invalid_json") from None
+        payload = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except (ValueError, RecursionError) as error:
         detail = json_error_detail(error)
         raise InvalidRequest(f"the body is not valid JSON ({detail})", code="invalid_json") from None
@@ -75,8 +110,8 @@ def parse_json_object(mimetype: str, body: bytes) -> dict:
 def check_text(text, where: str, max_chars: int) -> str:
     if not isinstance(text, str):
         raise InvalidRequest(f"{where} must be a string (got {_type_name(text)})")
-    if not text.strip():
-        raise InvalidRequest(f"{where} is empty or only whitespace", code="empty_text")
+    if is_blank(text):
+        raise InvalidRequest(f"{where} is empty or only whitespace or invisible characters", code="empty_text")
     if len(text) > max_chars:
         raise InvalidRequest(
             f"{where} has {len(text)} characters; the limit is {max_chars}", code="text_too_long"
@@ -148,7 +183,7 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
             raise InvalidRequest(f"'text' has {len(text)} characters; the limit for a page is {max_page_chars}",
                                  code="text_too_long")
         blocks = split_blocks(text)
-        if not blocks:
+        if all(is_blank(block) for _start, _end, block in blocks):
             raise InvalidRequest("'text' has no non-blank line", code="empty_text")
         if len(blocks) > max_blocks:
             raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")

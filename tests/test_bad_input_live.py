@@ -279,7 +279,6 @@ UNUSUAL = {
     "hebrew": "אני לא מסכים עם הכותב בכלל, זה שטויות",
     "mixed direction": "I think \u202eesrever\u202c is \u200fשלום\u200f fine",
     "zero width": "lol\u200b\u200c\u200d\ufeff no\u2060 way",
-    "only zero width": "\u200b\u200c\u200d",
     "combining": "Z̵̡̢͇̈́a̴̜͌l̸̰̓g̷̣̈́ȯ̶̧ text ë\u0301\u0301\u0301",
     "html": "<p>The council <b>met</b> on Monday &amp; voted.</p>",
     "script": "<script>alert('xss')</script><img src=x onerror=alert(1)>",
@@ -300,6 +299,14 @@ def test_unusual_text_gets_a_label(port, name):
     status, answer = call(port, "/v1/segment", {"text": text, "explain": True})
     assert status == 200, answer
     assert len(answer["blocks"]) == 1 and answer["blocks"][0]["label"] in ("comment", "editorial", "other")
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200c\u200d", "\ufeff\u2060 \u00ad", "\u200e\n\u3164"])
+def test_a_text_of_only_invisible_characters_is_empty(port, text):
+    for path, body in (("/v1/classify", {"text": text}), ("/v1/classify", {"texts": ["fine", text]}),
+                       ("/v1/segment", {"text": text}), ("/v1/segment", {"blocks": [text]})):
+        status, answer = call(port, path, body)
+        assert status == 400 and answer["error"]["code"] == "empty_text", (path, answer)
 
 
 def test_unusual_texts_as_a_batch_with_explanations(port):
@@ -350,7 +357,7 @@ def test_other_methods_are_never_5xx(port, method, path):
     status = int(data.split(b" ", 2)[1])
     assert status < 500, data[:300]
     if method == "OPTIONS":
-        assert status == 200
+        assert status == 204 and b"\r\nAllow: " in data
     elif method == "HEAD":
         assert status in (200, 405)
     elif path != "/healthz" or method != "HEAD":

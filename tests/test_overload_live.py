@@ -34,8 +34,10 @@ def app_factory(tiny_classifier):
 
 
 def test_limit_wraps_the_app_unless_zero(app_factory):
-    assert isinstance(app_factory(2).wsgi_app, overload.InFlightLimit)
-    assert not isinstance(app_factory(0).wsgi_app, overload.InFlightLimit)
+    # Outermost, the refused bodies are read; inside it, the limit.
+    assert isinstance(app_factory(2).wsgi_app, overload.FinishUnreadBody)
+    assert isinstance(app_factory(2).wsgi_app.wsgi_app, overload.InFlightLimit)
+    assert not isinstance(app_factory(0).wsgi_app.wsgi_app, overload.InFlightLimit)
 
 
 def test_negative_limit_is_refused_at_start_up(app_factory):
@@ -56,7 +58,7 @@ def refused_counts(client) -> dict:
 def test_a_full_worker_answers_503_quickly_but_never_to_the_probes(app_factory):
     app = app_factory(1)
     entered, release = threading.Event(), threading.Event()
-    limit = app.wsgi_app
+    limit = app.wsgi_app.wsgi_app
     flask_app = limit.wsgi_app
 
     def held(environ, start_response):

@@ -1,0 +1,102 @@
+"""Adversarial texts: the shapes that made text handling quadratic, at the length limit.
+
+Each family repeats a short piece (a space before a lone dash, an unclosed tag, a doubly escaped
+entity, a run of full stops...) up to ``MAX_CHARS``. ``tests/test_text_linear.py`` scores them,
+and texts hypothesis builds the same way, under a generous bound; ``python -m bench.adversarial``
+(a line of ``make bench``) prints the slowest it finds, in milliseconds, for each path: scoring,
+explaining, and Perspective's analyze with span annotations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+MAX_CHARS = 20_000
+
+# (prefix, piece repeated, suffix): each once quadratic somewhere, or close to a pattern that was.
+FAMILIES = {
+    "spaces then -x": ("", " ", "-x"),
+    "tabs then -x": ("", "\t", "-x"),
+    "space dash": ("", " -", ""),
+    "unclosed <p": ("", "<p ", ""),
+    "unclosed <br": ("", "<br ", ""),
+    "doubly escaped &amp;": ("&", "amp;", "lt;"),
+    "&amp without ;": ("", "&amp", ""),
+    "ampersands": ("", "&", ""),
+    "numeric reference digits": ("&#", "9", ";"),
+    "a, dots, b": ("a", ".", "b"),
+    "dots with closing quotes": ("a.", '"', "b"),
+    "sentences": ("", "Ab. ", ""),
+    "question marks": ("x", "?", "Y"),
+    "glued commas": ("", "a,", ""),
+    "apostrophes": ("", "a'", ""),
+    "zero-width": ("a", "\u200b", "b"),
+    "combining marks": ("a", "\u0301", ""),
+    "emoticon tokens": ("", "emoticonX", ""),
+    "tex quotes": ("", "``''", ""),
+    "one long word": ("", "a", ""),
+    "capitals": ("", "ABSOLUTELY ", ""),
+    "digits and dots": ("", "1.", ""),
+}
+
+
+def fill(prefix: str, piece: str, suffix: str, length: int = MAX_CHARS) -> str:
+    """``prefix``, then ``piece`` repeated, then ``suffix``, cut to ``length`` characters."""
+    room = max(0, length - len(prefix) - len(suffix))
+    return (prefix + piece * (room // max(1, len(piece)) + 1))[: length - len(suffix)] + suffix
+
+
+def texts(length: int = MAX_CHARS) -> dict[str, str]:
+    """Every family at ``length`` characters."""
+    return {name: fill(*parts, length=length) for name, parts in FAMILIES.items()}
+
+
+def timed(function, *args) -> float:
+    """Seconds ``function(*args)`` takes."""
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
+def paths(classifier, perspective_client=None):
+    """``{name: function(text)}``: scoring, explaining and, given a Flask test client of the
+    service, Perspective's analyze with span annotations."""
+    chosen = {
+        "score": lambda text: classifier.classify([text]),
+        "explain": lambda text: classifier.classify([text], explain=True, explain_top=100),
+    }
+    if perspective_client is not None:
+        from service.perspective import MAX_COMMENT_BYTES
+
+        def analyze(text):
+            # Perspective's limit is in bytes: a text of multi-byte characters is cut to it.
+            text = text.encode("utf-8")[:MAX_COMMENT_BYTES].decode("utf-8", "ignore")
+            response = perspective_client.post(
+                "/v1alpha1/comments:analyze",
+                json={"comment": {"text": text}, "languages": ["en"], "spanAnnotations": True,
+                      "requestedAttributes": {"EDITORIAL": {}, "COMMENT": {}}})
+            assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        chosen["perspective spans"] = analyze
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pathlib import Path
+
+    from model import Classifier
+    from service import create_app
+
+    parser = argparse.ArgumentParser(prog="python -m bench.adversarial", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", type=Path, default=Path(__file__).resolve().parent.parent / "model")
+    args = parser.parse_args(argv)
+    classifier = Classifier.load(args.model_dir)
+    client = create_app({"TESTING": True, "CLASSIFIER": classifier}).test_client()
+    for name, function in paths(classifier, client).items():
+        worst = max((timed(function, text), family) for family, text in texts().items())
+        print(f"adversarial {name:18s} worst {worst[0] * 1000:8.1f} ms  ({worst[1]!r}, {MAX_CHARS:,} characters)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Fill the placeholders of ``comment-classifier.conf`` and write a whole nginx.conf.
+
+    python deploy/nginx/render.py --listen 0.0.0.0:8000 \
+        --socket /run/comment-classifier/gunicorn.sock --run-dir /run/comment-classifier \
+        --out /run/comment-classifier/nginx.conf
+    nginx -c /run/comment-classifier/nginx.conf -g 'daemon off;'
+
+The live tests render it the same way for a port and a socket of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent / "comment-classifier.conf"
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def render(values: dict[str, str], template: Path = TEMPLATE) -> str:
+    """The template with every placeholder filled; ValueError naming any left without a value."""
+    text = template.read_text()
+    missing = sorted(set(_PLACEHOLDER.findall(text)) - set(values))
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), text)
+
+
+def write(values: dict[str, str], out: Path) -> Path:
+    """Render to ``out`` atomically (a temporary file beside it, then a rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(render(values))
+    os.replace(temporary, out)
+    return out
+
+
+def values_from(args: argparse.Namespace) -> dict[str, str]:
+    run_dir = Path(args.run_dir).resolve()
+    return {
+        "LISTEN": args.listen,
+        "UPSTREAM_SOCKET": str(Path(args.socket).resolve()),
+        "RUN_DIR": str(run_dir),
+        "NGINX_WORKERS": str(args.workers),
+        "ACCESS_LOG": "off" if args.access_log == "off" else f"{args.access_log} comment_classifier",
+        "ERROR_LOG": args.error_log,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="render.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--listen", default="127.0.0.1:8000", help="nginx's address (default: 127.0.0.1:8000)")
+    parser.add_argument("--socket", required=True, help="gunicorn's unix socket (gunicorn BIND=unix:PATH)")
+    parser.add_argument("--run-dir", required=True, help="folder for nginx's pid file and temporary files")
+    parser.add_argument("--workers", default="1", help="nginx worker processes (default: 1; 'auto': one per core)")
+    parser.add_argument("--access-log", default="/dev/stdout",
+                        help="access log file (JSON lines, paths without query strings), or 'off' (default: stdout)")
+    parser.add_argument("--error-log", default="stderr", help="nginx's error log (default: stderr)")
+    parser.add_argument("--out", required=True, type=Path, help="the nginx.conf to write")
+    args = parser.parse_args(argv)
+    try:
+        path = write(values_from(args), args.out)
+    except (OSError, ValueError) as error:
+        print(f"render.py: {error}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

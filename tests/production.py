@@ -1,0 +1,110 @@
+"""The production topology for live tests: gunicorn on a unix socket behind nginx (Debian's).
+
+``Production(model_dir)`` starts both as the README's production commands do (the nginx config
+rendered from ``deploy/nginx/comment-classifier.conf``) and stops them on exit; the tests talk
+to nginx on a free 127.0.0.1 port. nginx is installed by ``tests/install-servers.sh`` (called by
+``make test``); without it these tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+RENDER = REPO / "deploy" / "nginx" / "render.py"
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+    if found is None:
+        pytest.skip("nginx is not installed (tests/install-servers.sh installs Debian's)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def connect(port: int, timeout: float = 10) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+class Production:
+    """gunicorn + nginx, started in a temporary folder; ``port`` is nginx's."""
+
+    def __init__(self, model_dir: Path, env: dict | None = None):
+        self.model_dir, self.env = model_dir, env or {}
+
+    def __enter__(self) -> "Production":
+        nginx = nginx_binary()
+        self.folder = Path(tempfile.mkdtemp(prefix="comment-classifier-production-"))
+        self.folder.chmod(0o755)  # nginx's workers (user nobody under root) reach the socket through it
+        self.socket = self.folder / "gunicorn.sock"
+        self.port = free_port()
+        self.gunicorn_log = self.folder / "gunicorn.log"
+        self.access_log = self.folder / "access.log"
+        self.error_log = self.folder / "error.log"
+        environment = {**os.environ, "COMMENT_CLASSIFIER_MODEL_DIR": str(self.model_dir),
+                       "BIND": f"unix:{self.socket}", "WORKERS": "2", **self.env}
+        with open(self.gunicorn_log, "w") as log:
+            self.gunicorn = subprocess.Popen([str(GUNICORN), "-c", "service/gunicorn.conf.py", "service.wsgi:app"],
+                                             cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        conf = self.folder / "nginx.conf"
+        subprocess.run([sys.executable, str(RENDER), "--listen", f"127.0.0.1:{self.port}", "--socket", str(self.socket),
+                        "--run-dir", str(self.folder), "--access-log", str(self.access_log),
+                        "--error-log", str(self.error_log), "--out", str(conf)], check=True, capture_output=True)
+        with open(self.folder / "nginx.out", "w") as log:
+            self.nginx = subprocess.Popen([nginx, "-c", str(conf), "-e", str(self.error_log), "-g", "daemon off;"],
+                                          stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            for process, name in ((self.gunicorn, "gunicorn"), (self.nginx, "nginx")):
+                if process.poll() is not None:
+                    self.__exit__(None, None, None)
+                    pytest.fail(f"{name} did not start:\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.__exit__(None, None, None)
+        pytest.fail(f"the service did not become ready behind nginx:\n{self.logs()}")
+
+    def logs(self) -> str:
+        parts = []
+        for path in (self.gunicorn_log, self.access_log, self.error_log, self.folder / "nginx.out"):
+            if path.exists():
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')}")
+        return "\n".join(parts)
+
+    def __exit__(self, *exc) -> None:
+        for process in (self.nginx, self.gunicorn):
+            if process.poll() is None:
+                process.send_signal(signal.SIGQUIT if process is self.nginx else signal.SIGTERM)
+        for process in (self.nginx, self.gunicorn):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,166 @@
+"""Text handling is linear in the text, and gives exactly what it gave before it was made so.
+
+The shipped model was trained on ``normalize`` and ``tokenize`` as they were: ``text_reference``
+keeps those (and the explanation's offset replay, and the Perspective sentence splitter) as the
+reference the linear versions must equal, on texts hypothesis builds from the pieces every
+pattern reacts to and on the adversarial families of ``bench.adversarial``. Then every path that
+reads a text (scoring, explaining, Perspective's span annotations, Coral's HTML stripping) must
+take the adversarial texts at the length limit within a generous bound: a quadratic path takes
+seconds there, a linear one milliseconds. The bound is no speed goal; ``make bench`` prints the
+worst case found.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import text_reference as reference
+from bench import adversarial
+from model import Classifier
+from model.explain import _normalize_aligned, tokens_with_offsets
+from model.text import normalize, tokenize, unescape_all
+from service import create_app
+from service.coral import text_of_html
+from service.perspective import sentences
+
+REPO = Path(__file__).resolve().parent.parent
+# Generous: the quadratic paths took 1-13 s on these texts; the linear ones take milliseconds.
+BOUND_SECONDS = 1.0
+
+# What the patterns react to: references (nested, unterminated, numeric), tags, dashes and
+# blanks, end marks and closers, typography that folds, zero-width and combining characters.
+PIECES = [
+    "&", "amp", ";", "#", "x", "38", "26", "lt", "gt", "not", "in", "&amp;", "&#38;", "&#x26;", "&lt;",
+    "&#1;", "&#0;", "&#128;", "&#105;", "AMP", "nbsp", "ampx", "<", ">", "p", "br", "/", "<p ", "<br/>",
+    " ", "  ", "\t", "\n", "\r", "\xa0", "-", "--", " - ", "\u2014", "\u2013", ".", "...", "?", "!",
+    "\u2026", '"', "'", "\u201d", ")", "]", ",", "a", "b", "Z", "I", "ABC", "ABSOLUTELY", "0", "9", "1.5",
+    "emoticonX", "``", "''", "\u200b", "\ufeff", "\u0301", "\u00e9", "\uff21", "\ufb01", "\u1100\u1161",
+]
+texts = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
+    st.text(max_size=60),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_normalize_and_tokenize_equal_the_reference(text):
+    expected = reference.normalize(text)
+    assert normalize(text) == expected
+    assert tokenize(normalize(text)) == tokenize(expected)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_explanation_offsets_equal_the_reference(text):
+    assert _normalize_aligned(text) == reference.aligned(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(texts)
+def test_unescape_all_is_html_unescape_until_nothing_changes(text):
+    expected = text
+    while True:
+        unescaped = html.unescape(expected)
+        if unescaped == expected:
+            break
+        expected = unescaped
+    assert unescape_all(text) == expected
+    # With origins: the same text, one origin per character.
+    tracked, starts, ends = unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1)))
+    assert tracked == expected and len(starts) == len(ends) == len(expected)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from([".", "!", "?", "\u2026", '"', "'", "\u201d", ")", "]", " ", "\n", "\t",
+                                 "a", "b", "x."]), max_size=40).map("".join))
+def test_sentences_equal_the_reference(text):
+    assert sentences(text) == reference.sentences(text)
+
+
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+def test_adversarial_texts_equal_the_reference(family):
+    # Short enough for the quadratic reference; the shapes are the ones that were slow.
+    text = adversarial.fill(*adversarial.FAMILIES[family], length=600)
+    assert normalize(text) == reference.normalize(text)
+    assert _normalize_aligned(text) == reference.aligned(text)
+    assert sentences(text) == reference.sentences(text)
+
+
+def test_a_numeric_reference_of_thousands_of_digits_is_a_replacement_character():
+    # html.unescape raises on it (Python's limit on integer conversion); its value is past U+10FFFF.
+    with pytest.raises(ValueError):
+        reference.normalize("&#" + "9" * 5000 + ";")
+    assert normalize("x &#" + "9" * 5000 + "; y") == "x \ufffd y"
+    assert normalize("x &#" + "0" * 5000 + "65; y") == "x A y"
+    assert normalize("x &#x" + "0" * 5000 + "41 y") == "x A y"
+    assert [token for token, _, _ in tokens_with_offsets("&#" + "9" * 5000)] == tokenize("\ufffd")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Classifier.load(REPO / "model")
+
+
+@pytest.fixture(scope="module")
+def paths(shipped):
+    client = create_app({"TESTING": True, "CLASSIFIER": shipped}).test_client()
+    return adversarial.paths(shipped, client)
+
+
+def _within_bound(paths, text):
+    for name, function in paths.items():
+        # The best of three: a shared machine can stall any one run; a quadratic path is slow in all.
+        elapsed = adversarial.timed(function, text)
+        for _ in range(2):
+            if elapsed < BOUND_SECONDS:
+                break
+            elapsed = min(elapsed, adversarial.timed(function, text))
+        assert elapsed < BOUND_SECONDS, f"{name} took {elapsed:.2f} s on {text[:40]!r}... ({len(text)} characters)"
+
+
+@pytest.mark.artifact
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+def test_adversarial_families_score_within_the_bound(paths, family):
+    _within_bound(paths, adversarial.fill(*adversarial.FAMILIES[family]))
+
+
+@pytest.mark.artifact
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map("".join),
+       st.sampled_from(PIECES), st.sampled_from(PIECES))
+def test_generated_adversarial_texts_score_within_the_bound(paths, piece, prefix, suffix):
+    _within_bound(paths, adversarial.fill(prefix, piece, suffix))
+
+
+@pytest.mark.parametrize("piece", ["<p ", "<br ", "<a b='", "<!--", "</", "<?", "<!", "<", "&#9", "<b>"])
+def test_coral_html_stripping_is_linear(piece):
+    # Coral's body is bounded by the request size (1 MB), not the text limit.
+    body = piece * (1_000_000 // len(piece))
+    started = time.perf_counter()
+    text_of_html(body)
+    assert time.perf_counter() - started < BOUND_SECONDS
+
+
+def test_coral_html_stripping_keeps_text_and_drops_what_xml_cannot_hold():
+    assert text_of_html("a\x01b\x0bc &amp; <b>d</b>") == "abc & d"
+    assert text_of_html("<!-- only a comment -->") == ""
+    assert text_of_html("x &#" + "9" * 5000 + "; y") == "x \ufffd y"
+
+
+@pytest.mark.artifact
+def test_a_term_lists_its_first_occurrences_at_most(shipped):
+    from model.explain import MAX_SPANS
+
+    text = "Why? " * 1000
+    terms = shipped.classify([text], explain=True, explain_top=100)[0]["explanation"]["terms"]
+    question = next(term for term in terms if term["term"] == "?" and term["block"] == "words")
+    assert len(question["spans"]) == MAX_SPANS
+    assert question["spans"] == [[5 * i + 3, 5 * i + 4] for i in range(MAX_SPANS)]
