@@ -1,5 +1,5 @@
 """Moderators' feedback: a SQLite store the service writes and retraining reads."""
 
-from feedback.store import KINDS, LABELS, SCHEMA_VERSION, FeedbackError, FeedbackStore
+from feedback.store import KINDS, LABELS, SCHEMA_VERSION, VERDICTS, FeedbackError, FeedbackStore
 
-__all__ = ["FeedbackError", "FeedbackStore", "KINDS", "LABELS", "SCHEMA_VERSION"]
+__all__ = ["FeedbackError", "FeedbackStore", "KINDS", "LABELS", "SCHEMA_VERSION", "VERDICTS"]
