@@ -353,6 +353,17 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
         rows += [("Leave-one-source-out macro-F1 (pooled)", _fmt(loso["pooled"]["macro_f1"])),
                  ("Leave-one-source-out macro-F1 (source-balanced)", _fmt(loso.get("source_balanced_macro_f1"))),
                  ("Worst unseen source", f"{worst[0]} ({_fmt(worst[1]['accuracy'])})")]
+    oos = metrics.get("out_of_source")
+    if oos:
+        held_sources = oos["held_out_sources"]
+        rows += [("Calibration (Platt scaling of the logit, fitted out of source)",
+                  f"a = {oos['platt_scaling']['a']:.4f}, b = {oos['platt_scaling']['b']:.4f}"),
+                 ("Expected calibration error on left-out sources (uncalibrated)",
+                  f"{_fmt(held_sources['expected_calibration_error'])} "
+                  f"({_fmt(held_sources['expected_calibration_error_uncalibrated'])})"),
+                 ("Review band chosen out of source", f"[{oos['review_band']['band'][0]:.3f}, {oos['review_band']['band'][1]:.3f})"),
+                 ("Out of source: share sent to review (every source weighing the same)", f"{held_sources['review_share']:.1%}"),
+                 ("Out of source: accuracy of the decisions outside review", _fmt(held_sources["decided_accuracy"]))]
     segmentation = card.get("segmentation")
     if segmentation:
         rows += [("Segmentation block accuracy (per-block baseline)",
@@ -365,6 +376,28 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
         rows += [("Sarcastic vs opinion macro-F1 (held out)", _fmt(pooled.get("macro_f1"))),
                  ("F1 (sarcastic), held out", _fmt(pooled.get("f1_sarcastic")))]
     return rows
+
+
+def source_table(metrics: dict) -> list[str]:
+    """Markdown lines: per source, in-source held-out and leave-one-source-out accuracy, and the
+    review share and decided accuracy it gets from a band fitted on the other sources."""
+    loso = (metrics.get("leave_one_source_out") or {}).get("per_source")
+    if not loso:
+        return []
+    held = (metrics.get("held_out") or {}).get("per_source") or {}
+    review = ((metrics.get("out_of_source") or {}).get("held_out_sources") or {}).get("per_source") or {}
+    lines = ["## Per source: in source and out of source", "",
+             "Out of source: the source was left out of training, and the calibration and review band "
+             "were fitted on the other sources.", "",
+             "| source | label | held-out accuracy (in source) | accuracy left out | sent to review | "
+             "decisions outside review right |",
+             "|---|---|---|---|---|---|"]
+    for name, row in sorted(loso.items(), key=lambda kv: kv[1]["accuracy"]):
+        r = review.get(name, {})
+        share = "n/a" if r.get("review_share") is None else f"{r['review_share']:.1%}"
+        lines.append(f"| {name} | {row['label']} | {_fmt(held.get(name, {}).get('accuracy'))} | "
+                     f"{_fmt(row['accuracy'])} | {share} | {_fmt(r.get('decided_accuracy'))} |")
+    return lines + [""]
 
 
 def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_only: bool) -> Path:
@@ -386,6 +419,7 @@ def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_onl
     ]
     lines += [f"| {name} | {value} |" for name, value in key_figures(card, drawn)]
     lines.append("")
+    lines += source_table(card.get("metrics") or {})
     for file, caption in drawn["figures"].values():
         lines += [f"## {caption}", "", f"![{caption}]({file})", ""]
     path.write_text("\n".join(lines))
