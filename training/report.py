@@ -575,7 +575,7 @@ def plot_operating_points(labels: list[str], p_editorial, points: dict[str, dict
         label = f"{name} (P(editorial) >= {point['threshold']:.3f})"
         left.scatter([point["fpr"]], [point["tpr"]], marker=marker, s=60, zorder=5, label=label)
         right.scatter([point["tpr"]], [point["precision"]], marker=marker, s=60, zorder=5, label=label)
-    left.set_xlabel("false positive rate (comments called editorial)")
+    left.set_xlabel("false positive rate (comments called editorial; log scale above 0.01)")
     left.set_ylabel("true positive rate (editorial found)")
     left.set_title("ROC with the service's operating points", fontsize=11)
     left.set_xscale("symlog", linthresh=0.01)
@@ -598,7 +598,7 @@ def draw_newsroom(card: dict, out: Path, records, p_editorial, coral_threshold: 
     curve = band_tradeoff(labels, p_editorial)
     today = today_band(labels, p_editorial, band) if band else None
     plot_band_tradeoff(curve, today, out / "review_tradeoff.png")
-    points = {"label (0.5)": 0.5}
+    points = {"label": 0.5}
     if band:
         points["review band: decided editorial"] = band[1]
     points["Coral flag"] = coral_threshold
