@@ -274,3 +274,32 @@ def test_the_queue_on_a_390px_phone(browser, server):
     page.locator("#queue-section").screenshot(path=str(SCREENSHOTS / "queue-phone.png"))
     assert page.errors == []
     page.context.close()
+
+
+def test_the_page_view_explains_review_in_words_and_a_verdict_clears_the_flag(browser, server):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    page = open_page(browser, server)
+    page.click("#moderator-settings summary")
+    page.fill("#api-key", KEY)
+    page.fill("#text", SEED_PAGE.read_text(encoding="utf-8"))
+    page.click("#analyse")
+    page.wait_for_selector("#analyse-status.status-ok")
+    # full width, sure blocks folded to two lines: the 17 blocks were 5,100 px in a narrow column
+    height = page.evaluate("document.getElementById('results').offsetHeight")
+    assert height < 3000, f"the seed page's blocks are {height} px tall at 1280 px"
+    flagged = page.locator("#results .block.is-review").first
+    assert "a moderator should decide" in flagged.locator(".decision-review").get_attribute("title")
+    flagged.locator(".why summary").click()
+    why = flagged.locator(".why").inner_text()
+    assert "points to" in why and "logit" not in why and "+0." not in why
+    assert "Moderator says" not in page.inner_text("#results")
+    index = flagged.get_attribute("data-index")
+    flagged.locator(".feedback button[data-label=other]").click()
+    block = page.locator(f'#results .block[data-index="{index}"]')
+    block.locator(".feedback[data-saved=other]").wait_for()
+    assert "is-review" not in block.get_attribute("class")
+    assert block.locator(".decision-review").count() == 0
+    assert stored(server)[-1]["label"] == "other"
+    assert page.errors == []
+    page.context.close()
