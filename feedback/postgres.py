@@ -49,6 +49,11 @@ MIGRATIONS = (
     CREATE UNIQUE INDEX feedback_comment_moderator ON feedback (comment_id, moderator)
         WHERE comment_id IS NOT NULL;
     """,
+    # 2: "other" (page chrome) as a verdict, as in SQLite's migration 2.
+    """
+    ALTER TABLE feedback DROP CONSTRAINT feedback_label_check;
+    ALTER TABLE feedback ADD CONSTRAINT feedback_label_check CHECK (label IN ('editorial', 'comment', 'other'));
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # pg_advisory_xact_lock keys: one for migrations, one for writes (any two fixed numbers).

@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 LABELS = ("editorial", "comment")
+# What a moderator may answer: a label, or "other" for page chrome (menus, bylines, buttons), which
+# is neither and is kept for the page segmenter; the text classifier's retraining leaves it out.
+VERDICTS = (*LABELS, "other")
 KINDS = ("sarcastic", "opinion")
 FIELDS = ("id", "text", "label", "kind", "comment_id", "moderator", "note", "model_version", "scores",
           "created", "updated")
@@ -39,6 +42,30 @@ MIGRATIONS = (
         updated       TEXT NOT NULL
     );
     -- One row per comment and moderator: a second verdict on the same comment updates the first.
+    CREATE UNIQUE INDEX feedback_comment_moderator ON feedback (comment_id, moderator)
+        WHERE comment_id IS NOT NULL;
+    """,
+    # 2: "other" (page chrome) as a verdict. SQLite cannot change a CHECK in place: copy the rows.
+    """
+    CREATE TABLE feedback_v2 (
+        id            INTEGER PRIMARY KEY,
+        text          TEXT NOT NULL,
+        label         TEXT NOT NULL CHECK (label IN ('editorial', 'comment', 'other')),
+        kind          TEXT CHECK (kind IN ('sarcastic', 'opinion')),
+        comment_id    TEXT,
+        moderator     TEXT NOT NULL DEFAULT '',
+        note          TEXT,
+        model_version TEXT,
+        scores        TEXT,
+        created       TEXT NOT NULL,
+        updated       TEXT NOT NULL
+    );
+    INSERT INTO feedback_v2 (id, text, label, kind, comment_id, moderator, note, model_version, scores, created,
+                             updated)
+        SELECT id, text, label, kind, comment_id, moderator, note, model_version, scores, created, updated
+        FROM feedback;
+    DROP TABLE feedback;
+    ALTER TABLE feedback_v2 RENAME TO feedback;
     CREATE UNIQUE INDEX feedback_comment_moderator ON feedback (comment_id, moderator)
         WHERE comment_id IS NOT NULL;
     """,

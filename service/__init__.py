@@ -40,6 +40,9 @@ DEFAULTS = {
     "LOG_TEXT": False,
     # Requests each worker process runs at once; more are answered 503 overloaded (0: no limit).
     "MAX_IN_FLIGHT": 4,
+    # Keep the last N texts decided "review" for the desk's queue (0: keep none; texts are personal data).
+    "REVIEW_LOG_SIZE": 0,
+    "REVIEW_LOG_DB": "var/review-log.sqlite3",
 }
 
 
@@ -60,7 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import api, auth, coral, docs, errors, feedback, logs, metrics, overload, perspective, reload, web
+    from service import (api, auth, coral, docs, errors, feedback, logs, metrics, overload, perspective, reload,
+                         review_log, web)
 
     errors.init_app(app)
     # Before auth: a before_request hook that answers early (401) stops the ones registered after
@@ -72,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(perspective.bp)
     app.register_blueprint(coral.bp)
     app.register_blueprint(web.bp)
+    review_log.init_app(app)
     app.register_blueprint(docs.bp)
     # After the routes (it checks REQUIRE_API_KEY's paths against them), after logs and metrics.
     auth.init_app(app)

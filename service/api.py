@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from service.errors import NotReady
 from service.metrics import record_results
+from service.review_log import record as record_review
 from service.validation import explain_options, page_from, parse_json_object, read_body, review_band_from, texts_from
 
 bp = Blueprint("api", __name__)
@@ -57,6 +58,7 @@ def classify():
     explain, top = explain_options(payload)
     results = loaded.classify(texts, review_band=band, explain=explain, explain_top=top)
     record_results(results, texts, loaded.version)
+    record_review(results, texts, "classify", loaded.version)
     model = {"version": loaded.version}
     if single:
         return jsonify({**results[0], "model": model})
@@ -73,5 +75,7 @@ def segment():
     band = review_band_from(payload, config["REVIEW_BAND"])
     explain, top = explain_options(payload)
     page = loaded.segment_page(blocks, review_band=band, explain=explain, explain_top=top)
-    record_results(page["blocks"], [block["text"] for block in page["blocks"]], loaded.version)
+    texts = [block["text"] for block in page["blocks"]]
+    record_results(page["blocks"], texts, loaded.version)
+    record_review(page["blocks"], texts, "segment", loaded.version, page=True)
     return jsonify({**page, "model": {"version": loaded.version}})

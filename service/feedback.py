@@ -13,7 +13,7 @@ import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
-from feedback import KINDS, LABELS, FeedbackError, is_database_url, open_store
+from feedback import KINDS, LABELS, VERDICTS, FeedbackError, is_database_url, open_store
 from service import metrics
 from service.auth import feedback_keyring, require_key
 from service.errors import APIError, InvalidRequest
@@ -99,10 +99,12 @@ def verdict_from(payload: dict, max_chars: int) -> dict:
     if unknown:
         raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(sorted(_FIELDS))}")
     if "text" not in payload or "label" not in payload:
-        raise InvalidRequest("send 'text' (the text the moderator judged) and 'label' ('editorial' or 'comment')")
+        raise InvalidRequest("send 'text' (the text the moderator judged) and 'label' ('editorial', 'comment' "
+                             "or 'other')")
     label = payload["label"]
-    if label not in LABELS:
-        raise InvalidRequest(f"'label' must be 'editorial' or 'comment' (got {label!r:.40})", code="invalid_label")
+    if label not in VERDICTS:
+        raise InvalidRequest(f"'label' must be 'editorial' or 'comment', or 'other' for page chrome (got {label!r:.40})",
+                             code="invalid_label")
     kind = payload.get("kind")
     if kind is not None and kind not in KINDS:
         raise InvalidRequest(f"'kind' must be 'sarcastic' or 'opinion' (got {kind!r:.40})", code="invalid_label")

@@ -277,10 +277,13 @@ def requested_attributes(payload: dict, loaded, languages: list[str], drop: bool
     for key, parameters in requested.items():
         parameters = _expect(parameters, dict, f"requested_attributes[{key}]") or {}
         name = key.split("@", 1)[0]  # historical version suffixes: NAME@1
-        if name not in attribute_names(loaded):
+        scored = attribute_names(loaded)
+        if name not in scored:
             if drop:
                 continue
-            raise PerspectiveError(f"Unknown requested attribute: {key}")
+            # Google's message first (clients match on it), then what this server does score.
+            raise PerspectiveError(f"Unknown requested attribute: {key:.100}. Supported attributes: "
+                                   f"{', '.join(scored)}")
         if unsupported_languages:
             if drop:
                 continue

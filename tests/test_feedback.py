@@ -103,6 +103,29 @@ def test_store_migrates_an_old_file_and_refuses_a_newer_one(tmp_path):
         FeedbackStore(path)
 
 
+def test_a_version_1_file_keeps_its_rows_and_then_takes_page_chrome(tmp_path):
+    from feedback.store import MIGRATIONS
+
+    path = tmp_path / "v1.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    connection.execute("INSERT INTO feedback (text, label, kind, comment_id, moderator, created, updated) "
+                       "VALUES ('an old verdict', 'comment', 'opinion', 'c-9', 'ana', 't0', 't1')")
+    connection.commit()
+    with pytest.raises(sqlite3.IntegrityError):  # version 1 cannot hold page chrome
+        connection.execute("INSERT INTO feedback (text, label, created, updated) VALUES ('Menu', 'other', 't', 't')")
+    connection.close()
+    store = FeedbackStore(path)
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    old = store.get(1)
+    assert (old["text"], old["label"], old["kind"], old["comment_id"], old["moderator"], old["updated"]) == \
+        ("an old verdict", "comment", "opinion", "c-9", "ana", "t1")
+    chrome, _ = store.put({"text": "Reply 1 Comment(s)", "label": "other"})
+    assert store.get(chrome)["label"] == "other"
+    # the unique index on (comment, moderator) survived the copy
+    assert store.put({"text": "edited", "label": "editorial", "comment_id": "c-9", "moderator": "ana"}) == (1, False)
+
+
 def test_store_reports_an_unusable_path(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(FeedbackError, match="cannot open the feedback store"):
@@ -197,11 +220,20 @@ def test_post_stores_everything_and_updates_by_comment_and_moderator(fb):
     assert stored["kind"] == "opinion"
 
 
+def test_post_takes_page_chrome_as_other(fb):
+    body = {"text": "Reply1 Comment(s)", "label": "other", "scores": {"editorial": 0.4, "comment": 0.6}}
+    response = fb.post("/v1/feedback", json=body, headers=AUTH)
+    assert response.status_code == 201
+    stored = fb.get("/v1/feedback", headers=AUTH).json["items"][-1]
+    assert (stored["text"], stored["label"], stored["kind"]) == ("Reply1 Comment(s)", "other", None)
+
+
 @pytest.mark.parametrize("body, code, words", [
     ({"label": "comment"}, "invalid_request", "send 'text'"),
     ({"text": "Some text here"}, "invalid_request", "'label'"),
-    ({"text": "Some text here", "label": "spam"}, "invalid_label", "'editorial' or 'comment'"),
+    ({"text": "Some text here", "label": "spam"}, "invalid_label", "'other' for page chrome"),
     ({"text": "Some text here", "label": "editorial", "kind": "sarcastic"}, "invalid_label", "comments only"),
+    ({"text": "Share this story", "label": "other", "kind": "opinion"}, "invalid_label", "comments only"),
     ({"text": "Some text here", "label": "comment", "kind": "funny"}, "invalid_label", "'sarcastic' or 'opinion'"),
     ({"text": "   ", "label": "comment"}, "empty_text", "empty"),
     ({"text": 5, "label": "comment"}, "invalid_request", "must be a string (got int)"),

@@ -144,6 +144,15 @@ def test_sarcasm_needs_a_kind_model_and_is_given_for_every_text(kind_classifier)
         assert scores["SARCASM"]["summaryScore"]["value"] == pytest.approx(expected)
 
 
+def test_an_unknown_attribute_is_answered_with_the_ones_this_model_scores(kind_classifier):
+    client = create_app({"TESTING": True, "CLASSIFIER": kind_classifier}).test_client()
+    error = error_of(analyze(client, request_for(requestedAttributes={"TOXICITY": {}})), 400, "INVALID_REQUEST")
+    assert error["message"] == "Unknown requested attribute: TOXICITY. Supported attributes: COMMENT, EDITORIAL, SARCASM"
+    # a long made-up name is cut in the message, not echoed whole
+    error = error_of(analyze(client, request_for(requestedAttributes={"X" * 5000: {}})), 400, "INVALID_REQUEST")
+    assert len(error["message"]) < 200 and error["message"].endswith("COMMENT, EDITORIAL, SARCASM")
+
+
 # --- errors -------------------------------------------------------------------------------
 
 ERROR_CASES = [
@@ -157,8 +166,8 @@ ERROR_CASES = [
     (request_for(languages=["en", "fr", "de"]), "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
      "Attribute COMMENT does not support request languages: fr, de"),
     (request_for("👍 🎉 123"), "LANGUAGE_DETECTION_FAILED", "Unable to detect language"),
-    (request_for(requestedAttributes={"TOXICITY": {}}), "INVALID_REQUEST", "Unknown requested attribute: TOXICITY"),
-    (request_for(requestedAttributes={"SARCASM": {}}), "INVALID_REQUEST", "Unknown requested attribute: SARCASM"),
+    (request_for(requestedAttributes={"TOXICITY": {}}), "INVALID_REQUEST", "Unknown requested attribute: TOXICITY. Supported attributes: COMMENT, EDITORIAL"),
+    (request_for(requestedAttributes={"SARCASM": {}}), "INVALID_REQUEST", "Unknown requested attribute: SARCASM. Supported attributes: COMMENT, EDITORIAL"),
     (request_for(requestedAttributes={"COMMENT": {"scoreType": "PERCENTILE"}}), "INVALID_REQUEST",
      "Requested score type PERCENTILE is not supported by attribute COMMENT"),
     (request_for(requestedAttributes={"COMMENT": {"scoreType": "NOPE"}}), "INVALID_REQUEST", None),

@@ -210,3 +210,73 @@ def test_full_report_recomputes_the_cards_held_out_macro_f1(data_dir, tmp_path, 
     for path in out.glob("*.png"):
         assert_png(path)
     assert markdown_links(out / "README.md") == ALL_PLOTS
+
+
+# --- what a newsroom tunes --------------------------------------------------------------------
+
+def fake_records():
+    from training.records import Record
+
+    sources = ["news"] * 4 + ["forum"] * 4
+    return [Record(f"text {i} | with a pipe\nand a line", label, source, str(i))
+            for i, (label, source) in enumerate(zip(FAKE_LABELS, sources))]
+
+
+def test_the_coral_threshold_is_the_services_default():
+    from service.coral import SETTINGS
+
+    assert report.CORAL_FLAG_THRESHOLD == SETTINGS["CORAL_FLAG_THRESHOLD"]
+
+
+def test_band_tradeoff_buys_precision_with_review():
+    curve = report.band_tradeoff(FAKE_LABELS, FAKE_P, targets=(0.7, 0.8, 1.0))
+    assert [row["target"] for row in curve] == [0.7, 0.8, 1.0]
+    shares = [row["review_share"] for row in curve]
+    assert shares == sorted(shares) and shares[0] < shares[-1]
+    # perfect decisions: 0.9, 0.8, 0.6 editorial, 0.3, 0.2, 0.1 comment; 0.4 and 0.55 to review
+    assert curve[-1]["band"] == [0.35, 0.575]
+    assert (curve[-1]["review_share"], curve[-1]["decided_accuracy"]) == (0.25, 1.0)
+    today = report.today_band(FAKE_LABELS, FAKE_P, (0.3, 0.7))
+    assert (today["review_share"], today["decided_accuracy"]) == (0.5, 1.0)
+
+
+def test_per_source_review_coral_flags_mistakes_and_operating_points():
+    records = fake_records()
+    assert report.source_review(records, FAKE_P, (0.3, 0.7)) == [
+        {"source": "forum", "label": "comment", "n": 4, "review_share": 0.5, "decided_accuracy": 1.0},
+        {"source": "news", "label": "editorial", "n": 4, "review_share": 0.5, "decided_accuracy": 1.0},
+    ]
+    # only comment sources count; at 0.5 one forum comment (0.55) would be flagged
+    assert report.coral_false_flags(records, FAKE_P, 0.5) == [
+        {"source": "forum", "n": 4, "flagged": 1, "false_flag_rate": 0.25}]
+    assert report.coral_false_flags(records, FAKE_P, 0.95)[0]["flagged"] == 0
+    mistakes = report.misclassified(records, FAKE_P)
+    assert [(m["source"], m["p_editorial"]) for m in mistakes["editorial called comment"]] == [("news", 0.4)]
+    assert [(m["source"], m["p_editorial"]) for m in mistakes["comment called editorial"]] == [("forum", 0.55)]
+    assert report.operating_points(FAKE_LABELS, FAKE_P, {"label": 0.5}) == {
+        "label": {"threshold": 0.5, "tpr": 0.75, "fpr": 0.25, "precision": 0.75}}
+
+
+def test_the_newsroom_figures_are_drawn_and_the_report_is_reproducible(tmp_path):
+    records = fake_records()
+    texts = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        out.mkdir()
+        drawn = report.draw(FAKE_CARD, out, FAKE_LABELS, FAKE_P)
+        newsroom = report.draw_newsroom(FAKE_CARD, out, records, FAKE_P, coral_threshold=0.5)
+        drawn["figures"].update(newsroom["figures"])
+        drawn["newsroom"] = newsroom["newsroom"]
+        report.write_markdown(FAKE_CARD, drawn, out / "README.md", None, card_only=False)
+        texts.append({path.name: path.read_bytes() for path in sorted(out.iterdir())})
+    assert texts[0] == texts[1]  # the same model and data: byte for byte the same files
+    for name in ("review_tradeoff.png", "operating_points.png"):
+        assert_png(tmp_path / "a" / name)
+    readme = (tmp_path / "a" / "README.md").read_text()
+    assert markdown_links(tmp_path / "a" / "README.md") == ALL_PLOTS | {"review_tradeoff.png", "operating_points.png"}
+    assert not re.search(r"20\d\d-\d\d-\d\dT", readme.replace(FAKE_CARD["created"], ""))  # no timestamp
+    assert "| **today** ★ | [0.300, 0.700) | 50.0% | 100.0% |" in readme
+    assert "| forum | comment | 4 | 50.0% | 100.0% |" in readme
+    assert "| forum | 4 | 1 | 25.0% |" in readme
+    # a mistake's text is one table cell: no line break, its pipe escaped
+    assert "| 0.550 | forum | text 4 \\| with a pipe and a line |" in readme

@@ -97,6 +97,11 @@ def test_feedback_rows_become_records_grouped_by_comment():
     ]
 
 
+def test_page_chrome_verdicts_stay_out_of_the_text_classifiers_records():
+    rows = [row(1, "Share this story on social media", "other"), row(2, "a text here", "comment")]
+    assert feedback_records(rows) == [Record("a text here", "comment", "feedback", "feedback:row:2")]
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"id": 3, "text": "", "label": "comment"}, "feedback row 3: 'text'"),
     ({"id": 4, "text": "some words here", "label": "spam"}, "feedback row 4: 'label' must be one of"),

@@ -82,13 +82,16 @@ def _row_order(item: tuple[int, dict]) -> tuple:
 
 
 def feedback_records(rows) -> list[Record]:
-    """Feedback-store rows as records of source ``feedback``, oldest verdict first.
+    """Feedback-store rows as records of source ``feedback``, oldest verdict first; rows marked
+    ``other`` (page chrome) are left out.
 
     The group is the comment (``comment_id``) when the row names one, else the row itself, so
     every verdict on one comment lands on the same side of the split.
     """
     records = []
     for number, row in sorted(enumerate(rows, start=1), key=_row_order):
+        if isinstance(row, dict) and row.get("label") == "other":
+            continue  # page chrome: a verdict for the page segmenter, not editorial or comment
         where = f"feedback row {row.get('id', number) if isinstance(row, dict) else number}"
         text, label = text_and_label(row, where)
         comment_id = row.get("comment_id")

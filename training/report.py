@@ -9,16 +9,18 @@ shipped seed in model/ while the store has none; ``--model`` names another. The 
 stderr which version it drew.
 
 Every figure the model card already holds (confusion matrix, per-source accuracy, calibration,
-leave-one-source-out, kind model, segmentation) is drawn from the card. Only the ROC and
-precision-recall curves need predictions: for them the held-out split is rebuilt with the same
-calls and settings as ``training.train`` and scored by the shipped pipeline, and the run stops
-unless the recomputed held-out macro-F1 equals the card's (so the curves belong to that model).
+leave-one-source-out, kind model, segmentation) is drawn from the card. The ROC and
+precision-recall curves and what a newsroom tunes (the review-band trade-off, review share and
+precision per source, the Coral flag's false flags, the surest mistakes, the operating points)
+need predictions: for them the held-out split is rebuilt with the same calls and settings as
+``training.train`` and scored by the shipped pipeline, and the run stops unless the recomputed
+held-out macro-F1 equals the card's (so the figures belong to that model). The output carries no
+date, so drawing the same model on the same data again changes no file.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import shutil
 import sys
@@ -400,17 +402,20 @@ def source_table(metrics: dict) -> list[str]:
     return lines + [""]
 
 
-def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_only: bool) -> Path:
-    """The report's README: version, date, key figures and every plot linked relatively."""
+def write_markdown(card: dict, drawn: dict, path: Path, generated: str | None, card_only: bool) -> Path:
+    """The report's README: version, key figures and every plot linked relatively. No date unless
+    ``generated`` is given: the same model and data give the same file, so a tracked report changes
+    only when something in it did."""
     lines = [
         "# Model report",
         "",
         f"Model version `{card.get('version', 'unknown')}`, trained {card.get('created', 'unknown')}; "
-        f"report generated {generated} by `python -m training.report`"
+        f"report {'generated ' + generated + ' ' if generated else ''}drawn by `python -m training.report`"
         + (" from the model card alone (`--card-only`)." if card_only else "."),
         "",
-        "Figures come from the model card (`model/card.json`); only the ROC and precision-recall "
-        "curves are recomputed, by scoring the rebuilt held-out split with the shipped model.",
+        "Figures come from the model card (`model/card.json`); the ROC and precision-recall curves and "
+        "the newsroom's figures (review band, per source, Coral flag, mistakes) are recomputed, by scoring "
+        "the rebuilt held-out split with the model.",
         "",
         "## Key figures",
         "",
@@ -420,10 +425,244 @@ def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_onl
     lines += [f"| {name} | {value} |" for name, value in key_figures(card, drawn)]
     lines.append("")
     lines += source_table(card.get("metrics") or {})
+    lines += newsroom_markdown(drawn.get("newsroom"))
     for file, caption in drawn["figures"].values():
         lines += [f"## {caption}", "", f"![{caption}]({file})", ""]
     path.write_text("\n".join(lines))
     return path
+
+
+# --- what a newsroom tunes: the review band, per source, the Coral flag, the mistakes ---------
+
+# The default of the service's CORAL_FLAG_THRESHOLD (service/coral.py; a test keeps them equal):
+# Coral Talk flags a comment when P(editorial) reaches it.
+CORAL_FLAG_THRESHOLD = 0.95
+# Precision targets the trade-off curve tries: each gives the narrowest band that keeps it.
+TRADEOFF_TARGETS = (0.90, 0.92, 0.94, 0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.9925, 0.995, 0.9975, 0.999)
+MISTAKES_SHOWN = 20
+
+
+def band_tradeoff(labels: list[str], p_editorial, targets=TRADEOFF_TARGETS) -> list[dict]:
+    """For each precision target, the narrowest review band keeping it and what it costs: rows of
+    ``{"target", "band", "review_share", "decided_accuracy", "precision_editorial", "precision_comment"}``."""
+    from training.calibration import choose_review_band
+
+    rows = []
+    for target in targets:
+        chosen = choose_review_band(labels, p_editorial, precision=target)
+        rows.append({"target": target, "band": [round(x, 4) for x in chosen["band"]],
+                     **{key: chosen[key] for key in ("review_share", "decided_accuracy", "precision_editorial",
+                                                      "precision_comment")}})
+    return rows
+
+
+def today_band(labels: list[str], p_editorial, band) -> dict:
+    """The served band's review share and precision on these predictions."""
+    from training.calibration import band_figures
+
+    editorial = np.array([label == EDITORIAL for label in labels])
+    return {"band": [round(float(x), 4) for x in band],
+            **band_figures(editorial, np.asarray(p_editorial, dtype=float), band)}
+
+
+def plot_band_tradeoff(curve: list[dict], today: dict | None, path: Path) -> Path:
+    """Share sent to review against the precision of the decisions outside it, today's band marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 5))
+    xs = [row["review_share"] for row in curve]
+    ys = [row["decided_accuracy"] for row in curve]
+    ax.plot(xs, ys, marker="o", color=COLOURS[EDITORIAL], label="narrowest band for a precision target")
+    for row in curve:
+        ax.annotate(f"{row['target']:g}", (row["review_share"], row["decided_accuracy"]), fontsize=7,
+                    textcoords="offset points", xytext=(4, -10))
+    if today:
+        ax.scatter([today["review_share"]], [today["decided_accuracy"]], s=140, marker="*", color=COLOURS[COMMENT],
+                   zorder=5, label=f"today's band [{today['band'][0]:.3f}, {today['band'][1]:.3f}): "
+                                   f"{today['review_share']:.1%} to review, {today['decided_accuracy']:.2%} right")
+    ax.set_xlabel("share of texts sent to review")
+    ax.set_ylabel("precision of the decisions outside review")
+    ax.set_title("Review band: what a person reviews against what the model gets right", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def _by_source(records, p_editorial) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
+    """``{source: (label, truth is editorial, P(editorial))}`` in source-name order."""
+    p = np.asarray(p_editorial, dtype=float)
+    groups: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        groups.setdefault(record.source, []).append(i)
+    out = {}
+    for source in sorted(groups):
+        index = np.array(groups[source])
+        labels = [records[i].label for i in index]
+        label = labels[0] if len(set(labels)) == 1 else "mixed"
+        out[source] = (label, np.array([x == EDITORIAL for x in labels]), p[index])
+    return out
+
+
+def source_review(records, p_editorial, band) -> list[dict]:
+    """Per source: how many texts, the share the band sends to review, and how often the decisions
+    outside it are right."""
+    from training.calibration import band_figures
+
+    rows = []
+    for source, (label, editorial, p) in _by_source(records, p_editorial).items():
+        figures = band_figures(editorial, p, band)
+        rows.append({"source": source, "label": label, "n": int(len(p)), "review_share": figures["review_share"],
+                     "decided_accuracy": figures["decided_accuracy"]})
+    return rows
+
+
+def coral_false_flags(records, p_editorial, threshold: float = CORAL_FLAG_THRESHOLD) -> list[dict]:
+    """Per comment source: the share of its comments the Coral flag (P(editorial) >= ``threshold``) would
+    wrongly flag as not being a comment."""
+    rows = []
+    for source, (label, editorial, p) in _by_source(records, p_editorial).items():
+        comments = p[~editorial]
+        if label == COMMENT and len(comments):
+            flagged = int((comments >= threshold).sum())
+            rows.append({"source": source, "n": int(len(comments)), "flagged": flagged,
+                         "false_flag_rate": round(flagged / len(comments), 4)})
+    return rows
+
+
+def misclassified(records, p_editorial, shown: int = MISTAKES_SHOWN) -> dict[str, list[dict]]:
+    """The ``shown`` most confident mistakes each way: ``{"editorial called comment": [...],
+    "comment called editorial": [...]}``, each ``{"source", "p_editorial", "text"}``, surest first."""
+    p = np.asarray(p_editorial, dtype=float)
+    wrong = {"editorial called comment": [], "comment called editorial": []}
+    for record, score in zip(records, p):
+        if record.label == EDITORIAL and score < 0.5:
+            wrong["editorial called comment"].append((score, record))
+        elif record.label == COMMENT and score >= 0.5:
+            wrong["comment called editorial"].append((-score, record))
+    return {name: [{"source": r.source, "p_editorial": round(abs(float(key)), 4), "text": r.text}
+                   for key, r in sorted(items, key=lambda item: (item[0], item[1].source, item[1].text))[:shown]]
+            for name, items in wrong.items()}
+
+
+def operating_points(labels: list[str], p_editorial, points: dict[str, float]) -> dict[str, dict]:
+    """Where each named threshold (editorial from P(editorial) >= it) sits on the ROC and PR curves."""
+    p = np.asarray(p_editorial, dtype=float)
+    truth = np.array([label == EDITORIAL for label in labels])
+    out = {}
+    for name, threshold in points.items():
+        called = p >= threshold
+        tp, fp = int((called & truth).sum()), int((called & ~truth).sum())
+        positives, negatives = int(truth.sum()), int((~truth).sum())
+        out[name] = {"threshold": round(float(threshold), 4),
+                     "tpr": round(tp / positives, 4) if positives else None,
+                     "fpr": round(fp / negatives, 4) if negatives else None,
+                     "precision": round(tp / (tp + fp), 4) if tp + fp else None}
+    return out
+
+
+def plot_operating_points(labels: list[str], p_editorial, points: dict[str, dict], path: Path) -> Path:
+    """ROC and precision-recall for 'editorial', side by side, with the service's thresholds marked."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    plt = _pyplot()
+    truth = np.array([label == EDITORIAL for label in labels])
+    fpr, tpr, _ = roc_curve(truth, p_editorial)
+    precision, recall, _ = precision_recall_curve(truth, p_editorial)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
+    left.plot(fpr, tpr, color=COLOURS[EDITORIAL])
+    right.plot(recall, precision, color=COLOURS[EDITORIAL])
+    markers = ["o", "s", "^", "D", "v"]
+    for (name, point), marker in zip(points.items(), markers):
+        label = f"{name} (P(editorial) >= {point['threshold']:.3f})"
+        left.scatter([point["fpr"]], [point["tpr"]], marker=marker, s=60, zorder=5, label=label)
+        right.scatter([point["tpr"]], [point["precision"]], marker=marker, s=60, zorder=5, label=label)
+    left.set_xlabel("false positive rate (comments called editorial; log scale above 0.01)")
+    left.set_ylabel("true positive rate (editorial found)")
+    left.set_title("ROC with the service's operating points", fontsize=11)
+    left.set_xscale("symlog", linthresh=0.01)
+    left.set_xlim(0, 1)
+    right.set_xlabel("recall (editorial)")
+    right.set_ylabel("precision (editorial)")
+    right.set_ylim(0.4, 1.01)
+    right.set_title("Precision-recall with the same points", fontsize=11)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def draw_newsroom(card: dict, out: Path, records, p_editorial, coral_threshold: float = CORAL_FLAG_THRESHOLD) -> dict:
+    """The figures a newsroom decides from, into ``out``: ``{"figures": {...}, "newsroom": {...}}``."""
+    labels = [r.label for r in records]
+    band = card.get("review_band") or ((card.get("metrics") or {}).get("calibration") or {}).get(
+        "review_band", {}).get("band")
+    curve = band_tradeoff(labels, p_editorial)
+    today = today_band(labels, p_editorial, band) if band else None
+    plot_band_tradeoff(curve, today, out / "review_tradeoff.png")
+    points = {"label": 0.5}
+    if band:
+        points["review band: decided editorial"] = band[1]
+    points["Coral flag"] = coral_threshold
+    placed = operating_points(labels, p_editorial, points)
+    plot_operating_points(labels, p_editorial, placed, out / "operating_points.png")
+    figures = {
+        "review_tradeoff": ("review_tradeoff.png", "The review-band trade-off, today's band marked (recomputed)"),
+        "operating_points": ("operating_points.png", "ROC and precision-recall with the service's operating points "
+                                                     "(recomputed)"),
+    }
+    newsroom = {"tradeoff": curve, "today": today, "operating_points": placed, "coral_threshold": coral_threshold,
+                "per_source": source_review(records, p_editorial, band) if band else [],
+                "coral": coral_false_flags(records, p_editorial, coral_threshold),
+                "mistakes": misclassified(records, p_editorial)}
+    return {"figures": figures, "newsroom": newsroom}
+
+
+def _cell(text: str, limit: int = 300) -> str:
+    """A text as one Markdown table cell: one line, pipes escaped, at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    flat = flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+def _share(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def newsroom_markdown(newsroom: dict | None) -> list[str]:
+    """Markdown lines for the newsroom's figures (none when there are no predictions)."""
+    if not newsroom:
+        return []
+    lines = ["## Choosing the review band", "",
+             "Each row is the narrowest band that keeps the decisions outside it at least as precise as the "
+             "target, on the held-out split; the starred row is the band the service uses today.", "",
+             "| precision target | band | sent to review | decisions outside review right |", "|---|---|---|---|"]
+    for row in newsroom["tradeoff"]:
+        lines.append(f"| {row['target']:g} | [{row['band'][0]:.3f}, {row['band'][1]:.3f}) | "
+                     f"{_share(row['review_share'])} | {_share(row['decided_accuracy'])} |")
+    today = newsroom.get("today")
+    if today:
+        lines.append(f"| **today** ★ | [{today['band'][0]:.3f}, {today['band'][1]:.3f}) | "
+                     f"{_share(today['review_share'])} | {_share(today['decided_accuracy'])} |")
+    lines += ["", "### Review share and precision per source (today's band, held-out split)", "",
+              "| source | label | texts | sent to review | decisions outside review right |", "|---|---|---|---|---|"]
+    for row in newsroom["per_source"]:
+        lines.append(f"| {row['source']} | {row['label']} | {row['n']} | {_share(row['review_share'])} | "
+                     f"{_share(row['decided_accuracy'])} |")
+    lines += ["", f"### Coral Talk: comments wrongly flagged at P(editorial) >= {newsroom['coral_threshold']:g}", "",
+              "The Coral endpoint flags a comment when the model thinks it is not one; every flag on a "
+              "comment source below is a false flag.", "",
+              "| comment source | comments | flagged | false-flag rate |", "|---|---|---|---|"]
+    for row in newsroom["coral"]:
+        lines.append(f"| {row['source']} | {row['n']} | {row['flagged']} | {_share(row['false_flag_rate'])} |")
+    lines += ["", "### Operating points", "", "| point | threshold | editorial found (TPR) | comments called "
+              "editorial (FPR) | precision (editorial) |", "|---|---|---|---|---|"]
+    for name, point in newsroom["operating_points"].items():
+        lines.append(f"| {name} | {point['threshold']:.3f} | {_share(point['tpr'])} | {_share(point['fpr'])} | "
+                     f"{_share(point['precision'])} |")
+    for direction, rows in newsroom["mistakes"].items():
+        lines += ["", f"### The {len(rows)} surest mistakes: {direction}", "",
+                  "| P(editorial) | source | text |", "|---|---|---|"]
+        lines += [f"| {row['p_editorial']:.3f} | {row['source']} | {_cell(row['text'])} |" for row in rows]
+    return lines + [""]
 
 
 def held_out_split(data_dir: Path, card: dict) -> list:
@@ -449,6 +688,12 @@ def score_held_out(data_dir: Path, model_dir: Path) -> tuple[dict, list[str], np
     Raises ReportError when the recomputed macro-F1 differs from the card's: the curves would not
     belong to the model the card describes.
     """
+    card, test, p, recomputed = score_held_out_records(data_dir, model_dir)
+    return card, [r.label for r in test], p, recomputed
+
+
+def score_held_out_records(data_dir: Path, model_dir: Path) -> tuple[dict, list, np.ndarray, float]:
+    """``score_held_out`` keeping the records (text, label, source) for the newsroom's figures."""
     from model.classifier import Classifier
     from training.evaluate import editorial_probabilities, metrics
 
@@ -464,7 +709,7 @@ def score_held_out(data_dir: Path, model_dir: Path) -> tuple[dict, list[str], np
             f"recomputed held-out macro-F1 {recomputed} on {len(test)} texts differs from the card's {expected}: "
             f"the data in {data_dir} or the split settings are not those model {card.get('version')} was trained on"
         )
-    return card, labels, p, recomputed
+    return card, test, p, recomputed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,6 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a model store (its current version) or a plain model folder (default: "
                              "$COMMENT_CLASSIFIER_MODEL_DIR, else the store var/models, else the shipped model/)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="report folder to write (default: reports/)")
+    parser.add_argument("--coral-threshold", type=float, default=CORAL_FLAG_THRESHOLD, metavar="P",
+                        help=f"the Coral flag threshold whose false flags to count (default: the service's "
+                             f"{CORAL_FLAG_THRESHOLD})")
     parser.add_argument("--card-only", action="store_true",
                         help="draw only what the model card holds; needs neither the corpora nor the artifact")
     return parser
@@ -484,7 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Draw the report into a temporary folder beside --out, then rename it into place."""
     args = build_parser().parse_args(argv)
-    labels = p = None
+    labels = p = records = None
     try:
         model, origin = locate(args.model)
         if args.card_only:
@@ -495,7 +743,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"(make report DATA_DIR=...) or {DATA_SETTING}, or draw from the card alone with --card-only")
                 return 2
             say(f"rebuilding and scoring the held-out split from {args.data_dir} ...")
-            card, labels, p, macro_f1 = score_held_out(Path(args.data_dir), model)
+            card, records, p, macro_f1 = score_held_out_records(Path(args.data_dir), model)
+            labels = [r.label for r in records]
             say(f"recomputed held-out macro-F1 {macro_f1} on {len(labels)} texts equals the card's")
         say(f"model {card.get('version')} (from {origin})")
     except (ModelError, ReportError) as error:
@@ -506,8 +755,11 @@ def main(argv: list[str] | None = None) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         drawn = draw(card, staging, labels, p)
-        generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-        write_markdown(card, drawn, staging / "README.md", generated, args.card_only)
+        if records is not None:
+            newsroom = draw_newsroom(card, staging, records, p, args.coral_threshold)
+            drawn["figures"].update(newsroom["figures"])
+            drawn["newsroom"] = newsroom["newsroom"]
+        write_markdown(card, drawn, staging / "README.md", None, args.card_only)
         staging.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
         replace_dir(staging, out)
     except BaseException:

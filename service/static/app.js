@@ -155,6 +155,13 @@
   }
 
   function termList(terms) {
+    var words = window.CommentClassifierWords;  // queue.js: the cues in plain words
+    if (words) {
+      return el("ul", { className: "terms" }, words.cues({ terms: terms }, 5).map(function (cue) {
+        return el("li", { className: cue.weight >= 0 ? "tpos" : "tneg",
+          text: cue.words + " (points to " + (cue.weight >= 0 ? "editorial" : "comment") + ")" });
+      }));
+    }
     var list = el("ul", { className: "terms" });
     (terms || []).forEach(function (term) {
       list.appendChild(el("li", { className: term.weight >= 0 ? "tpos" : "tneg" }, [
@@ -170,10 +177,10 @@
     var status = el("span", { className: "feedback-status", role: "status", "aria-live": "polite" });
     var row = el("div", { className: "feedback", role: "group",
       "aria-label": "Correct block " + (block.index + 1) });
-    row.appendChild(el("span", { className: "feedback-title", text: "Moderator says:" }));
-    ["editorial", "comment"].forEach(function (label) {
+    row.appendChild(el("span", { className: "feedback-title", text: "Your verdict:" }));
+    ["editorial", "comment", "other"].forEach(function (label) {
       var button = el("button", { type: "button", className: "secondary small", "data-label": label,
-        "aria-pressed": "false", text: label === block.label ? "✓ " + label : label });
+        "aria-pressed": "false", text: label === "other" ? "page chrome" : label });
       button.addEventListener("click", function () {
         var body = { text: block.text, label: label, model_version: modelVersion };
         if (block.scores && typeof block.scores.editorial === "number") {
@@ -192,6 +199,10 @@
           status.textContent = "Saved as " + label + " (#" + saved.id + ")";
           status.className = "feedback-status status-ok";
           row.setAttribute("data-saved", label);
+          // Resolved: the block no longer waits for a person.
+          var article = row.parentNode, flag = article.querySelector(".decision-review");
+          article.classList.remove("is-review");
+          if (flag) { flag.className = "decision"; flag.textContent = "resolved: " + label; }
         }).catch(function (error) {
           status.textContent = "Not saved: " + errorText(error);
           status.className = "feedback-status status-error";
@@ -220,7 +231,8 @@
       el("span", { className: "idx", text: "#" + (block.index + 1) }),
       el("span", { className: "badge label-" + label, text: label }),
       decision === "review"
-        ? el("span", { className: "badge decision-review", text: "⚑ review" })
+        ? el("span", { className: "badge decision-review", text: "needs a person",
+          title: "The model is unsure about this block (its score falls in the review band): a moderator should decide." })
         : el("span", { className: "decision", text: "decision: " + decision })
     ]);
     if (block.kind && block.kind.label) {
@@ -233,12 +245,12 @@
     article.appendChild(head);
     if (typeof p === "number") article.appendChild(probabilityBar(p));
     var terms = block.explanation ? block.explanation.terms : [];
-    var marked = highlighted(block.text, terms);
+    // The strongest few word cues only: a style cue ("w w w": any three words) spans nearly every word.
+    var marked = highlighted(block.text, (terms || []).filter(function (t) { return t.block !== "style"; }).slice(0, 3));
     article.appendChild(el("p", { className: "block-text" }, [marked.node]));
     if (terms && terms.length) {
       var details = el("details", { className: "why" }, [
-        el("summary", { text: "Why: top " + terms.length + " terms (logit " +
-          fmt(block.explanation.logit, 3) + ")" }),
+        el("summary", { text: "Why: the strongest cues" }),
         termList(terms)
       ]);
       article.appendChild(details);

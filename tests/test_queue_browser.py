@@ -1,0 +1,305 @@
+"""The desk's review queue in a real browser (Debian's chromium, through Playwright) against gunicorn:
+the keyboard-only path through the seed page and a 200-row file, every verdict found in
+/v1/feedback, the service's review log, a server without keys, and a 390 px phone."""
+
+from __future__ import annotations
+
+import csv
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.test_live import REPO, serve, stop
+
+pytestmark = [pytest.mark.live, pytest.mark.artifact]
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+from tests.test_web_browser import SCREENSHOTS, SEED_PAGE, browser  # noqa: E402,F401  (browser: a fixture)
+
+KEY = "queue-key-1"
+LABELS = {"e": ("editorial", None), "c": ("comment", None), "s": ("comment", "sarcastic"),
+          "o": ("comment", "opinion"), "p": ("other", None)}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("queue")
+    port, process = serve(REPO / "model", {
+        "COMMENT_CLASSIFIER_API_KEYS": KEY, "COMMENT_CLASSIFIER_FEEDBACK_DB": str(folder / "feedback.sqlite3"),
+        "COMMENT_CLASSIFIER_REVIEW_LOG_SIZE": "100", "COMMENT_CLASSIFIER_REVIEW_LOG_DB": str(folder / "review.sqlite3"),
+    })
+    yield port
+    stop(process)
+
+
+def api(port, method, path, body=None, key=KEY):
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if data else {}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def stored(port) -> list[dict]:
+    rows, after = [], 0
+    while True:
+        page = api(port, "GET", f"/v1/feedback?limit=1000&after={after}")
+        rows += page["items"]
+        if page["next_after"] is None:
+            return rows
+        after = page["next_after"]
+
+
+def open_page(browser, port, width=1280, phone=False):
+    context = browser.new_context(viewport={"width": width, "height": 844 if phone else 900}, is_mobile=phone,
+                                  has_touch=phone)
+    page = context.new_page()
+    page.set_default_timeout(30_000)  # a busy 2-core machine
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(f"http://127.0.0.1:{port}/")
+    return page
+
+
+def tab_to(page, selector: str, limit: int = 80, backwards: bool = False) -> None:
+    """Press Tab (Shift+Tab) until ``selector`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Shift+Tab" if backwards else "Tab")
+    pytest.fail(f"Tab never reached {selector}")
+
+
+def focused_card(page) -> str | None:
+    return page.evaluate("(() => { const c = document.activeElement && document.activeElement.closest('.qcard');"
+                         " return c ? c.dataset.key : null; })()")
+
+
+def resolve_with(page, key: str) -> None:
+    """Press ``key`` on the focused card and wait until it has left the queue."""
+    card = focused_card(page)
+    assert card, "no card has the focus"
+    page.keyboard.press(key)
+    page.wait_for_selector(f'.qcard[data-key="{card}"]', state="detached")
+
+
+def keyboard_login(page, name: str) -> None:
+    tab_to(page, "#moderator-settings summary")
+    page.keyboard.press("Enter")
+    tab_to(page, "#api-key")
+    page.keyboard.type(KEY)
+    tab_to(page, "#moderator")
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")  # leaving the field is a change: the page asks the server again
+    page.wait_for_selector("#queue-corrections[hidden]", state="attached")
+
+
+def test_keyboard_only_through_the_seed_page(browser, server):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    seed = SEED_PAGE.read_text(encoding="utf-8")
+    before = len(stored(server))
+    page = open_page(browser, server)
+    keyboard_login(page, "kim")
+    tab_to(page, "#text")
+    page.keyboard.insert_text(seed)
+    tab_to(page, "#queue-page")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#queue-status.status-ok")
+    review = page.locator(".qcard:not([hidden])")
+    assert review.count() == 4  # the four blocks the shipped model is unsure about
+    assert page.eval_on_selector_all(".qcard:not([hidden])", "cs => cs.map(c => c.dataset.decision)") == ["review"] * 4
+    first = review.first
+    assert focused_card(page) == first.get_attribute("data-key")
+    # the score and the cues in plain words, never the model's internals
+    text = first.inner_text()
+    assert "The model is unsure: about" in text and "in 10 texts like this are" in text
+    assert "Why:" in text and "a name" in text
+    for internal in ("logit", " w w", "P(editorial)", "+0."):
+        assert internal not in text
+    assert first.locator(".qctx").count() == 2  # its neighbours on the page
+    # j and k move between cards
+    page.keyboard.press("j")
+    assert focused_card(page) == review.nth(1).get_attribute("data-key")
+    page.keyboard.press("k")
+    assert focused_card(page) == review.first.get_attribute("data-key")
+    texts = page.eval_on_selector_all(".qcard:not([hidden]) .qtext", "qs => qs.map(q => q.textContent)")
+    for key in "epso":
+        resolve_with(page, key)
+    assert "The queue is done" in page.inner_text("#queue-status")
+    # the confident blocks: shown once "Only those to review" is off; resolve them all with "c"
+    tab_to(page, "#queue-only-review")
+    page.keyboard.press("Space")
+    assert page.locator(".qcard:not([hidden])").count() == 13
+    tab_to(page, ".qcard")
+    for _ in range(13):
+        texts.append(page.evaluate("document.activeElement.closest('.qcard').querySelector('.qtext').textContent"))
+        resolve_with(page, "c")
+    assert page.locator(".qcard").count() == 0
+    rows = stored(server)[before:]
+    assert [row["text"] for row in rows] == texts
+    expected = [LABELS[key] for key in "epso"] + [LABELS["c"]] * 13
+    assert [(row["label"], row["kind"]) for row in rows] == expected
+    version = api(server, "GET", "/v1/model")["version"]
+    assert all(row["moderator"] == "kim" and row["model_version"] == version for row in rows)
+    assert all(row["scores"]["editorial"] + row["scores"]["comment"] == pytest.approx(1) for row in rows)
+    assert page.errors == []
+    page.context.close()
+
+
+def two_hundred_rows(path: Path) -> list[str]:
+    texts = [f"{(EDITORIAL_EXAMPLES + COMMENT_EXAMPLES)[i % 24]} (row {i})" for i in range(200)]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        writer.writerows([[i, text] for i, text in enumerate(texts)])
+    return texts
+
+
+def test_a_200_row_file_with_the_keyboard_filters_and_compact_view(browser, server, tmp_path):
+    texts = two_hundred_rows(tmp_path / "comments.csv")
+    before = len(stored(server))
+    page = open_page(browser, server)
+    keyboard_login(page, "lee")
+    page.set_input_files("#queue-file", str(tmp_path / "comments.csv"))  # the file chooser is the system's
+    page.wait_for_selector("#queue-status.status-ok")
+    assert "comments.csv: 200 rows." in page.inner_text("#queue-status")
+    tab_to(page, "#queue-only-review", backwards=True)
+    page.keyboard.press("Space")
+    assert page.locator(".qcard:not([hidden])").count() == 200
+    # by the model's guess
+    page.select_option("#queue-label", "comment")
+    guesses = page.eval_on_selector_all(".qcard:not([hidden])", "cs => cs.map(c => c.dataset.label)")
+    assert guesses and set(guesses) == {"comment"} and len(guesses) < 200
+    page.select_option("#queue-label", "")
+    page.check("#queue-compact")
+    assert page.locator(".qcard").first.locator(".qctx").first.is_hidden()
+    assert page.locator(".qcard").first.locator(".qtext").is_visible()
+    tab_to(page, ".qcard")
+    keys = "ecsop"
+    for i in range(200):
+        assert page.evaluate("document.activeElement.closest('.qcard').querySelector('.qtext').textContent") == texts[i]
+        resolve_with(page, keys[i % 5])
+    assert page.locator(".qcard").count() == 0
+    rows = stored(server)[before:]
+    assert [row["text"] for row in rows] == texts
+    assert [(row["label"], row["kind"]) for row in rows] == [LABELS[keys[i % 5]] for i in range(200)]
+    assert page.errors == []
+    page.context.close()
+
+
+def test_the_service_s_review_log_is_pulled_and_a_verdict_takes_it_out(browser, server):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    api(server, "POST", "/v1/segment", {"text": SEED_PAGE.read_text(encoding="utf-8")}, key=None)
+    logged = api(server, "GET", "/v1/review-log?limit=1000")["items"]
+    assert logged
+    before = len(stored(server))
+    page = open_page(browser, server)
+    keyboard_login(page, "ana")
+    tab_to(page, "#queue-pull")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#queue-status.status-ok")
+    cards = page.locator(".qcard")
+    assert cards.count() == len(logged)
+    assert "Why:" in cards.last.inner_text()  # cues computed for the pulled texts too
+    # pulling scored the texts again without sending them to review again
+    assert len(api(server, "GET", "/v1/review-log?limit=1000")["items"]) == len(logged)
+    resolve_with(page, "c")
+    row = stored(server)[-1]
+    assert len(stored(server)) == before + 1 and row["text"] == logged[0]["text"] and row["label"] == "comment"
+    page.wait_for_function(f"fetch('v1/review-log?limit=1000', {{headers: {{Authorization: 'Bearer {KEY}'}}}})"
+                           f".then(r => r.json()).then(d => d.items.length === {len(logged) - 1})")
+    remaining = [item["id"] for item in api(server, "GET", "/v1/review-log?limit=1000")["items"]]
+    assert logged[0]["id"] not in remaining
+    assert page.errors == []
+    page.context.close()
+
+
+def test_without_keys_the_queue_says_corrections_are_off(browser, tiny_model_dir, tmp_path):
+    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")})
+    try:
+        page = open_page(browser, port)
+        posts = []
+        page.on("request", lambda request: posts.append(request.url) if request.method == "POST" and
+                "feedback" in request.url else None)
+        page.wait_for_selector("#queue-corrections:not([hidden])")
+        assert "Corrections are off on this server" in page.inner_text("#queue-corrections")
+        page.fill("#text", "\n".join([EDITORIAL_EXAMPLES[0], COMMENT_EXAMPLES[0]]))
+        page.click("#analyse")
+        page.wait_for_selector("#analyse-status.status-ok")
+        assert page.locator("#results .feedback").first.is_hidden()  # no buttons that cannot work
+        assert page.locator("#moderator-settings").is_hidden()
+        page.uncheck("#queue-only-review")
+        page.click("#queue-page")
+        page.wait_for_selector("#queue-status.status-ok")
+        card = page.locator(".qcard").first
+        assert card.locator("button").count() == 0
+        assert card.locator(".qoff").inner_text() == "Corrections are off on this server."
+        card.focus()
+        page.keyboard.press("c")
+        assert page.locator(".qcard").count() == 2 and posts == []
+        body = page.inner_text("body")
+        for operator_words in ("COMMENT_CLASSIFIER", "keys_not_configured", "API_KEYS"):
+            assert operator_words not in body
+        assert page.errors == []
+        page.context.close()
+    finally:
+        stop(process)
+
+
+def test_the_queue_on_a_390px_phone(browser, server):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    page = open_page(browser, server, width=390, phone=True)
+    page.fill("#text", SEED_PAGE.read_text(encoding="utf-8"))
+    page.click("#queue-page")
+    page.wait_for_selector("#queue-status.status-ok")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
+    for box in page.eval_on_selector_all(".qcard:not([hidden]) button",
+                                         "bs => bs.map(b => { const r = b.getBoundingClientRect();"
+                                         " return [r.left, r.right, r.height]; })"):
+        assert box[0] >= 0 and box[1] <= 390 and box[2] >= 44  # inside the screen, big enough to tap
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator("#queue-section").screenshot(path=str(SCREENSHOTS / "queue-phone.png"))
+    assert page.errors == []
+    page.context.close()
+
+
+def test_the_page_view_explains_review_in_words_and_a_verdict_clears_the_flag(browser, server):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    page = open_page(browser, server)
+    page.click("#moderator-settings summary")
+    page.fill("#api-key", KEY)
+    page.fill("#text", SEED_PAGE.read_text(encoding="utf-8"))
+    page.click("#analyse")
+    page.wait_for_selector("#analyse-status.status-ok")
+    # full width, sure blocks folded to two lines: the 17 blocks were 5,100 px in a narrow column
+    height = page.evaluate("document.getElementById('results').offsetHeight")
+    assert height < 3000, f"the seed page's blocks are {height} px tall at 1280 px"
+    flagged = page.locator("#results .block.is-review").first
+    assert "a moderator should decide" in flagged.locator(".decision-review").get_attribute("title")
+    flagged.locator(".why summary").click()
+    why = flagged.locator(".why").inner_text()
+    assert "points to" in why and "logit" not in why and "+0." not in why
+    assert "Moderator says" not in page.inner_text("#results")
+    index = flagged.get_attribute("data-index")
+    flagged.locator(".feedback button[data-label=other]").click()
+    block = page.locator(f'#results .block[data-index="{index}"]')
+    block.locator(".feedback[data-saved=other]").wait_for()
+    assert "is-review" not in block.get_attribute("class")
+    assert block.locator(".decision-review").count() == 0
+    assert stored(server)[-1]["label"] == "other"
+    assert page.errors == []
+    page.context.close()
