@@ -231,6 +231,11 @@
       }));
     }
     article.appendChild(head);
+    if (block.context) {
+      /* The page gave this block another label than its own scores: say why. */
+      article.appendChild(el("p", { className: "context", "data-context": block.context,
+        text: "Labelled " + label + " by its place on the page: " + block.context + "." }));
+    }
     if (typeof p === "number") article.appendChild(probabilityBar(p));
     var terms = block.explanation ? block.explanation.terms : [];
     var marked = highlighted(block.text, terms);
