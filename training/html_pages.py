@@ -84,7 +84,9 @@ def render_html(page: Page, template: str) -> str:
            "<header class='site-header'><nav class='menu'><a href='/'>Home</a></nav></header>"]
     article_class = {"wordpress": "post type-post", "isso": "post", "discourse": "topic-body",
                      "news": "story"}[template]
-    body_class = {"wordpress": "entry-content", "isso": "post-content", "discourse": "cooked",
+    # The article's own body (with Discourse as the comment system of a site, as its WordPress
+    # plugin embeds it, the article is the site's, not a "cooked" post).
+    body_class = {"wordpress": "entry-content", "isso": "post-content", "discourse": "entry-content",
                   "news": "article-body"}[template]
     out.append(f"<main><article class='{article_class}'>")
     for text, role in head_chrome:

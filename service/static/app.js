@@ -263,7 +263,11 @@
     button.disabled = true;
     results.setAttribute("aria-busy", "true");
     setStatus(status, "Analysing…", "busy");
-    postJSON("v1/segment", { text: text, explain: true }).then(function (data) {
+    var kind = document.querySelector("input[name=input-kind]:checked");
+    kind = kind ? kind.value : "auto";
+    var isHTML = kind === "html" || (kind === "auto" && /^\s*<(!doctype|html|head|body|div|p|article|section|main|span|h[1-6])[\s>]/i.test(text));
+    var request = isHTML ? { html: text, explain: true } : { text: text, explain: true };
+    postJSON("v1/segment", request).then(function (data) {
       clear(results);
       var counts = { editorial: 0, comment: 0, other: 0 }, review = 0;
       var list = el("div", { className: "blocks" });
@@ -274,7 +278,7 @@
       });
       results.appendChild(list);
       var n = data.blocks.length;
-      setStatus(status, n + (n === 1 ? " block" : " blocks") + ": " + counts.editorial + " editorial, " +
+      setStatus(status, (isHTML ? "HTML page, " : "") + n + (n === 1 ? " block" : " blocks") + ": " + counts.editorial + " editorial, " +
         counts.comment + " comment, " + counts.other + " other; " + review + " to review" +
         (data.comments_start !== null && data.comments_start !== undefined
           ? "; comments start at block " + (data.comments_start + 1) : "") + ".", "ok");
