@@ -275,7 +275,7 @@ class ChromeDetector:
         """Write the detector as gzipped JSON, atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".tmp", delete=False) as handle:
-            with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as zipped:
+            with gzip.GzipFile(filename="", fileobj=handle, mode="wb", mtime=0) as zipped:
                 zipped.write(json.dumps(self.to_dict(), sort_keys=True).encode("utf-8"))
         os.chmod(handle.name, 0o644)
         os.replace(handle.name, path)

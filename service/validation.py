@@ -170,6 +170,9 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
 
     With ``blocks``, offsets count into the blocks joined by line breaks.
     """
+    if "text" not in payload and "blocks" not in payload:
+        raise InvalidRequest("send exactly one of 'text' (the page as a string), 'blocks' (a list of strings) "
+                             f"or 'html' (the page's HTML) (got keys: {', '.join(sorted(payload)) or 'none'})")
     if _one_of(payload, "text", "the page as a string", "blocks"):
         text = payload["text"]
         if not isinstance(text, str):
