@@ -37,7 +37,7 @@ from training.pages import (
     FOLD_CAP,
     Page,
     PageBatch,
-    _write_json,
+    write_json,
     evaluate,
     fold_models,
     fold_pages,
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("text", "html", "trafilatura"):
             print(format_metrics(f"  {name}", fold[name]))
     if args.out:
-        _write_json(args.out, report)
+        write_json(args.out, report)
         print(f"wrote {args.out}")
     print(f"done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return 0

@@ -566,10 +566,11 @@ def write_params(params: dict, report: dict, seed: int = 0) -> None:
     """The fitted costs and their figures into ``model/segment_data/params.json``."""
     payload = {"params": params, "fitted_by": "python -m training.pages --evaluate --write",
                "figures": report.get("summary"), "seed": seed}
-    _write_json(PARAMS_FILE, payload)
+    write_json(PARAMS_FILE, payload)
 
 
-def _write_json(path: Path, payload: dict) -> None:
+def write_json(path: Path, payload: dict) -> None:
+    """``payload`` as indented JSON at ``path``, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2, sort_keys=True)
@@ -671,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         write_params(report["params"], report, seed=args.seed)
         print(f"wrote {PARAMS_FILE.name} and the chrome detector")
     if args.out:
-        _write_json(args.out, report)
+        write_json(args.out, report)
         print(f"wrote {args.out}")
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
