@@ -19,7 +19,8 @@ from model.labels import (
 )
 from model.scoring import FastScorer
 from model.text import normalize, tokenize
-from model.segment import OTHER, comments_start, segment_blocks
+from model.chrome import shipped_detector
+from model.segment import OTHER, SegmentParams, comments_start, segment_blocks
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -45,6 +46,9 @@ class Classifier:
         self.kind_pipeline = bundle.get("kind")
         self.card = card
         self.segment_params = None  # None: model.segment.SegmentParams.fitted()
+        # The page segmenter's chrome detector and costs, read now so a broken file stops start-up.
+        shipped_detector()
+        SegmentParams.fitted()
         self.scorer = _checked_scorer(self.pipeline, COMMENT, EDITORIAL)
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None

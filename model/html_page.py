@@ -187,12 +187,3 @@ def nesting_depth(html: str) -> int:
             depth += 1
             deepest = max(deepest, depth)
     return deepest
-
-
-_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]{1,40})", re.IGNORECASE)
-
-
-def declared_charset(head: bytes) -> str | None:
-    """The charset a page's first 2 KB declare in a ``<meta>``, if any."""
-    match = _META_CHARSET.search(head[:2048])
-    return match.group(1).decode("ascii").lower() if match else None
