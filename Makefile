@@ -11,7 +11,7 @@ PORT ?= 8000
 DATA_DIR ?= ../shared/data
 # Optional: your own labelled CSV/TSV/JSONL file (text,label[,source,group]).
 DATA ?=
-# CORPORA=0 trains on DATA alone; FORCE=1 replaces the current model even if it scores better.
+# CORPORA=0 trains on DATA alone; FORCE=1 promotes the new version even if the gate refuses it.
 CORPORA ?= 1
 FORCE ?= 0
 TRAIN_ARGS ?=
@@ -22,11 +22,11 @@ SOAK_CLIENTS ?= 4
 FEEDBACK_DB ?= var/feedback.sqlite3
 FEEDBACK_OUT ?= var/feedback.jsonl
 FEEDBACK_BACKUP ?= var/backups/feedback-$(shell date -u +%Y%m%dT%H%M%SZ).sqlite3
-# The model store `make run` serves and `make retrain` writes (versions plus a pointer to the
-# current one); `make retrain` learns from FEEDBACK_DB.
+# The model store (versions plus a pointer to the current one): `make train`/`make retrain` add to it,
+# `make run`, `make report`, `make bench` and the CLI read its current version; model/ is only the seed.
 MODELS ?= var/models
 
-.PHONY: help install install-dev run test train bench soak report clean feedback-export feedback-backup retrain models rollback
+.PHONY: help install install-dev run test train bench soak report clean feedback-export feedback-backup retrain ship models rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -56,20 +56,26 @@ test: $(VENV)/.installed-dev ## run the whole test suite
 	bash tests/install-browser.sh
 	$(BIN)/python -m pytest
 
-train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file), evaluate, write model/
-	@if [ "$(CORPORA)" = 1 ] && [ ! -d "$(DATA_DIR)" ]; then \
-	  echo "make train: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora (or CORPORA=0 DATA=your-file.csv)" >&2; exit 2; fi
-	$(BIN)/python -m training \
+# make train and make retrain are one command (python -m training) with one gate, writing to MODELS;
+# retrain adds the moderators' feedback in FEEDBACK_DB.
+TRAIN = $(BIN)/python -m training --store "$(MODELS)" \
 	  $(if $(filter 1,$(CORPORA)),--data-dir "$(DATA_DIR)",--no-corpora) \
 	  $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(FORCE)),--force) $(TRAIN_ARGS)
 
-retrain: $(VENV)/.installed ## retrain on DATA_DIR plus FEEDBACK_DB; promote in MODELS if the gate passes (FORCE=1)
+train: $(VENV)/.installed ## train on DATA_DIR (and DATA=file); add to MODELS, promote if the gate passes (FORCE=1)
 	@if [ "$(CORPORA)" = 1 ] && [ ! -d "$(DATA_DIR)" ]; then \
-	  echo "make retrain: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora" >&2; exit 2; fi
+	  echo "make $@: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora (or CORPORA=0 DATA=your-file.csv)" >&2; exit 2; fi
 	$(BIN)/python -m model.store init --store "$(MODELS)"
-	$(BIN)/python -m training.retrain --store "$(MODELS)" --feedback "$(FEEDBACK_DB)" \
-	  $(if $(filter 1,$(CORPORA)),--data-dir "$(DATA_DIR)",--no-corpora) \
-	  $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(FORCE)),--force) $(TRAIN_ARGS)
+	$(TRAIN)
+
+retrain: $(VENV)/.installed ## make train plus the moderators' feedback in FEEDBACK_DB
+	@if [ "$(CORPORA)" = 1 ] && [ ! -d "$(DATA_DIR)" ]; then \
+	  echo "make $@: data folder '$(DATA_DIR)' not found: set DATA_DIR=path/to/corpora (or CORPORA=0 DATA=your-file.csv)" >&2; exit 2; fi
+	$(BIN)/python -m model.store init --store "$(MODELS)"
+	$(TRAIN) --feedback "$(FEEDBACK_DB)"
+
+ship: $(VENV)/.installed ## publish MODELS' current version as the shipped seed in model/ (what make run seeds from)
+	$(BIN)/python -m model.store export --store "$(MODELS)" --to model
 
 models: $(VENV)/.installed ## list the model versions in MODELS with their metrics (* = current)
 	$(BIN)/python -m model.store list --store "$(MODELS)"
@@ -77,14 +83,14 @@ models: $(VENV)/.installed ## list the model versions in MODELS with their metri
 rollback: $(VENV)/.installed ## make the previous model version in MODELS current again
 	$(BIN)/python -m model.store rollback --store "$(MODELS)"
 
-bench: $(VENV)/.installed-dev ## benchmark the service under gunicorn against a hello-world floor
-	$(BIN)/python -m bench
+bench: $(VENV)/.installed-dev ## benchmark the service (current model in MODELS) under gunicorn against a hello-world floor
+	$(BIN)/python -m bench $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
 
 soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
 	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
-report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the shipped model
-	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" --out reports
+report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the current model in MODELS
+	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)") --out reports
 
 feedback-export: $(VENV)/.installed ## write the stored feedback (FEEDBACK_DB) as JSONL to FEEDBACK_OUT
 	$(BIN)/python -m feedback export --db "$(FEEDBACK_DB)" --out "$(FEEDBACK_OUT)"

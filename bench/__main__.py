@@ -54,9 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="wrk threads; it shares the cores with the servers (default: 1)")
     parser.add_argument("--inprocess-seconds", type=float, default=2.0,
                         help="time budget of each in-process measurement (default: 2)")
-    parser.add_argument("--model-dir", type=Path,
-                        default=Path(os.environ.get("COMMENT_CLASSIFIER_MODEL_DIR") or servers.REPO / "model"),
-                        help="model folder with card.json (default: $COMMENT_CLASSIFIER_MODEL_DIR or model/)")
+    parser.add_argument("--model", "--model-dir", dest="model", type=Path, metavar="PATH",
+                        help="a model store (its current version) or a plain model folder (default: "
+                             "$COMMENT_CLASSIFIER_MODEL_DIR, else the store var/models, else the shipped model/)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn and wrk; in-process only")
     parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process figures")
@@ -68,6 +68,19 @@ def say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def choose_model(model: Path | None) -> tuple[Path, str]:
+    """The version folder to benchmark (a store stands for its current version, fixed for the whole
+    run) and where it came from; SystemExit saying how to get a model."""
+    from model.artifact import ModelError
+    from model.store import locate, resolve
+
+    try:
+        path, origin = locate(model, store=servers.REPO / "var" / "models", seed=servers.REPO / "model")
+        return resolve(path).resolve(), origin
+    except ModelError as error:
+        raise SystemExit(f"bench: {error}") from None
+
+
 def model_card(model_dir: Path) -> dict:
     """The card in ``model_dir``, or SystemExit saying how to get a model."""
     try:
@@ -75,7 +88,7 @@ def model_card(model_dir: Path) -> dict:
     except (OSError, ValueError) as error:
         raise SystemExit(
             f"bench: no usable model card in {model_dir} ({error}): run 'make train', or point "
-            "--model-dir / COMMENT_CLASSIFIER_MODEL_DIR at a folder with card.json and its artifact"
+            "--model / COMMENT_CLASSIFIER_MODEL_DIR at a model store or a folder with card.json and its artifact"
         ) from None
 
 
@@ -222,8 +235,9 @@ def measure_inprocess(args: argparse.Namespace, model_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON results."""
     args = parse_args(argv)
-    model_dir = args.model_dir.resolve()
+    model_dir, origin = choose_model(args.model)
     card = model_card(model_dir)
+    say(f"model {card.get('version', '?')} (from {origin})")
     if not args.no_http:
         try:
             load.wrk_binary()

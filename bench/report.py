@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from model.atomic import atomic_open
 
 
 def _ms(value: float) -> str:
@@ -70,13 +70,6 @@ def table(results: dict) -> str:
 
 def write_json(results: dict, path: Path) -> None:
     """Write ``results`` to ``path`` through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(results, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w") as handle:
+        json.dump(results, handle, indent=2)
+        handle.write("\n")

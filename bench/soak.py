@@ -246,10 +246,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--page", type=Path, default=SEED_PAGE,
                         help="the page sent to /v1/segment (default: ../shared/examples/"
                              "scraped-page-article-and-comment.txt)")
-    parser.add_argument("--model-dir", type=Path,
-                        default=Path(os.environ.get("COMMENT_CLASSIFIER_MODEL_DIR") or servers.REPO / "model"),
-                        help="model folder (default: $COMMENT_CLASSIFIER_MODEL_DIR or model/)")
+    parser.add_argument("--model", "--model-dir", dest="model", type=Path, metavar="PATH",
+                        help="a model store or a plain model folder (default: $COMMENT_CLASSIFIER_MODEL_DIR, "
+                             "else the store var/models, else the shipped model/)")
     return parser.parse_args(argv)
+
+
+def _model(model: Path | None) -> Path:
+    """The store or folder to serve, said on stderr."""
+    from model.store import locate
+
+    path, origin = locate(model, store=servers.REPO / "var" / "models", seed=servers.REPO / "model")
+    say(f"serving {origin}")
+    return path
 
 
 def say(message: str) -> None:
@@ -293,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, interrupt)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         server = servers.start("soak", "service.wsgi:app", Path(tmp),
-                               {"COMMENT_CLASSIFIER_MODEL_DIR": str(args.model_dir.resolve())})
+                               {"COMMENT_CLASSIFIER_MODEL_DIR": str(_model(args.model).resolve())})
         try:
             say(f"server ready on port {server.port} in {servers.wait_ready(server):.1f} s")
             settings = {"seconds": args.seconds, "clients": args.clients, "rate": args.rate,

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import sys
-import tempfile
 from pathlib import Path
 
 from feedback.store import FeedbackError, FeedbackStore
+from model.atomic import atomic_open
 
 
 def export(store: FeedbackStore, out: str) -> int:
@@ -26,24 +25,8 @@ def export(store: FeedbackStore, out: str) -> int:
     """
     if out == "-":
         return _write(store, sys.stdout)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            count = _write(store, handle)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_open(out, "w", encoding="utf-8") as handle:
+        return _write(store, handle)
 
 
 def _write(store: FeedbackStore, handle) -> int:

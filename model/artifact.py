@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import joblib
 import sklearn
+
+from model.atomic import atomic_open, write_atomically
 
 CARD_FILE = "card.json"
 DEFAULT_DIR = Path(__file__).resolve().parent
@@ -43,19 +43,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomically(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(artifact, card: dict, directory: Path = DEFAULT_DIR) -> dict:
     """Write ``classifier-<version>.joblib`` (a pipeline, or a mapping of pipelines) and then
     the card that names it; return the card."""
@@ -63,7 +50,8 @@ def save(artifact, card: dict, directory: Path = DEFAULT_DIR) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     version = card["version"]
     path = directory / f"classifier-{version}.joblib"
-    _write_atomically(path, lambda handle: joblib.dump(artifact, handle, compress=3))
+    with atomic_open(path, "wb") as handle:
+        joblib.dump(artifact, handle, compress=3)
     card = {
         **card,
         "artifact": {
@@ -73,7 +61,7 @@ def save(artifact, card: dict, directory: Path = DEFAULT_DIR) -> dict:
         },
     }
     text = json.dumps(card, indent=2, sort_keys=False) + "\n"
-    _write_atomically(directory / CARD_FILE, lambda handle: handle.write(text.encode()))
+    write_atomically(directory / CARD_FILE, text)
     for old in directory.glob("classifier-*.joblib"):
         if old.name != path.name:
             old.unlink(missing_ok=True)

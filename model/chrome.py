@@ -24,10 +24,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import random
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -273,12 +271,12 @@ class ChromeDetector:
 
     def save(self, path: Path = DETECTOR_FILE) -> None:
         """Write the detector as gzipped JSON, atomically."""
+        from model.atomic import atomic_open
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".tmp", delete=False) as handle:
+        with atomic_open(path, "wb") as handle:
             with gzip.GzipFile(filename="", fileobj=handle, mode="wb", mtime=0) as zipped:
                 zipped.write(json.dumps(self.to_dict(), sort_keys=True).encode("utf-8"))
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, path)
 
     @classmethod
     def load(cls, path: Path = DETECTOR_FILE) -> "ChromeDetector":

@@ -53,6 +53,10 @@ class Classifier:
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
         )
+        # P(sarcastic) in [low, high) is too unsure to name a kind (chosen out of source at
+        # training); cards without one name the likelier kind, as before.
+        band = ((card.get("kind") or {}).get("metrics") or {}).get("confident_band")
+        self.kind_band = check_band(band["band"]) if band else (0.5, 0.5)
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_DIR) -> "Classifier":
@@ -76,8 +80,10 @@ class Classifier:
         return self.scorer.probability(text)
 
     def kind(self, text: str, tokens: list[str] | None = None) -> dict | None:
-        """``{"label": "sarcastic"|"opinion", "scores"}`` for a comment, if the artifact has a kind model.
+        """``{["label": "sarcastic"|"opinion",] "scores"}`` for a comment, if the artifact has a kind model.
 
+        ``label`` is there only when P(sarcastic) is outside the card's confident band, that is
+        when the kind is as precise as the card promises on sources the model never saw.
         ``tokens`` (``tokenize(normalize(text))``) saves tokenising again: both models share it.
         """
         if self.kind_scorer is None:
@@ -85,7 +91,10 @@ class Classifier:
         if tokens is None:
             tokens = tokenize(normalize(text))
         q = self.kind_scorer.probability_of_tokens(tokens)
-        return {"label": SARCASTIC if q >= 0.5 else OPINION, "scores": {SARCASTIC: q, OPINION: 1.0 - q}}
+        low, high = self.kind_band
+        label = SARCASTIC if q >= high else OPINION if q < low else None
+        scores = {"scores": {SARCASTIC: q, OPINION: 1.0 - q}}
+        return scores if label is None else {"label": label, **scores}
 
     def explain(self, text: str, top: int | None = 10) -> dict:
         """The exact per-term contributions to the editorial logit, with their spans in ``text``."""

@@ -4,6 +4,11 @@ Both commands stream: rows are read, classified and written ``--batch`` at a tim
 stays flat however long the file is. Input is JSONL (objects with a text field), CSV/TSV (a
 header with a text column) or plain lines (one text per line), told apart by the extension
 or ``--input-format``; ``-`` reads stdin.
+
+The model is the model store's current version (var/models, what ``make run`` serves) unless
+``--model`` names another store or plain model folder; with no store yet it is the shipped seed
+in ``model/``. Both commands say on stderr which version they used. On a terminal they draw a
+progress bar; otherwise (a log, a pipe) they print a one-line summary every 10 seconds.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import contextlib
 import os
 import sys
-import tempfile
+import time
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -244,7 +250,7 @@ def result_fields(result: dict | None, error: str | None = None) -> dict:
         "label": result["label"],
         "p_editorial": result["scores"]["editorial"],
         "decision": result["decision"],
-        "kind": kind["label"] if kind else None,
+        "kind": kind.get("label") if kind else None,
         "p_sarcastic": kind["scores"]["sarcastic"] if kind else None,
     }
 
@@ -280,18 +286,60 @@ def _open_input(path: str):
 
 
 def _progress(size, quiet: bool, what: str):
-    from tqdm import tqdm
+    from model.progress import Progress
 
     if size:
-        return tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=what, disable=quiet, file=sys.stderr)
-    return tqdm(unit=" rows", desc=what, disable=quiet, file=sys.stderr)
+        return Progress(what, total=size, unit="B", disable=quiet)
+    return Progress(what, unit="rows", disable=quiet)
 
 
-def _load(model_dir):
-    from model.artifact import DEFAULT_DIR
+def _load(model, quiet: bool = False):
+    """The classifier ``--model`` names (default: the store's current version), said on stderr."""
     from model.classifier import Classifier
+    from model.store import locate
 
-    return Classifier.load(Path(model_dir) if model_dir else DEFAULT_DIR)
+    path, origin = locate(model)
+    classifier = Classifier.load(path)
+    if not quiet:
+        print(f"model {classifier.version} (from {origin})", file=sys.stderr, flush=True)
+    return classifier
+
+
+def _classify_rows(args, classifier, handle, size, counter, kind, out_format, name, band, out) -> dict:
+    """Read, classify and write every row; the counts by decision."""
+    header, rows = read_rows(handle, kind, args.text_field, name, counter)
+    replaced = sorted(set(header or ()) & set(RESULT_FIELDS + ("error",)))
+    if replaced:
+        print(f"warning: {name}: column(s) {', '.join(replaced)} are replaced by the results", file=sys.stderr)
+    writer = JsonlWriter(out) if out_format == "jsonl" else CsvWriter(out, "\t" if out_format == "tsv" else ",", None)
+    counts = {"rows": 0, "bad": 0, "editorial": 0, "comment": 0, "review": 0}
+    progress = _progress(size, args.quiet, "classify")
+    with progress:
+        for batch in batches(rows, args.batch):
+            stop = None
+            if not args.skip_bad:
+                stop = next((row for row in batch if row.error), None)
+                if stop:
+                    batch = batch[: batch.index(stop)]
+            results = classify_batch(classifier, batch, band, args.skip_bad)
+            if isinstance(writer, CsvWriter) and writer.columns is None:
+                writer.start(output_columns(header, results, args.skip_bad))
+            for fields, row in zip(results, batch):
+                writer.write(fields)
+                counts["rows"] += 1
+                if row.error:
+                    counts["bad"] += 1
+                else:
+                    counts[fields["decision"]] += 1
+            if stop:
+                out.flush()
+                raise InputError(f"{name} line {stop.line}: {stop.error} (pass --skip-bad to write bad rows "
+                                 "with an error column and go on)")
+            progress.update(counter[0] - progress.n if size else len(batch),
+                            note=f"{counts['rows']:,} rows" if size else None)
+        if isinstance(writer, CsvWriter) and writer.columns is None:
+            writer.start(output_columns(header, [], args.skip_bad))
+    return counts
 
 
 def run_classify(args) -> int:
@@ -307,72 +355,34 @@ def run_classify(args) -> int:
     kind = input_format(args.file, args.input_format)
     out_format = args.format or ("jsonl" if kind == "lines" else kind)
     name = "stdin" if args.file == "-" else args.file
-    classifier = _load(args.model_dir)
+    classifier = _load(args.model, args.quiet)
     handle, size = _open_input(args.file)
     counter = [0]
-    tmp = None
+    started = time.monotonic()
     try:
-        if args.out and args.out != "-":
-            out_path = Path(args.out)
-            try:
-                fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-            except OSError as error:
-                raise InputError(f"cannot write {args.out}: {error.strerror}") from None
-            # mkstemp makes the file private; give it the mode any new file of this user gets.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            out = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        else:
-            out = sys.stdout
-        header, rows = read_rows(handle, kind, args.text_field, name, counter)
-        replaced = sorted(set(header or ()) & set(RESULT_FIELDS + ("error",)))
-        if replaced:
-            print(f"warning: {name}: column(s) {', '.join(replaced)} are replaced by the results", file=sys.stderr)
-        writer = JsonlWriter(out) if out_format == "jsonl" else CsvWriter(out, "\t" if out_format == "tsv" else ",", None)
-        counts = {"rows": 0, "bad": 0, "editorial": 0, "comment": 0, "review": 0}
-        progress = _progress(size, args.quiet, "classify")
-        with progress:
-            for batch in batches(rows, args.batch):
-                stop = None
-                if not args.skip_bad:
-                    stop = next((row for row in batch if row.error), None)
-                    if stop:
-                        batch = batch[: batch.index(stop)]
-                results = classify_batch(classifier, batch, band, args.skip_bad)
-                if isinstance(writer, CsvWriter) and writer.columns is None:
-                    writer.start(output_columns(header, results, args.skip_bad))
-                for fields, row in zip(results, batch):
-                    writer.write(fields)
-                    counts["rows"] += 1
-                    if row.error:
-                        counts["bad"] += 1
-                    else:
-                        counts[fields["decision"]] += 1
-                if stop:
-                    out.flush()
-                    raise InputError(f"{name} line {stop.line}: {stop.error} (pass --skip-bad to write bad rows "
-                                     "with an error column and go on)")
-                progress.update(counter[0] - progress.n if size else len(batch))
-                if size:
-                    progress.set_postfix(rows=f"{counts['rows']:,}", refresh=False)
-            if isinstance(writer, CsvWriter) and writer.columns is None:
-                writer.start(output_columns(header, [], args.skip_bad))
-        out.flush()
-        if tmp:
-            out.close()
-            os.replace(tmp, args.out)
-            tmp = None
+        with contextlib.ExitStack() as stack:
+            if args.out and args.out != "-":
+                from model.atomic import atomic_open
+
+                if not Path(args.out).parent.is_dir():
+                    raise InputError(f"cannot write {args.out}: its folder does not exist")
+                try:
+                    out = stack.enter_context(atomic_open(args.out, "w", encoding="utf-8", newline=""))
+                except OSError as error:
+                    raise InputError(f"cannot write {args.out}: {error.strerror}") from None
+            else:
+                out = sys.stdout
+            counts = _classify_rows(args, classifier, handle, size, counter, kind, out_format, name, band, out)
+            out.flush()
     finally:
-        if tmp:
-            out.close()
-            Path(tmp).unlink(missing_ok=True)
         if handle is not sys.stdin.buffer:
             handle.close()
     if not args.quiet:
+        seconds = time.monotonic() - started
         print(
             f"{counts['rows']:,} rows: {counts['editorial']:,} editorial, {counts['comment']:,} comment, "
-            f"{counts['review']:,} review" + (f", {counts['bad']:,} bad" if args.skip_bad else ""),
+            f"{counts['review']:,} review" + (f", {counts['bad']:,} bad" if args.skip_bad else "")
+            + f"; {seconds:.1f} s after loading the model ({counts['rows'] / max(seconds, 1e-9):,.0f} rows/s)",
             file=sys.stderr,
         )
     if counts["bad"]:
@@ -449,7 +459,7 @@ def run_evaluate(args) -> int:
     if kind == "lines":
         raise InputError("evaluate needs a label per row: use JSONL or CSV/TSV, not plain lines")
     name = "stdin" if args.file == "-" else args.file
-    classifier = _load(args.model_dir)
+    classifier = _load(args.model, args.quiet)
     handle, size = _open_input(args.file)
     counter = [0]
     labels: list[str] = []  # interned label strings: one pointer a row
@@ -523,9 +533,11 @@ def parser() -> argparse.ArgumentParser:
                          help="jsonl (one object a line), csv/tsv (with a header) or lines (one text a line); "
                               "default: from the extension (.jsonl .ndjson .json .csv .tsv .txt)")
         sub.add_argument("--text-field", default="text", help="the field or column holding the text (default: text)")
-        sub.add_argument("--model-dir", help="folder of the model card and artifact (default: the shipped model)")
+        sub.add_argument("--model", "--model-dir", dest="model", metavar="PATH",
+                         help="a model store (its current version) or a plain model folder (default: "
+                              "$COMMENT_CLASSIFIER_MODEL_DIR, else the store var/models, else the shipped model/)")
         sub.add_argument("--batch", type=_positive, default=1000, help="rows read and scored at a time (default: 1000)")
-        sub.add_argument("--quiet", action="store_true", help="no progress bar or summary on stderr")
+        sub.add_argument("--quiet", action="store_true", help="nothing on stderr but errors and warnings (no model line, progress or summary)")
 
     classify = commands.add_parser(
         "classify", help="label every row of a file",

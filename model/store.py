@@ -14,6 +14,12 @@ in force. Backing a store up is copying the folder.
     python -m model.store list --store var/models
     python -m model.store rollback --store var/models
     python -m model.store promote VERSION --store var/models
+    python -m model.store export --store var/models --to model   # make ship: publish the seed
+
+The store is the one model home: training adds versions to it, and the service, the batch CLI,
+the report and the benchmark read its current version (``locate``). The plain folder ``model/``
+holds only the shipped seed version, which ``init`` copies into an empty store and ``export``
+replaces with a store's current version.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ import tempfile
 from pathlib import Path
 
 from model.artifact import CARD_FILE, DEFAULT_DIR, ModelError, ModelNotFound, read_card, save, sha256_of
+from model.atomic import atomic_path, fsync_dir, write_atomically
 
 POINTER_FILE = "current.json"
 VERSIONS_DIR = "versions"
 LOCK_FILE = ".lock"
 DEFAULT_STORE = Path("var/models")
+MODEL_SETTING = "COMMENT_CLASSIFIER_MODEL_DIR"  # the service's setting; the CLI and report read it too
 ANY = object()  # promote(if_current=ANY): whatever the current version is
 
 
@@ -83,12 +91,30 @@ def resolve(path) -> Path:
     return path / VERSIONS_DIR / version
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def locate(path=None, store=DEFAULT_STORE, seed=DEFAULT_DIR) -> tuple[Path, str]:
+    """``(what to load, where it comes from)`` for the commands that read a model.
+
+    ``path`` (``--model``), else ``$COMMENT_CLASSIFIER_MODEL_DIR``, else the store's current
+    version; a store without one (not created yet, or empty) falls back to the shipped seed in
+    ``model/``, and the second item says so. A store whose pointer is damaged raises StoreError
+    rather than falling back silently.
+    """
+    if path is not None:
+        return Path(path), str(path)
+    if os.environ.get(MODEL_SETTING):
+        return Path(os.environ[MODEL_SETTING]), f"{os.environ[MODEL_SETTING]} (${MODEL_SETTING})"
+    if current_version(store) is not None:
+        return Path(store), f"the model store {store}"
+    return Path(seed), (f"the shipped seed model in {_shown(seed)}, since the model store {store} has no current "
+                        "version yet (make train or make run creates it)")
+
+
+def _shown(path) -> str:
+    path = Path(path)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return str(path.relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path)
 
 
 def _now() -> str:
@@ -176,9 +202,9 @@ class ModelStore:
             write(staging)
             for path in staging.iterdir():
                 os.chmod(path, 0o644)  # artifact.save writes through 0600 temporary files
-            _fsync_dir(staging)
+            fsync_dir(staging)
             os.rename(staging, final)
-            _fsync_dir(self.versions_dir)
+            fsync_dir(self.versions_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -235,19 +261,7 @@ class ModelStore:
         return version
 
     def _write_pointer(self, pointer: dict) -> None:
-        text = json.dumps(pointer, indent=2) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{POINTER_FILE}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                os.fchmod(handle.fileno(), 0o644)
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.root / POINTER_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.root)
+        write_atomically(self.root / POINTER_FILE, json.dumps(pointer, indent=2) + "\n", file_mode=0o644)
 
     def seed(self, from_dir=DEFAULT_DIR) -> str:
         """Copy a plain model folder in as the first version and make it current, if the store has
@@ -275,6 +289,42 @@ class ModelStore:
             self._install(version, copy)
         self.promote(version)
         return version
+
+    def export(self, to_dir, version: str | None = None) -> tuple[str, str | None]:
+        """Publish ``version`` (default: the current one) as the plain model folder ``to_dir``.
+
+        The artifact is copied in beside the old one under a temporary name, checked against the
+        card's sha256, and renamed into place; then the card is replaced (the moment the new seed
+        takes over), then the old artifact goes. A failure at any step leaves the old seed whole.
+        Returns ``(published version, version it replaced or None)``.
+        """
+        if version is None:
+            version = current_version(self.root)
+            if version is None:
+                raise StoreError(f"the model store {self.root} has no current version to export")
+        self.check(version)
+        to_dir = Path(to_dir)
+        if is_store(to_dir):
+            raise StoreError(f"{to_dir} is a model store, not a plain model folder: export writes a seed folder")
+        folder = self.path_of(version)
+        card_text = (folder / CARD_FILE).read_text()
+        card = json.loads(card_text)
+        name = Path(card["artifact"]["file"]).name
+        try:
+            old = read_card(to_dir).get("version")
+        except ModelError:
+            old = None
+        to_dir.mkdir(parents=True, exist_ok=True)
+        if old != version or not (to_dir / name).is_file() or sha256_of(to_dir / name) != card["artifact"]["sha256"]:
+            with atomic_path(to_dir / name, 0o644) as tmp:
+                shutil.copyfile(folder / name, tmp)
+                if sha256_of(tmp) != card["artifact"]["sha256"]:
+                    raise StoreError(f"the copy of {name} does not match its card: {to_dir} is unchanged")
+            write_atomically(to_dir / CARD_FILE, card_text, file_mode=0o644)
+        for stale in to_dir.glob("classifier-*.joblib"):
+            if stale.name != name:
+                stale.unlink(missing_ok=True)
+        return version, old
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -322,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("rollback", parents=[common], help="make the previous version current again")
     promote = commands.add_parser("promote", parents=[common], help="make VERSION current")
     promote.add_argument("version")
+    export = commands.add_parser("export", parents=[common],
+                                 help="publish a version (default: the current one) as a plain model folder, "
+                                      "e.g. the shipped seed in model/ (make ship)")
+    export.add_argument("--to", type=Path, default=DEFAULT_DIR,
+                        help="plain model folder to replace (default: the shipped model/)")
+    export.add_argument("--version", help="the version to export (default: the current one)")
     return parser
 
 
@@ -352,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "promote":
             pointer = store.promote(args.version)
             print(f"current version is now {pointer['version']}")
+        elif args.command == "export":
+            version, old = store.export(args.to, args.version)
+            print(f"{args.to}: shipped seed is now {version}" + (f" (was {old})" if old and old != version else
+                                                                 " (unchanged)" if old == version else ""))
         return 0
     except (ModelError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -63,3 +63,19 @@ def test_a_kind_model_with_other_classes_is_refused(tmp_path):
 def test_plain_pipeline_artifact_has_no_kind(tiny_classifier):
     assert tiny_classifier.kind(COMMENT_EXAMPLES[0]) is None
     assert "kind" not in tiny_classifier.classify([COMMENT_EXAMPLES[0]])[0]
+
+
+def test_the_kind_label_is_stated_only_outside_the_cards_confident_band(bundled):
+    texts = COMMENT_EXAMPLES + SARCASTIC + OPINION
+    q = {t: bundled.kind(t)["scores"]["sarcastic"] for t in texts}
+    low, high = sorted(q.values())[len(q) // 3], sorted(q.values())[2 * len(q) // 3]
+    card = {**bundled.card, "kind": {"metrics": {"confident_band": {"band": [low, high]}}}}
+    banded = Classifier({"classifier": bundled.pipeline, "kind": bundled.kind_pipeline}, card)
+    stated = {"sarcastic": 0, "opinion": 0, None: 0}
+    for text in texts:
+        kind = banded.kind(text)
+        assert kind["scores"] == bundled.kind(text)["scores"]
+        expected = "sarcastic" if q[text] >= high else "opinion" if q[text] < low else None
+        assert kind.get("label") == expected
+        stated[kind.get("label")] += 1
+    assert all(stated.values())  # each case met at least once

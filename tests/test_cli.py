@@ -320,3 +320,47 @@ def test_output_file_gets_the_usual_mode_and_a_missing_folder_is_an_error(tmp_pa
     missing = tmp_path / "no" / "such" / "out.jsonl"
     assert cli_main(["classify", str(source), "--out", str(missing), "--model-dir", str(tiny_model_dir), "--quiet"]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_the_cli_names_the_model_version_it_used(tmp_path, tiny_model_dir, capsys):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in TEXTS])
+    assert main(["classify", str(source), "--model", str(tiny_model_dir)]) == 0
+    assert f"model tiny-1 (from {tiny_model_dir})" in capsys.readouterr().err
+    assert main(["classify", str(source), "--model", str(tiny_model_dir), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_default_model_is_the_stores_current_version(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    """What make run serves (var/models) is what the CLI reads, and it follows a promotion."""
+    from model.artifact import load
+    from model.store import ModelStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COMMENT_CLASSIFIER_MODEL_DIR", raising=False)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"label": "comment", "text": t} for t in TEXTS])
+    assert main(["evaluate", str(source), "--json"]) == 0
+    out, err = capsys.readouterr()
+    shipped = json.loads((REPO / "model" / "card.json").read_text())["version"]
+    assert json.loads(out)["model"] == shipped
+    assert "(from the shipped seed model" in err and "var/models has no current version" in err
+    store = ModelStore(tmp_path / "var" / "models")
+    store.seed(tiny_model_dir)
+    artifact, card = load(tiny_model_dir)
+    store.add(artifact, {**card, "version": "tiny-2"})
+    store.promote("tiny-2")
+    assert main(["evaluate", str(source), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["model"] == "tiny-2"
+    assert "model tiny-2 (from the model store var/models)" in err
+
+
+def test_without_a_terminal_progress_is_summary_lines_not_a_bar(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    monkeypatch.setattr("model.progress.SUMMARY_SECONDS", 0.0)  # a summary after every batch
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in TEXTS * 3])
+    assert main(["classify", str(source), "--model", str(tiny_model_dir), "--batch", "4",
+                 "--out", str(tmp_path / "out.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "it/s" not in err  # no tqdm bar redraws in a log
+    lines = [line for line in err.splitlines() if line.startswith("classify: ")]
+    assert len(lines) == 4  # three batches, then the final line
+    assert lines[-1].startswith("classify: done, ") and "(100%)" in lines[-1] and "12 rows" in lines[-1]

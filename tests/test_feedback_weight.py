@@ -7,7 +7,7 @@ import pytest
 
 from model.features import ANALYZERS, build_pipeline
 from training.data import source_weights
-from training.feedback_weight import (
+from training.experiments.feedback_weight import (
     EQUAL_SOURCE,
     FEEDBACK,
     MemoAnalyzer,

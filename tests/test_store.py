@@ -291,3 +291,78 @@ def test_gunicorn_serves_a_store_and_follows_its_pointer(store):
         assert serving_version("v3") == "v3"
     finally:
         stop(process)
+
+
+# --- export: publishing a version as the shipped seed --------------------------------------------
+
+
+def seed_folder(tmp_path, tiny_model_dir):
+    """A copy of a plain model folder standing in for model/ (the real one is never touched)."""
+    import shutil
+
+    folder = tmp_path / "seed"
+    shutil.copytree(tiny_model_dir, folder)
+    return folder
+
+
+def test_export_replaces_the_seed_with_the_current_version(store, tmp_path, tiny_model_dir, capsys):
+    seed = seed_folder(tmp_path, tiny_model_dir)
+    store.promote("v3")
+    assert main(["export", "--store", str(store.root), "--to", str(seed)]) == 0
+    assert "shipped seed is now v3 (was tiny-1)" in capsys.readouterr().out
+    assert Classifier.load(seed).version == "v3"
+    assert sorted(p.name for p in seed.iterdir()) == ["card.json", "classifier-v3.joblib"]
+    assert (seed / "card.json").read_bytes() == (store.root / "versions" / "v3" / "card.json").read_bytes()
+    # A new store seeded from the exported folder serves that version.
+    fresh = ModelStore(tmp_path / "fresh")
+    assert fresh.seed(seed) == "v3"
+
+
+def test_export_of_a_damaged_version_leaves_the_old_seed_whole(store, tmp_path, tiny_model_dir):
+    seed = seed_folder(tmp_path, tiny_model_dir)
+    before = sorted((p.name, p.read_bytes()) for p in seed.iterdir())
+    artifact = store.root / "versions" / "v2" / "classifier-v2.joblib"
+    artifact.write_bytes(artifact.read_bytes()[:-10])
+    with pytest.raises(StoreError, match="damaged"):
+        store.export(seed, "v2")
+    assert sorted((p.name, p.read_bytes()) for p in seed.iterdir()) == before
+
+
+def test_export_that_fails_midway_leaves_the_old_seed_whole(store, tmp_path, tiny_model_dir, monkeypatch):
+    seed = seed_folder(tmp_path, tiny_model_dir)
+    before = sorted((p.name, p.read_bytes()) for p in seed.iterdir())
+
+    def torn_copy(src, dst):
+        with open(dst, "wb") as handle:
+            handle.write(open(src, "rb").read()[:100])  # a copy cut short (disk full, crash)
+
+    monkeypatch.setattr("model.store.shutil.copyfile", torn_copy)
+    with pytest.raises(StoreError, match="does not match its card"):
+        store.export(seed, "v2")
+    assert sorted((p.name, p.read_bytes()) for p in seed.iterdir()) == before
+    assert Classifier.load(seed).version == "tiny-1"
+
+
+def test_export_refuses_a_store_as_target_and_an_empty_store(store, tmp_path, capsys):
+    assert main(["export", "--store", str(store.root), "--to", str(store.root)]) == 2
+    assert "is a model store" in capsys.readouterr().err
+    ModelStore(tmp_path / "empty").init()
+    assert main(["export", "--store", str(tmp_path / "empty"), "--to", str(tmp_path / "x")]) == 2
+    assert "no current version" in capsys.readouterr().err
+
+
+def test_locate_prefers_the_argument_then_the_setting_then_the_store_then_the_seed(store, tmp_path,
+                                                                                 tiny_model_dir, monkeypatch):
+    from model.store import MODEL_SETTING, locate
+
+    monkeypatch.delenv(MODEL_SETTING, raising=False)
+    assert locate(tiny_model_dir, store=store.root)[0] == tiny_model_dir
+    assert locate(None, store=store.root) == (store.root, f"the model store {store.root}")
+    path, origin = locate(None, store=tmp_path / "none", seed=tiny_model_dir)
+    assert path == tiny_model_dir and "has no current version yet" in origin
+    monkeypatch.setenv(MODEL_SETTING, str(tiny_model_dir))
+    assert locate(None, store=store.root)[0] == tiny_model_dir
+    (store.root / "current.json").write_text("{")
+    monkeypatch.delenv(MODEL_SETTING)
+    with pytest.raises(StoreError, match="not valid JSON"):
+        locate(None, store=store.root)  # a damaged pointer is an error, not a silent fallback

@@ -1,14 +1,24 @@
-"""Calibration on held-out data, and the review band chosen from it.
+"""Calibration and the review band, both chosen on out-of-source scores.
 
 The review band is the range of P(editorial) in which the service answers ``review`` instead of
 a label, so that a person looks. Its edges are the widest-precision-preserving thresholds:
 every text below ``low`` is called a comment and every text at or above ``high`` editorial,
-each with at least the target precision on the held-out split.
+each with at least the target precision.
+
+Both are fitted on leave-one-source-out scores (each text scored by a model that never saw its
+source, see ``training.loso``), with every source weighing the same, because that is the kind of
+text the service meets: outlets it was not trained on. Calibration is Platt scaling, an affine
+map of the logit, so it folds exactly into the logistic regression's coefficients and the
+served probabilities stay those of the saved pipeline. ``out_of_source_report`` measures both
+honestly: for each source, the scaling and the band are fitted on the other sources and applied
+to it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from sklearn.linear_model import LogisticRegression
 
 from model.labels import EDITORIAL, THRESHOLD
 
@@ -40,10 +50,10 @@ def expected_calibration_error(labels: list[str], p_editorial, bins: int = 10) -
     return round(gap / total, 4)
 
 
-def _deepest_cut(values: np.ndarray, correct: np.ndarray, precision: float) -> int | None:
-    """The last index up to which ``correct`` (in ``values`` order) keeps ``precision``, at a
-    place where the next value differs (a threshold cannot split equal values)."""
-    share = np.cumsum(correct) / np.arange(1, len(values) + 1)
+def _deepest_cut(values: np.ndarray, correct: np.ndarray, precision: float, weights: np.ndarray) -> int | None:
+    """The last index up to which ``correct`` (in ``values`` order, weighted) keeps ``precision``,
+    at a place where the next value differs (a threshold cannot split equal values)."""
+    share = np.cumsum(correct * weights) / np.cumsum(weights)
     for i in np.flatnonzero(share >= precision)[::-1]:
         if i == len(values) - 1 or values[i] != values[i + 1]:
             return int(i)
@@ -59,30 +69,47 @@ def _edge(values: np.ndarray, cut: int | None, beyond: float) -> float:
     return float((values[cut] + values[cut + 1]) / 2)
 
 
-def choose_review_band(labels: list[str], p_editorial, precision: float = 0.99) -> dict:
+def choose_review_band(labels: list[str], p_editorial, precision: float = 0.99, weights=None,
+                       positive: str = EDITORIAL) -> dict:
     """The narrowest band [low, high) outside which each decision is at least ``precision`` precise.
 
     Texts with P(editorial) >= ``high`` are called editorial and those below ``low`` comments;
-    each edge is the deepest cut that keeps the precision on these labels.
+    each edge is the deepest cut that keeps the precision on these labels (weighted by
+    ``weights``, if given; the shares it reports are weighted too). ``positive`` names the label
+    that ``p_editorial`` is the probability of (the kind model's band uses ``sarcastic``).
     """
     p = np.asarray(p_editorial, dtype=float)
-    editorial = np.array([label == EDITORIAL for label in labels])
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=float)
+    editorial = np.array([label == positive for label in labels])
     down = np.argsort(-p, kind="stable")
-    high = _edge(p[down], _deepest_cut(p[down], editorial[down], precision), beyond=1.0)
+    high = _edge(p[down], _deepest_cut(p[down], editorial[down], precision, w[down]), beyond=1.0)
     up = np.argsort(p, kind="stable")
-    low_cut = _deepest_cut(p[up], ~editorial[up], precision)
+    low_cut = _deepest_cut(p[up], ~editorial[up], precision, w[up])
     low = _edge(p[up], low_cut, beyond=0.0)
     if low_cut == len(p) - 1:
         low = float(np.nextafter(low, 2.0))  # every text is a comment: include the top one
     if low > high:
         low = high = THRESHOLD
+    return {"band": [low, high], "target_precision": precision, **band_figures(editorial, p, (low, high), w)}
+
+
+def band_figures(editorial: np.ndarray, p: np.ndarray, band, weights=None) -> dict:
+    """Precision of each decided side, share sent to review and accuracy of the decided texts."""
+    low, high = band
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=float)
     decided_ed, decided_co = p >= high, p < low
+    decided = decided_ed | decided_co
+    correct = (decided_ed & editorial) | (decided_co & ~editorial)
+
+    def share(numerator, denominator):
+        total = w[denominator].sum()
+        return round(float(w[numerator].sum() / total), 4) if total > 0 else None
+
     return {
-        "band": [low, high],
-        "target_precision": precision,
-        "precision_editorial": round(float(editorial[decided_ed].mean()), 4) if decided_ed.any() else None,
-        "precision_comment": round(float((~editorial[decided_co]).mean()), 4) if decided_co.any() else None,
-        "review_share": round(float((~(decided_ed | decided_co)).mean()), 4),
+        "precision_editorial": share(decided_ed & editorial, decided_ed),
+        "precision_comment": share(decided_co & ~editorial, decided_co),
+        "decided_accuracy": share(correct, decided),
+        "review_share": share(~decided, np.ones(len(p), dtype=bool)),
         "n": int(len(p)),
     }
 
@@ -122,4 +149,91 @@ def calibration_report(records, p_editorial, precision: float = 0.99) -> dict:
         "reliability": reliability(labels, p_editorial),
         "review_band": choose_review_band(labels, p_editorial, precision),
         "review_band_cross_check": cross_checked_band(records, p_editorial, precision),
+    }
+
+
+def _logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
+
+
+def fit_platt(labels, p_editorial, weights=None) -> tuple[float, float]:
+    """``(a, b)`` so that ``sigmoid(a * logit + b)`` is calibrated on these (weighted) scores."""
+    z = _logit(p_editorial).reshape(-1, 1)
+    y = np.array([label == EDITORIAL for label in labels])
+    model = LogisticRegression(C=1e6, solver="lbfgs").fit(z, y, sample_weight=weights)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def apply_platt(p_editorial, scaling: tuple[float, float]) -> np.ndarray:
+    """The calibrated P(editorial) of uncalibrated ones."""
+    a, b = scaling
+    return 1.0 / (1.0 + np.exp(-(a * _logit(p_editorial) + b)))
+
+
+def fold_platt(pipeline, scaling: tuple[float, float]):
+    """Fold the scaling into the pipeline's logistic regression, in place: its ``predict_proba``
+    then gives the calibrated probabilities exactly. Returns the pipeline."""
+    a, b = scaling
+    clf = pipeline.named_steps["clf"]
+    classes = list(clf.classes_)
+    # The decision function is the logit of classes_[1]; scale it as the logit of editorial.
+    sign = 1.0 if classes.index(EDITORIAL) == 1 else -1.0
+    clf.coef_ = clf.coef_ * a
+    clf.intercept_ = clf.intercept_ * a + sign * b
+    return pipeline
+
+
+def out_of_source_report(records, p_out_of_source, precision: float = 0.99, weights=None) -> dict:
+    """Calibration and review band fitted on out-of-source scores, with honest figures.
+
+    The shipped scaling and band are fitted on every source. The per-source figures (and the
+    pooled ones) come from a scaling and band fitted on all *other* sources and applied to the
+    source, so they say what the service does on an outlet the whole procedure never saw.
+    """
+    labels = [r.label for r in records]
+    sources = np.array([r.source for r in records])
+    p = np.asarray(p_out_of_source, dtype=float)
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=float)
+    editorial = np.array([label == EDITORIAL for label in labels])
+    scaling = fit_platt(labels, p, w)
+    calibrated = apply_platt(p, scaling)
+    band = choose_review_band(labels, calibrated, precision, w)
+    held_calibrated = np.empty(len(p))
+    held_band = {}
+    for name in sorted(set(sources.tolist())):
+        rest, own = sources != name, sources == name
+        rest_labels = [label for label, keep in zip(labels, rest) if keep]
+        other_scaling = fit_platt(rest_labels, p[rest], w[rest])
+        held_calibrated[own] = apply_platt(p[own], other_scaling)
+        other_band = choose_review_band(rest_labels, apply_platt(p[rest], other_scaling), precision, w[rest])["band"]
+        held_band[name] = other_band
+    per_source = {}
+    decided_ed, decided_co = np.zeros(len(p), bool), np.zeros(len(p), bool)
+    for name, (low, high) in held_band.items():
+        own = sources == name
+        decided_ed[own] = held_calibrated[own] >= high
+        decided_co[own] = held_calibrated[own] < low
+        figures = band_figures(editorial[own], held_calibrated[own], (low, high))
+        per_source[name] = {
+            "label": labels[int(np.flatnonzero(own)[0])],
+            "n": figures["n"],
+            "accuracy": round(float(((held_calibrated[own] >= THRESHOLD) == editorial[own]).mean()), 4),
+            "review_share": figures["review_share"],
+            "decided_accuracy": figures["decided_accuracy"],
+        }
+    decided = decided_ed | decided_co
+    correct = (decided_ed & editorial) | (decided_co & ~editorial)
+    return {
+        "platt_scaling": {"a": round(scaling[0], 6), "b": round(scaling[1], 6)},
+        "review_band": band,
+        "held_out_sources": {
+            "expected_calibration_error": expected_calibration_error(labels, held_calibrated),
+            "expected_calibration_error_uncalibrated": expected_calibration_error(labels, p),
+            "reliability": reliability(labels, held_calibrated),
+            "review_share": round(float((w * ~decided).sum() / w.sum()), 4),
+            "decided_accuracy": round(float((w * correct).sum() / (w * decided).sum()), 4) if decided.any() else None,
+            "source_weighted": weights is not None,
+            "per_source": per_source,
+        },
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.metrics import (
     accuracy_score,
     brier_score_loss,
@@ -70,50 +69,40 @@ def evaluate(pipeline, records: list[Record], with_probabilities: bool = False):
     return (result, p) if with_probabilities else result
 
 
-def _fit(build, records: list[Record], weighted: bool):
-    pipeline = build()
-    kwargs = {"clf__sample_weight": source_weights(records)} if weighted else {}
-    pipeline.fit([r.text for r in records], [r.label for r in records], **kwargs)
-    return pipeline
-
-
-def _fold(build, records: list[Record], left_out: str, weighted: bool):
-    train = [r for r in records if r.source != left_out]
-    held = [r for r in records if r.source == left_out]
-    pipeline = _fit(build, train, weighted)
-    return left_out, held, editorial_probabilities(pipeline, [r.text for r in held])
-
-
-def leave_one_source_out(build, records: list[Record], weighted: bool = True, n_jobs: int = 1, progress=None) -> dict:
+def leave_one_source_out(build, records: list[Record], weighted: bool = True, n_jobs: int = 1, progress=None,
+                         with_probabilities: bool = False):
     """Train on every source but one and score the one left out, for each source.
 
     Returns the per-source table (accuracy on the unseen source) and pooled metrics over all
-    out-of-source predictions: the figure that predicts how the model does on a new outlet.
+    out-of-source predictions: the figure that predicts how the model does on a new outlet
+    (and, if asked, the out-of-source P(editorial) of every record, in order).
     """
-    sources = sorted({r.source for r in records})
-    folds = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_fold)(build, records, name, weighted) for name in sources
-    )
-    pooled_records, pooled_p = [], []
-    for left_out, held, p in folds:
-        pooled_records.extend(held)
-        pooled_p.extend(p.tolist())
-        if progress:
-            progress(left_out)
-    pooled = metrics([r.label for r in pooled_records], pooled_p)
-    table = per_source(pooled_records, pooled_p)
+    from training.loso import out_of_source_probabilities
+
+    p = out_of_source_probabilities(build, records, source_weights if weighted else None,
+                                    n_jobs=n_jobs, progress=progress)
+    result = loso_report(records, p)
+    return (result, p) if with_probabilities else result
+
+
+def loso_report(records: list[Record], p_out_of_source) -> dict:
+    """Pooled, source-balanced and per-source figures of out-of-source probabilities."""
+    pooled_p = np.asarray(p_out_of_source, dtype=float)
+    pooled = metrics([r.label for r in records], pooled_p)
+    table = per_source(records, pooled_p)
     by_label = {
         label: round(float(np.mean([row["accuracy"] for row in table.values() if row["label"] == label])), 4)
         for label in LABELS
     }
     # Macro-F1 with every source weighing the same, so big sources do not hide small failures.
-    weights = source_weights(pooled_records)
+    weights = source_weights(records)
     predicted = [label_for(x) for x in pooled_p]
-    balanced = f1_score([r.label for r in pooled_records], predicted, average="macro", sample_weight=weights)
+    balanced = f1_score([r.label for r in records], predicted, average="macro", sample_weight=weights)
     return {
         "pooled": pooled,
         "source_balanced_macro_f1": round(float(balanced), 4),
         "mean_accuracy_by_label": by_label,
+        "worst_source_accuracy": min(row["accuracy"] for row in table.values()),
         "per_source": table,
     }
 
@@ -127,4 +116,4 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["COMMENT", "EDITORIAL", "evaluate", "format_table", "leave_one_source_out", "metrics"]
+__all__ = ["COMMENT", "EDITORIAL", "evaluate", "format_table", "leave_one_source_out", "loso_report", "metrics"]

@@ -13,6 +13,9 @@ that carry a sarcasm label:
 
     python -m training.kind --data-dir ../shared/data [--out report.json] [--save kind.joblib]
 
+The C3 vote policy (``DEFAULT_POLICY``) was chosen with the experiment
+``python -m training.experiments.kind_policies``.
+
 The pipeline's classes are ``["opinion", "sarcastic"]``, so ``classes_[1]`` (what
 ``model.scoring.FastScorer`` scores) is P(sarcastic). Every source weighs the same, and within a
 source both kinds weigh the same.
@@ -48,7 +51,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -58,6 +60,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
+from model.atomic import atomic_path, write_atomically
 from model.features import DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
 from training.data import cap_sources, clean, fingerprint, split_by_group
 from training.records import Record
@@ -265,7 +268,7 @@ def load_kinds(data_dir: Path, policy: VotePolicy = DEFAULT_POLICY) -> list[Kind
 # --- training and evaluation ----------------------------------------------------------------
 
 
-def _as_records(records: Iterable[KindRecord]) -> list[Record]:
+def as_records(records: Iterable[KindRecord]) -> list[Record]:
     return [Record(text=r.text, label=r.kind, source=r.source, group=r.group) for r in records]
 
 
@@ -341,22 +344,57 @@ def _counts(records: Iterable[Record]) -> dict:
     return {source: {kind: counts[source][kind] for kind in KINDS} for source in sorted(counts)}
 
 
+# The kind label is shown only where out-of-source decisions reach this precision; elsewhere the
+# service gives the scores alone.
+KIND_PRECISION = 0.9
+
+
+def confident_band(records: list[Record], p_sarcastic, precision: float = KIND_PRECISION) -> dict:
+    """The band of P(sarcastic) inside which the kind is not stated: chosen on out-of-source
+    scores (every source and kind weighing the same) so that each stated kind is ``precision``
+    precise; with per-source figures of the same band."""
+    from training.calibration import band_figures, choose_review_band
+
+    labels = [r.label for r in records]
+    p = np.asarray(p_sarcastic, dtype=float)
+    chosen = choose_review_band(labels, p, precision, weights=kind_weights(records), positive=SARCASTIC)
+    sarcastic = np.array([label == SARCASTIC for label in labels])
+    sources = np.array([r.source for r in records])
+    per_source = {}
+    for name in sorted(set(sources.tolist())):
+        own = sources == name
+        figures = band_figures(sarcastic[own], p[own], chosen["band"])
+        per_source[name] = {"n": figures["n"], "stated_share": round(1 - figures["review_share"], 4),
+                            "precision_sarcastic": figures["precision_editorial"],
+                            "precision_opinion": figures["precision_comment"]}
+    return {
+        "band": chosen["band"],
+        "target_precision": precision,
+        "chosen_on": "leave-one-source-out scores, every (source, kind) weighing the same",
+        "precision_sarcastic": chosen["precision_editorial"],
+        "precision_opinion": chosen["precision_comment"],
+        "stated_share": round(1 - chosen["review_share"], 4),
+        "per_source": per_source,
+    }
+
+
 def train_kind(records: Iterable[KindRecord], params: dict | None = None, seed: int = 0, *,
                test_share: float = 0.2, cap: int = 0, blocks=DEFAULT_BLOCKS, min_words: int = 3,
-               loso: bool = True, official_isarcasm: bool = True):
+               loso: bool = True, official_isarcasm: bool = True, confidence: float = KIND_PRECISION):
     """Clean, split by group, fit the kind pipeline and evaluate it: returns (pipeline, report).
 
     The pipeline is the one fitted on the training split, so the held-out scores describe it.
     ``loso`` adds a leave-one-source-out table (train on two sources, score the whole third);
     ``official_isarcasm`` adds a fit whose iSarcasmEval part is the official train file only,
-    scored on the official test file, the split the published results use.
+    scored on the official test file, the split the published results use. With ``loso``, the
+    report's ``confident_band`` says where the kind label is stated (see ``confident_band``).
     """
     started = time.monotonic()
     raw = list(records)
     unknown = {r.kind for r in raw} - set(KINDS)
     if unknown:
         raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {', '.join(sorted(unknown))})")
-    cleaned, dropped = clean(_as_records(raw), min_words=min_words)
+    cleaned, dropped = clean(as_records(raw), min_words=min_words)
     cleaned = cap_sources(cleaned, cap, seed=seed)
     train, test = split_by_group(cleaned, test_share=test_share, seed=seed)
     pipeline = fit_kind(train, params, blocks)
@@ -387,64 +425,18 @@ def train_kind(records: Iterable[KindRecord], params: dict | None = None, seed: 
     sources = sorted({r.source for r in cleaned})
     if loso and len(sources) > 2:
         report["leave_one_source_out"] = {}
+        held_all, p_all = [], []
         for left_out in sources:
             held = [r for r in cleaned if r.source == left_out]
             other = fit_kind([r for r in cleaned if r.source != left_out], params, blocks)
-            report["leave_one_source_out"][left_out] = kind_metrics(
-                [r.label for r in held], sarcasm_probabilities(other, [r.text for r in held]))
+            p_held = sarcasm_probabilities(other, [r.text for r in held])
+            report["leave_one_source_out"][left_out] = kind_metrics([r.label for r in held], p_held)
+            held_all.extend(held)
+            p_all.extend(p_held.tolist())
+        report["confident_band"] = confident_band(held_all, p_all, confidence)
     report["baselines"] = PUBLISHED_BASELINES
     report["seconds"] = {"fit": round(fitted - started, 1), "total": round(time.monotonic() - started, 1)}
     return pipeline, report
-
-
-# --- vote policy comparison -----------------------------------------------------------------
-
-
-def compare_policies(data_dir: Path, policies: dict[str, VotePolicy] = POLICIES, seed: int = 0,
-                     test_share: float = 0.2, cap: int = 0, blocks=DEFAULT_BLOCKS) -> dict:
-    """Fit once per C3 vote policy and score every fit on the same held-out data.
-
-    The C3 articles are split once over all comments, whatever their votes, so each policy is
-    judged on the same held-out comments: ROC-AUC of P(sarcastic) against ">=2 vs 0" and ">=3 vs
-    0" reference labels, Spearman correlation with the vote count, and the other two sources'
-    held-out F1 (fixed, since only the C3 training labels change).
-    """
-    from scipy.stats import spearmanr
-
-    # The vote count rides in the label until the policy turns it into a kind.
-    c3_all, _ = clean(Record(text=text, label=str(votes), source=C3, group=group)
-                      for text, votes, group in c3_votes(data_dir))
-    c3_train, c3_test = split_by_group(c3_all, test_share=test_share, seed=seed)
-    test_votes = np.array([int(r.label) for r in c3_test])
-    others, _ = clean(_as_records([*load_sarcasm_v2(data_dir), *load_isarcasm(data_dir)]))
-    others = cap_sources(others, cap, seed=seed)
-    other_train, other_test = split_by_group(others, test_share=test_share, seed=seed)
-    results = {}
-    for name, policy in policies.items():
-        train = list(other_train)
-        for r in c3_train:
-            kind = policy.kind(int(r.label))
-            if kind is not None:
-                train.append(Record(text=r.text, label=kind, source=C3, group=r.group))
-        n_c3 = Counter(r.label for r in train if r.source == C3)
-        pipeline = fit_kind(train, blocks=blocks)
-        p = sarcasm_probabilities(pipeline, [r.text for r in c3_test])
-        row = {"c3_train": {kind: n_c3[kind] for kind in KINDS}}
-        for ref_name, low, high in (("auc_vs_2plus_0", 0, 2), ("auc_vs_3plus_0", 0, 3)):
-            keep = (test_votes <= low) | (test_votes >= high)
-            row[ref_name] = round(float(roc_auc_score(test_votes[keep] >= high, p[keep])), 4)
-        row["spearman_votes"] = round(float(spearmanr(test_votes, p).statistic), 4)
-        ref = (test_votes == 0) | (test_votes >= 2)
-        row["c3_f1_sarcastic_2plus_0"] = kind_metrics(
-            list(np.where(test_votes[ref] >= 2, SARCASTIC, OPINION)), p[ref])["f1_sarcastic"]
-        other_eval = evaluate_kind(pipeline, other_test)["per_source"]
-        for source, metrics in other_eval.items():
-            row[f"{source}_f1_sarcastic"] = metrics["f1_sarcastic"]
-            row[f"{source}_roc_auc"] = metrics["roc_auc"]
-        results[name] = row
-    return {"c3_test_comments": len(c3_test),
-            "c3_test_votes": dict(sorted(Counter(test_votes.tolist()).items())),
-            "policies": results}
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -468,39 +460,42 @@ def format_kind_table(report: dict) -> str:
         lines.append("leave one source out (train on the other two, score all of it):")
         lines += [f"  {name:<20}{m['n']:>7}{m['n_sarcastic']:>7}{m['f1_sarcastic']:>9.4f}{m['macro_f1']:>10.4f}"
                   f"{m['roc_auc']:>9.4f}" for name, m in report["leave_one_source_out"].items()]
+    band = report.get("confident_band")
+    if band:
+        lines.append(f"kind stated outside P(sarcastic) {[round(x, 4) for x in band['band']]} (target precision "
+                     f"{band['target_precision']:.0%} out of source): stated for {band['stated_share']:.1%}, precision "
+                     f"sarcastic {band['precision_sarcastic']}, opinion {band['precision_opinion']}")
     return "\n".join(lines)
 
 
-def _write_atomically(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, renamed into place at the end."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def add_data_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every command on the sarcasm corpora takes: --data-dir, --out, --cap, --seed, --test-share."""
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING, "../shared/data"),
+                        help=f"folder of public corpora (default: ${DATA_SETTING} or ../shared/data)")
+    parser.add_argument("--out", type=Path, help="write the result as JSON here")
+    parser.add_argument("--cap", type=int, default=0, help="at most this many texts per source (0: no cap)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-share", type=float, default=0.2)
+    return parser
+
+
+def data_dir_missing(args) -> bool:
+    """True, after saying so on stderr, when ``--data-dir`` is not a folder."""
+    if Path(args.data_dir).is_dir():
+        return False
+    print(f"error: data folder {args.data_dir} not found (use --data-dir or {DATA_SETTING})", file=sys.stderr)
+    return True
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m training.kind``."""
     parser = argparse.ArgumentParser(prog="python -m training.kind", description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING, "../shared/data"),
-                        help=f"folder of public corpora (default: ${DATA_SETTING} or ../shared/data)")
-    parser.add_argument("--out", type=Path, help="write the report as JSON here")
+    add_data_arguments(parser)
     parser.add_argument("--save", type=Path, help="also save the fitted pipeline here (joblib, compress=3)")
     parser.add_argument("--policy", choices=sorted(POLICIES), default=">=2/0",
                         help="C3 vote policy: sarcastic at >=N votes / opinion at (<=)M (default: >=2/0)")
-    parser.add_argument("--cap", type=int, default=0, help="at most this many texts per source (0: no cap)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-share", type=float, default=0.2)
     parser.add_argument("--loso", action=argparse.BooleanOptionalAction, default=True,
                         help="leave-one-source-out table (default: on)")
-    parser.add_argument("--compare-policies", action="store_true",
-                        help="instead of training, measure every C3 vote policy on the same held-out data")
     return parser
 
 
@@ -509,16 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     args = build_parser().parse_args(argv)
-    if not Path(args.data_dir).is_dir():
-        print(f"error: data folder {args.data_dir} not found (use --data-dir or {DATA_SETTING})", file=sys.stderr)
+    if data_dir_missing(args):
         return 2
-    if args.compare_policies:
-        result = compare_policies(args.data_dir, seed=args.seed, test_share=args.test_share, cap=args.cap)
-        for name, row in result["policies"].items():
-            print(f"{name:<8} " + "  ".join(f"{k}={v}" for k, v in row.items()))
-        if args.out:
-            _write_atomically(args.out, lambda p: p.write_text(json.dumps(result, indent=2)))
-        return 0
     records = load_kinds(args.data_dir, POLICIES[args.policy])
     pipeline, report = train_kind(records, seed=args.seed, test_share=args.test_share, cap=args.cap,
                                   loso=args.loso)
@@ -528,11 +515,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         import joblib
 
-        _write_atomically(args.save, lambda p: joblib.dump(pipeline, p, compress=3))
+        with atomic_path(args.save) as tmp:
+            joblib.dump(pipeline, tmp, compress=3)
         report["artifact_bytes"] = args.save.stat().st_size
         print(f"saved {args.save} ({report['artifact_bytes'] / 1e6:.2f} MB)", file=sys.stderr)
     if args.out:
-        _write_atomically(args.out, lambda p: p.write_text(json.dumps(report, indent=2)))
+        write_atomically(args.out, json.dumps(report, indent=2))
     return 0
 
 

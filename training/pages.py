@@ -26,8 +26,6 @@ import argparse
 import json
 import os
 import random
-import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -48,7 +46,9 @@ from model.chrome import (
     rendered_lines,
     systems,
 )
+from model.atomic import atomic_open
 from model.features import build_pipeline
+from model.progress import say
 from model.labels import COMMENT, EDITORIAL
 from model.segment import (
     N_FEATURES,
@@ -572,11 +572,9 @@ def write_params(params: dict, report: dict, seed: int = 0) -> None:
 def write_json(path: Path, payload: dict) -> None:
     """``payload`` as indented JSON at ``path``, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as handle:
+    with atomic_open(path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2, sort_keys=True)
         handle.write("\n")
-    os.chmod(handle.name, 0o644)
-    os.replace(handle.name, path)
 
 
 # --- The model card's figure -------------------------------------------------------------------
@@ -631,10 +629,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def format_metrics(name: str, metrics: dict) -> str:
     """One line of figures."""
     labels = "  ".join(f"{k} P {v['precision']:.3f} R {v['recall']:.3f}" for k, v in metrics["per_label"].items()
@@ -649,12 +643,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir is None:
         raise SystemExit(f"no data folder: give --data-dir or set {DATA_SETTING}")
     started = time.perf_counter()
-    _say("training the chrome detector on every system and source ...")
+    say("training the chrome detector on every system and source ...")
     detector = shipped_detector_from(args.data_dir, seed=args.seed, cap=args.cap)
     keep = seed_batch(args.data_dir, detector)
     if keep is None:
-        _say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
-    report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=_say,
+        say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
+    report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
                             keep=keep)
     for fold in report["folds"]:
         f = fold["fold"]
@@ -674,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_json(args.out, report)
         print(f"wrote {args.out}")
-    _say(f"done in {time.perf_counter() - started:.0f}s")
+    say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
 
 

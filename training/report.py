@@ -1,7 +1,12 @@
-"""Draw the shipped model's evaluation as PNG plots with a Markdown summary.
+"""Draw the served model's evaluation as PNG plots with a Markdown summary.
 
     python -m training.report --data-dir ../shared/data --out reports
-    python -m training.report --card-only --out reports     # from model/card.json alone
+    python -m training.report --card-only --out reports     # from the model card alone
+    python -m training.report --model model/ ...            # another store or plain model folder
+
+The model is the model store's current version (var/models, what ``make run`` serves), or the
+shipped seed in model/ while the store has none; ``--model`` names another. The command says on
+stderr which version it drew.
 
 Every figure the model card already holds (confusion matrix, per-source accuracy, calibration,
 leave-one-source-out, kind model, segmentation) is drawn from the card. Only the ROC and
@@ -22,7 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model.artifact import DEFAULT_DIR, ModelError, read_card
+from model.artifact import ModelError, read_card
+from model.atomic import replace_dir
+from model.progress import say
+from model.store import locate, resolve
 from model.labels import COMMENT, EDITORIAL
 
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
@@ -33,10 +41,6 @@ OTHER_COLOUR = "#7f7f7f"
 
 class ReportError(Exception):
     """The report cannot be drawn; the message says what to fix."""
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _pyplot():
@@ -349,6 +353,17 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
         rows += [("Leave-one-source-out macro-F1 (pooled)", _fmt(loso["pooled"]["macro_f1"])),
                  ("Leave-one-source-out macro-F1 (source-balanced)", _fmt(loso.get("source_balanced_macro_f1"))),
                  ("Worst unseen source", f"{worst[0]} ({_fmt(worst[1]['accuracy'])})")]
+    oos = metrics.get("out_of_source")
+    if oos:
+        held_sources = oos["held_out_sources"]
+        rows += [("Calibration (Platt scaling of the logit, fitted out of source)",
+                  f"a = {oos['platt_scaling']['a']:.4f}, b = {oos['platt_scaling']['b']:.4f}"),
+                 ("Expected calibration error on left-out sources (uncalibrated)",
+                  f"{_fmt(held_sources['expected_calibration_error'])} "
+                  f"({_fmt(held_sources['expected_calibration_error_uncalibrated'])})"),
+                 ("Review band chosen out of source", f"[{oos['review_band']['band'][0]:.3f}, {oos['review_band']['band'][1]:.3f})"),
+                 ("Out of source: share sent to review (every source weighing the same)", f"{held_sources['review_share']:.1%}"),
+                 ("Out of source: accuracy of the decisions outside review", _fmt(held_sources["decided_accuracy"]))]
     segmentation = card.get("segmentation")
     if segmentation:
         rows += [("Segmentation block accuracy (per-block baseline)",
@@ -382,6 +397,28 @@ def out_of_vocabulary_rows() -> list[tuple[str, str]]:
              f"{_fmt(ours['boundary_exact'])} ({_fmt(own['boundary_exact'])})")]
 
 
+def source_table(metrics: dict) -> list[str]:
+    """Markdown lines: per source, in-source held-out and leave-one-source-out accuracy, and the
+    review share and decided accuracy it gets from a band fitted on the other sources."""
+    loso = (metrics.get("leave_one_source_out") or {}).get("per_source")
+    if not loso:
+        return []
+    held = (metrics.get("held_out") or {}).get("per_source") or {}
+    review = ((metrics.get("out_of_source") or {}).get("held_out_sources") or {}).get("per_source") or {}
+    lines = ["## Per source: in source and out of source", "",
+             "Out of source: the source was left out of training, and the calibration and review band "
+             "were fitted on the other sources.", "",
+             "| source | label | held-out accuracy (in source) | accuracy left out | sent to review | "
+             "decisions outside review right |",
+             "|---|---|---|---|---|---|"]
+    for name, row in sorted(loso.items(), key=lambda kv: kv[1]["accuracy"]):
+        r = review.get(name, {})
+        share = "n/a" if r.get("review_share") is None else f"{r['review_share']:.1%}"
+        lines.append(f"| {name} | {row['label']} | {_fmt(held.get(name, {}).get('accuracy'))} | "
+                     f"{_fmt(row['accuracy'])} | {share} | {_fmt(r.get('decided_accuracy'))} |")
+    return lines + [""]
+
+
 def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_only: bool) -> Path:
     """The report's README: version, date, key figures and every plot linked relatively."""
     lines = [
@@ -401,21 +438,11 @@ def write_markdown(card: dict, drawn: dict, path: Path, generated: str, card_onl
     ]
     lines += [f"| {name} | {value} |" for name, value in key_figures(card, drawn)]
     lines.append("")
+    lines += source_table(card.get("metrics") or {})
     for file, caption in drawn["figures"].values():
         lines += [f"## {caption}", "", f"![{caption}]({file})", ""]
     path.write_text("\n".join(lines))
     return path
-
-
-def _replace_dir(staging: Path, out: Path) -> None:
-    """Put ``staging`` where ``out`` is, removing the old ``out`` only once the new one is in place."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, old / out.name)
-    os.rename(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def held_out_split(data_dir: Path, card: dict) -> list:
@@ -464,7 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.report", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING),
                         help=f"folder of public corpora (setting DATA_DIR in make, {DATA_SETTING} here)")
-    parser.add_argument("--model-dir", type=Path, default=DEFAULT_DIR, help="model folder (default: model/)")
+    parser.add_argument("--model", "--model-dir", dest="model", type=Path, metavar="PATH",
+                        help="a model store (its current version) or a plain model folder (default: "
+                             "$COMMENT_CLASSIFIER_MODEL_DIR, else the store var/models, else the shipped model/)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="report folder to write (default: reports/)")
     parser.add_argument("--card-only", action="store_true",
                         help="draw only what the model card holds; needs neither the corpora nor the artifact")
@@ -476,18 +505,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     labels = p = None
     try:
+        model, origin = locate(args.model)
         if args.card_only:
-            card = read_card(args.model_dir)
+            card = read_card(resolve(model))
         else:
             if args.data_dir is None or not Path(args.data_dir).is_dir():
-                _say(f"error: data folder '{args.data_dir}' not found: set DATA_DIR=path/to/corpora "
-                     f"(make report DATA_DIR=...) or {DATA_SETTING}, or draw from the card alone with --card-only")
+                say(f"error: data folder '{args.data_dir}' not found: set DATA_DIR=path/to/corpora "
+                    f"(make report DATA_DIR=...) or {DATA_SETTING}, or draw from the card alone with --card-only")
                 return 2
-            _say(f"rebuilding and scoring the held-out split from {args.data_dir} ...")
-            card, labels, p, macro_f1 = score_held_out(Path(args.data_dir), args.model_dir)
-            _say(f"recomputed held-out macro-F1 {macro_f1} on {len(labels)} texts equals the card's")
+            say(f"rebuilding and scoring the held-out split from {args.data_dir} ...")
+            card, labels, p, macro_f1 = score_held_out(Path(args.data_dir), model)
+            say(f"recomputed held-out macro-F1 {macro_f1} on {len(labels)} texts equals the card's")
+        say(f"model {card.get('version')} (from {origin})")
     except (ModelError, ReportError) as error:
-        _say(f"error: {error}")
+        say(f"error: {error}")
         return 1
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -497,11 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         write_markdown(card, drawn, staging / "README.md", generated, args.card_only)
         staging.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
-        _replace_dir(staging, out)
+        replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _say(f"wrote {len(drawn['figures'])} plots and README.md to {out}")
+    say(f"wrote {len(drawn['figures'])} plots and README.md to {out}")
     return 0
 
 

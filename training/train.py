@@ -1,8 +1,19 @@
-"""Fit the pipeline on the corpora, evaluate it, and write a versioned artifact with its card.
+"""The one training command: fit on the corpora (and moderators' feedback), evaluate, gate, promote.
 
-    python -m training --data-dir ../shared/data              # the public corpora
-    python -m training --data-dir ../shared/data --data mine.csv   # plus a newsroom's own file
-    python -m training --data mine.csv --no-corpora           # a newsroom's file alone
+    python -m training --data-dir ../shared/data                       # make train
+    python -m training --data-dir ../shared/data --data mine.csv        # plus a newsroom's own file
+    python -m training --data mine.csv --no-corpora                     # a newsroom's file alone
+    python -m training --data-dir ../shared/data --feedback var/feedback.sqlite3   # make retrain
+
+Every run writes a new version into the model store (``--store``, default var/models: what
+``make run`` serves) and makes it current only if the gate (``training.gate``) passes against
+the store's current version on the same texts; ``--force`` promotes anyway and the card records
+it. Refused: the table of what got worse, exit 3, the store unchanged. With ``--feedback`` the
+moderators' corrections (``training.corrections``) join the training data and the held-out set.
+``model/`` holds only the shipped seed version; ``python -m model.store export`` (``make ship``)
+publishes the store's current version there.
+
+Exit codes: 0 promoted, 2 bad data or settings, 3 refused by the gate.
 """
 
 from __future__ import annotations
@@ -14,7 +25,6 @@ import json
 import os
 import platform
 import secrets
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -25,9 +35,12 @@ import numpy as np
 import scipy
 import sklearn
 
-from model.artifact import DEFAULT_DIR, ModelError, load, save
+from model.artifact import CARD_FILE, ModelError
+from model.atomic import write_atomically
 from model.features import ANALYZERS, DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
 from model.labels import LABELS, THRESHOLD
+from model.progress import Progress, say
+from model.store import DEFAULT_STORE, ModelStore, current_version, is_store
 from training.data import (
     DataError,
     cap_sources,
@@ -38,31 +51,31 @@ from training.data import (
     source_weights,
     split_by_group,
 )
-from training.calibration import calibration_report
+from training.calibration import calibration_report, fold_platt, out_of_source_report
+from training.corrections import (
+    DEFAULT_FEEDBACK_DB,
+    FEEDBACK_WEIGHT,
+    MAX_FEEDBACK_SHARE,
+    clean_feedback,
+    feedback_records,
+    read_feedback,
+    split_feedback,
+    training_weights,
+    without_overridden,
+)
 from training.evaluate import evaluate, format_table, leave_one_source_out
+from training.gate import SOURCE_MIN_N, format_gate, gate, score_current
 
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
 LICENCE_NOTE = (
     "Trained on public research corpora, several under non-commercial licences: SOCC/C3 and the "
     "SFU constructiveness corpus (CC BY-NC-SA 4.0), Twitter US Airline Sentiment (CC BY-NC-SA 4.0), "
     "the Brown corpus and the Penn Treebank sample (non-commercial), and news texts (BBC, Reuters, "
-    "ABC, Globe and Mail, Project Syndicate) licensed for research use only. Use this model for "
-    "research and evaluation; for commercial use, retrain on data you hold the rights to "
-    "(make train DATA=your-file.csv CORPORA=0)."
+    "ABC, Globe and Mail, Project Syndicate, AllSides-crawled articles) licensed for research use "
+    "only, Us vs. Them (CC BY-NC 4.0) and the Kaggle insults and Disqus comments (research use). "
+    "Use this model for research and evaluation; for commercial use, retrain on data you hold "
+    "the rights to (make train DATA=your-file.csv CORPORA=0)."
 )
-# A candidate may score this much lower in macro-F1 than the model it replaces before the
-# gate refuses it: below the run-to-run noise of a fit on the same data.
-GATE_TOLERANCE = 0.005
-
-
-class GateRefused(Exception):
-    """The candidate scored worse than the current model on the same held-out split."""
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _parse_params(pairs: list[str]) -> dict:
     params = {}
     for pair in pairs:
@@ -77,7 +90,7 @@ def _parse_params(pairs: list[str]) -> dict:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The data, split and fitting options that ``python -m training`` and ``training.retrain`` share."""
+    """The data, split and fitting options of ``python -m training``."""
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING),
                         help=f"folder of public corpora (setting DATA_DIR in make, {DATA_SETTING} here)")
     parser.add_argument("--data", type=Path, action="append", default=[],
@@ -85,11 +98,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--no-corpora", action="store_true", help="train on --data files only")
     parser.add_argument("--sources", nargs="*", help="only these corpus sources")
     parser.add_argument("--min-words", type=int, default=3, help="drop texts shorter than this")
-    parser.add_argument("--cap", type=int, default=4000, help="at most this many texts per source (0: no cap)")
+    parser.add_argument("--cap", type=int, default=0, help="at most this many texts per source (default 0: no cap; "
+                        "sources weigh the same whatever their size)")
     parser.add_argument("--test-share", type=float, default=0.2, help="share of each source's groups held out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--review-precision", type=float, default=0.99,
-                        help="precision each non-review decision must reach on the held-out split")
+                        help="precision each non-review decision must reach on out-of-source scores "
+                             "(on the held-out split with --no-loso)")
     parser.add_argument("--no-weights", action="store_true", help="do not weigh sources equally within a label")
     parser.add_argument("--blocks", nargs="+", choices=sorted(ANALYZERS), default=list(DEFAULT_BLOCKS),
                         help=f"feature blocks (default: {' '.join(DEFAULT_BLOCKS)})")
@@ -104,12 +119,23 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m training``."""
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m training") -> argparse.ArgumentParser:
+    """The command line of ``python -m training`` (``make train`` and ``make retrain``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     add_training_arguments(parser)
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="model folder to write (default: model/)")
-    parser.add_argument("--force", action="store_true", help="replace the current model even if it scores better")
+    parser.add_argument("--store", "--out", dest="store", type=Path, default=DEFAULT_STORE,
+                        help=f"model store the new version is added to and promoted in (default: {DEFAULT_STORE}; "
+                             "--out is its old name)")
+    parser.add_argument("--feedback", type=Path,
+                        help="moderators' feedback to learn from: the feedback store (SQLite) or its JSON-lines "
+                             f"export (make retrain passes FEEDBACK_DB, default {DEFAULT_FEEDBACK_DB})")
+    parser.add_argument("--feedback-weight", type=float, default=FEEDBACK_WEIGHT,
+                        help=f"weight of a feedback row relative to a corpus row of its label (default: {FEEDBACK_WEIGHT})")
+    parser.add_argument("--max-feedback-share", type=float, default=MAX_FEEDBACK_SHARE,
+                        help=f"most of all training weight the feedback may hold (default: {MAX_FEEDBACK_SHARE})")
+    parser.add_argument("--source-min-n", type=int, default=SOURCE_MIN_N,
+                        help=f"held-out texts a source needs before its accuracy can block (default: {SOURCE_MIN_N})")
+    parser.add_argument("--force", action="store_true", help="promote the new version even if the gate refuses it")
     parser.add_argument("--report", type=Path, help="also write the evaluation as JSON here")
     return parser
 
@@ -124,29 +150,15 @@ def collect(args) -> list:
                     f"no data: set DATA_DIR (make train DATA_DIR=path/to/corpora) or {DATA_SETTING}, "
                     "or give your own file with DATA=file.csv"
                 )
-            _say(f"no corpora folder set ({DATA_SETTING}); training on your file(s) alone")
+            say(f"no corpora folder set ({DATA_SETTING}); training on your file(s) alone")
         else:
-            from tqdm import tqdm
-
-            bar = tqdm(desc="importing", unit="src", file=sys.stderr)
-            for record in load_corpora(args.data_dir, args.sources, progress=lambda n: bar.set_postfix_str(n) or bar.update()):
-                records.append(record)
-            bar.close()
+            with Progress("importing", unit="sources") as progress:
+                for record in load_corpora(args.data_dir, args.sources,
+                                           progress=lambda name: progress.update(1, note=name)):
+                    records.append(record)
     for path in args.data:
         records.extend(load_user_file(path))
     return records
-
-
-def current_model_score(out: Path, test) -> tuple[float, str] | None:
-    """Macro-F1 of the model now in ``out`` on this run's test split, or None if there is none."""
-    try:
-        artifact, card = load(out)
-    except ModelError as error:
-        if (out / "card.json").exists():
-            _say(f"the current model cannot be compared ({error}); it will be replaced")
-        return None
-    pipeline = artifact["classifier"] if isinstance(artifact, dict) else artifact
-    return evaluate(pipeline, test)["macro_f1"], card.get("version")
 
 
 def evaluate_pages(args, pipeline):
@@ -156,11 +168,11 @@ def evaluate_pages(args, pipeline):
     from model.scoring import FastScorer
     from training.pages import evaluate_segmenter
 
-    _say(f"evaluating page segmentation on {args.pages} synthetic held-out pages ...")
+    say(f"evaluating page segmentation on {args.pages} synthetic held-out pages ...")
     result = evaluate_segmenter(args.data_dir, FastScorer(pipeline).probability, pages=args.pages, seed=args.seed)
-    _say(f"segmentation: block accuracy {result['segment']['block_accuracy']}, exact boundary "
-         f"{result['segment']['boundary_exact']} (blocks alone: {result['argmax']['block_accuracy']}, "
-         f"{result['argmax']['boundary_exact']})")
+    say(f"segmentation: block accuracy {result['segment']['block_accuracy']}, exact boundary "
+        f"{result['segment']['boundary_exact']} (blocks alone: {result['argmax']['block_accuracy']}, "
+        f"{result['argmax']['boundary_exact']})")
     return result
 
 
@@ -170,9 +182,9 @@ def fit_kind_model(args):
         return None, None
     from training.kind import format_kind_table, load_kinds, train_kind
 
-    _say("fitting the kind-of-comment model on the sarcasm labels ...")
+    say("fitting the kind-of-comment model on the sarcasm labels ...")
     pipeline, report = train_kind(load_kinds(args.data_dir), seed=args.seed, loso=args.loso)
-    _say(format_kind_table(report))
+    say(format_kind_table(report))
     return pipeline, report
 
 
@@ -192,7 +204,7 @@ def prepare(args) -> Prepared:
     raw = collect(args)
     records, dropped = clean(raw, min_words=args.min_words)
     records = cap_sources(records, args.cap, seed=args.seed)
-    _say(f"{len(raw)} texts imported; kept {len(records)} after cleaning and capping; dropped {dict(dropped)}")
+    say(f"{len(raw)} texts imported; kept {len(records)} after cleaning and capping; dropped {dict(dropped)}")
     labels = Counter(r.label for r in records)
     if any(labels[label] == 0 for label in LABELS):
         raise DataError(f"both labels are needed, got {dict(labels)}")
@@ -223,35 +235,63 @@ def score_held_out(args, pipeline, test) -> tuple[dict, dict]:
     """``(held_out, calibration)`` of ``pipeline`` on ``test``, printed as it goes."""
     held_out, p_test = evaluate(pipeline, test, with_probabilities=True)
     calibration = calibration_report(test, p_test, precision=args.review_precision)
-    _say(f"held-out split: accuracy {held_out['accuracy']}, macro-F1 {held_out['macro_f1']}, "
-         f"ROC-AUC {held_out['roc_auc']}, Brier {held_out['brier']}")
-    _say(format_table(held_out))
+    say(f"held-out split: accuracy {held_out['accuracy']}, macro-F1 {held_out['macro_f1']}, "
+        f"ROC-AUC {held_out['roc_auc']}, Brier {held_out['brier']}")
+    say(format_table(held_out))
     band = calibration["review_band"]
-    _say(f"calibration: ECE {calibration['expected_calibration_error']}; review band {band['band']} "
-         f"sends {band['review_share']:.1%} of held-out texts to review for {args.review_precision:.0%} precise decisions")
+    say(f"calibration: ECE {calibration['expected_calibration_error']}; review band {band['band']} "
+        f"sends {band['review_share']:.1%} of held-out texts to review for {args.review_precision:.0%} precise decisions")
     return held_out, calibration
 
 
-def run_loso(args, build, train, weighted: bool) -> dict | None:
-    """Leave-one-source-out over ``train``, or None when turned off or with too few sources."""
+def run_loso(args, build, train, weighted: bool) -> tuple[dict | None, object]:
+    """``(report, out-of-source P(editorial))`` over ``train``, or ``(None, None)`` when turned off
+    or with too few sources."""
     sources = sorted({r.source for r in train})
     if not args.loso or len(sources) <= 2:
-        return None
-    from tqdm import tqdm
+        return None, None
+    with Progress("leave-one-source-out", total=len(sources), unit="folds") as progress:
+        loso, p = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
+                                       progress=lambda name: progress.update(1, note=name), with_probabilities=True)
+    say(f"leave-one-source-out: pooled macro-F1 {loso['pooled']['macro_f1']}, "
+        f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}, "
+        f"worst source {loso['worst_source_accuracy']}")
+    say(format_table(loso))
+    return loso, p
 
-    bar = tqdm(total=len(sources), desc="leave-one-source-out", unit="fold", file=sys.stderr)
-    loso = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
-                                progress=lambda name: bar.set_postfix_str(name) or bar.update())
-    bar.close()
-    _say(f"leave-one-source-out: pooled macro-F1 {loso['pooled']['macro_f1']}, "
-         f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}")
-    _say(format_table(loso))
-    return loso
+
+def calibrate(args, pipeline, records, p_out_of_source) -> dict | None:
+    """Fit Platt scaling and the review band on out-of-source scores, fold the scaling into
+    ``pipeline`` (in place) and return the report; None without out-of-source scores."""
+    if p_out_of_source is None:
+        return None
+    report = out_of_source_report(records, p_out_of_source, precision=args.review_precision,
+                                  weights=source_weights(records))
+    fold_platt(pipeline, (report["platt_scaling"]["a"], report["platt_scaling"]["b"]))
+    held = report["held_out_sources"]
+    band = report["review_band"]
+    say(f"out of source: Platt scaling a={report['platt_scaling']['a']:.4f} b={report['platt_scaling']['b']:.4f}; "
+        f"ECE on left-out sources {held['expected_calibration_error']} (uncalibrated "
+        f"{held['expected_calibration_error_uncalibrated']}); review band {[round(x, 4) for x in band['band']]}")
+    say(f"on each source with the scaling and band fitted on the others: {held['review_share']:.1%} sent to review, "
+        f"decisions outside review {held['decided_accuracy']:.2%} right (every source weighing the same)")
+    say(format_review_table(held["per_source"]))
+    return report
+
+
+def format_review_table(rows: dict) -> str:
+    """A plain-text table of the per-source review share and decided accuracy, worst first."""
+    lines = [f"{'source':<24}{'label':<11}{'n':>7}{'accuracy':>10}{'review':>9}{'decided ok':>12}"]
+    for name, row in sorted(rows.items(), key=lambda kv: kv[1]["decided_accuracy"] or 0):
+        decided = "-" if row["decided_accuracy"] is None else f"{row['decided_accuracy']:.4f}"
+        lines.append(f"{name:<24}{row['label']:<11}{row['n']:>7}{row['accuracy']:>10.4f}"
+                     f"{row['review_share']:>9.1%}{decided:>12}")
+    return "\n".join(lines)
 
 
 def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: dict, calibration: dict,
                loso: dict | None, segmentation: dict | None, kind_report: dict | None, started: float,
-               forced: bool) -> dict:
+               forced: bool, out_of_source: dict | None = None) -> dict:
     """The model card of a run: version, data, hyperparameters, metrics, versions, licence."""
     data_fingerprint = fingerprint(data.records)
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -261,7 +301,8 @@ def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: 
         "task": "editorial prose vs reader comment",
         "labels": list(LABELS),
         "threshold": THRESHOLD,
-        "review_band": calibration["review_band"]["band"],
+        "review_band": (out_of_source or calibration)["review_band"]["band"],
+        "review_band_chosen_on": "out-of-source scores" if out_of_source else "the held-out split (in source)",
         "data": {
             "fingerprint_sha256": data_fingerprint,
             "imported": len(data.raw),
@@ -277,7 +318,8 @@ def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: 
             "user_files": [p.name for p in args.data],
         },
         "hyperparameters": {"blocks": list(args.blocks), **params},
-        "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso},
+        "metrics": {"held_out": held_out, "calibration": calibration, "leave_one_source_out": loso,
+                    "out_of_source": out_of_source},
         "segmentation": segmentation,
         "kind": None if kind_report is None else {
             "labels": ["sarcastic", "opinion"],
@@ -302,41 +344,131 @@ def bundle(pipeline, kind_pipeline):
     return pipeline if kind_pipeline is None else {"classifier": pipeline, "kind": kind_pipeline}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, evaluate, gate, and write the artifact and card."""
-    args = build_parser().parse_args(argv)
+@dataclass
+class Mixed:
+    """What the fit and the gate see once the feedback (if any) has joined the corpora."""
+
+    data: Prepared  # train: what is fitted; test: what both models are scored on
+    corpus_train: list
+    weights: list | None
+    feedback: dict | None  # the card's "feedback" section, or None when no feedback was asked for
+
+
+def mix_feedback(args, data: Prepared, weighted: bool) -> Mixed:
+    """Add the moderators' corrections (``--feedback``) to the split; DataError says what is wrong."""
+    if args.feedback is None:
+        weights = source_weights(data.train) if weighted else None
+        return Mixed(data, data.train, weights, None)
+    rows = read_feedback(args.feedback)
+    feedback, feedback_dropped = clean_feedback(feedback_records(rows), min_words=args.min_words)
+    corpus_train, overridden_train = without_overridden(data.train, feedback)
+    corpus_test, overridden_test = without_overridden(data.test, feedback)
+    overridden = overridden_train + overridden_test
+    feedback_train, feedback_held = split_feedback(feedback, args.test_share, args.seed)
+    if args.feedback_weight == 0:
+        feedback_train = []  # weight 0: not in the fit at all (it would still change the vocabulary)
+    if not rows:
+        say("no feedback rows: the candidate learns nothing new, and is trained on the corpora alone")
+    say(f"feedback: {len(rows)} rows, {len(feedback)} kept ({dict(feedback_dropped) or 'none dropped'}); "
+        f"{len(feedback_train)} for training at weight {args.feedback_weight}, {len(feedback_held)} held out; "
+        f"{overridden} corpus texts overridden by a moderator's verdict")
+    dropped = data.dropped + Counter({f"feedback {k}": v for k, v in feedback_dropped.items()})
+    if overridden:
+        dropped["overridden by feedback"] = overridden
+    mixed = Prepared(raw=data.raw, records=corpus_train + corpus_test + feedback, dropped=dropped,
+                     train=corpus_train + feedback_train, test=corpus_test + feedback_held)
+    weights = training_weights(corpus_train, feedback_train, args.feedback_weight, weighted,
+                               max_share=args.max_feedback_share)
+    card = {
+        "from": Path(args.feedback).name,
+        "weight": args.feedback_weight,
+        "weight_rule": "each row weighs `weight` times the mean weight of a corpus training row of its label, "
+                       f"scaled down if the feedback would hold more than {args.max_feedback_share:.0%} of all weight",
+        "max_share": args.max_feedback_share,
+        "rows": len(rows),
+        "used": len(feedback),
+        "train": len(feedback_train),
+        "held_out": len(feedback_held),
+        "by_label": dict(sorted(Counter(r.label for r in feedback).items())),
+        "dropped": dict(feedback_dropped),
+        "corpus_texts_overridden": overridden,
+    }
+    return Mixed(mixed, corpus_train, weights, card)
+
+
+def _check_settings(args) -> str | None:
+    if not 0 < args.max_feedback_share <= 1:
+        return f"--max-feedback-share must be above 0 and at most 1 (got {args.max_feedback_share})"
+    if args.feedback_weight < 0:
+        return f"--feedback-weight must be 0 or more (got {args.feedback_weight})"
+    if not is_store(args.store) and (Path(args.store) / CARD_FILE).is_file():
+        return (f"{args.store} is a plain model folder (such as the shipped seed in model/), not a model store: "
+                "training adds versions to a store (--store, default var/models); to publish the store's "
+                "current version as the shipped seed, run 'make ship'")
+    return None
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m training") -> int:
+    """Train, evaluate, gate against the store's current version, and add and promote the candidate."""
+    args = build_parser(prog).parse_args(argv)
+    problem = _check_settings(args)
+    if problem:
+        say(f"error: {problem}")
+        return 2
     started = time.monotonic()
+    store = ModelStore(args.store)
+    build, params, weighted = pipeline_builder(args)
     try:
         data = prepare(args)
-    except DataError as error:
-        _say(f"error: {error}")
+        mixed = mix_feedback(args, data, weighted)
+        current_version(store.root)  # a damaged pointer stops here, before any fitting
+    except (DataError, ModelError) as error:
+        say(f"error: {error}")
         return 2
-    build, params, weighted = pipeline_builder(args)
 
-    _say(f"fitting on {len(data.train)} texts, holding out {len(data.test)} ...")
-    pipeline = fit(build, data.train, source_weights(data.train) if weighted else None)
-    held_out, calibration = score_held_out(args, pipeline, data.test)
-    loso = run_loso(args, build, data.train, weighted)
+    train, evaluation = mixed.data.train, mixed.data.test
+    say(f"fitting on {len(train)} texts, holding out {len(evaluation)} ...")
+    pipeline = fit(build, train, mixed.weights)
+    loso, p_out_of_source = run_loso(args, build, mixed.corpus_train, weighted)
+    out_of_source = calibrate(args, pipeline, mixed.corpus_train, p_out_of_source)
+    held_out, calibration = score_held_out(args, pipeline, evaluation)
 
-    current = current_model_score(args.out, data.test)
-    if current is not None:
-        score, version = current
-        _say(f"current model {version}: macro-F1 {score} on this held-out split; candidate {held_out['macro_f1']}")
-        if held_out["macro_f1"] < score - GATE_TOLERANCE and not args.force:
-            _say(f"refused: the candidate is worse than the current model by more than {GATE_TOLERANCE}; "
-                 "nothing was written (use --force, or FORCE=1 with make, to replace it anyway)")
-            return 3
+    current, version = score_current(store, evaluation)
+    result = gate(current, held_out, version, min_n=args.source_min_n)
+    if version is not None and current is not None:
+        say(f"gate: candidate against the current model {version} on the same {len(evaluation)} texts")
+    say(format_gate(result))
+    forced = not result["passed"] and args.force
+    if not result["passed"] and not args.force:
+        say(f"refused: the candidate is worse than {version} ({', '.join(result['refused_for'])}); "
+            "nothing was written (use --force, or FORCE=1 with make, to promote it anyway)")
+        return 3
+    if forced:
+        say("the gate refused the candidate; promoting it anyway because of --force")
+    result["forced"] = forced
 
     kind_pipeline, kind_report = fit_kind_model(args)
     segmentation = evaluate_pages(args, pipeline)
-    card = build_card(args, data, params=params, weighted=weighted, held_out=held_out, calibration=calibration,
-                      loso=loso, segmentation=segmentation, kind_report=kind_report, started=started,
-                      forced=args.force)
-    card = save(bundle(pipeline, kind_pipeline), card, args.out)
+    card = build_card(args, mixed.data, params=params, weighted=weighted, held_out=held_out, calibration=calibration,
+                      loso=loso, segmentation=segmentation, kind_report=kind_report, started=started, forced=forced,
+                      out_of_source=out_of_source)
+    if mixed.feedback is not None:
+        card["metrics"]["held_out_is"] = "the corpora's held-out split plus the held-out feedback"
+        if loso is not None:
+            card["metrics"]["leave_one_source_out_is"] = "over the corpora's training split (feedback not included)"
+        card["feedback"] = mixed.feedback
+    card["gate"] = result
+    card = store.add(bundle(pipeline, kind_pipeline), card)
+    try:
+        pointer = store.promote(card["version"], if_current=version)
+    except ModelError as error:
+        say(f"refused: {error}; run the training again to gate against the new current version")
+        return 3
     if args.report:
-        args.report.write_text(json.dumps(card["metrics"], indent=2))
-    _say(f"wrote {args.out / card['artifact']['file']} ({card['artifact']['bytes'] / 1e6:.1f} MB) "
-         f"and card.json, version {card['version']}")
+        write_atomically(args.report, json.dumps(card["metrics"], indent=2) + "\n")
+    say(f"promoted {card['version']} in {store.root} (previous: "
+        f"{pointer['previous'][0] if pointer['previous'] else 'none'}); "
+        f"{card['artifact']['bytes'] / 1e6:.1f} MB, {round(time.monotonic() - started)} s")
     return 0
 
 

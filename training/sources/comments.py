@@ -11,6 +11,7 @@ groups and leaks across a leave-group-out split.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import itertools
 import json
@@ -20,7 +21,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from training.records import COMMENT, Record
-from training.sources.common import read_text, strip_html, word_count
+from training.sources.common import (
+    names_held_out_outlet,
+    read_text,
+    read_utf8_mac_roman,
+    strip_html,
+    undo_mojibake,
+    word_count,
+)
 
 
 def _duplicate_key(text: str) -> str:
@@ -392,6 +400,168 @@ def load_usenet(data_dir: Path) -> Iterator[Record]:
     yield from _records("usenet", items())
 
 
+# --- Shared by the fourth batch -----------------------------------------------------------
+
+# Reddit markup: quoted lines ("> the article said"), links, emphasis, superscript, headings.
+_QUOTE_LINE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
+_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
+_BARE_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MD_MARKS = re.compile(r"\*+|~~|\^\(?|^[ \t]*#+[ \t]*|^[ \t]*(?:-{3,}|\*{3,})[ \t]*$", re.MULTILINE)
+_MD_LEFTOVER = re.compile(r"\]\(\)?|\[(?=[^\[\]\n]*\]\()")
+_MD_ESCAPE = re.compile(r"\\(?=[^\w\s])")  # "1\]", "\(Tanzanian"
+_MASKED_USER = re.compile(r"<masked_user>", re.IGNORECASE)
+
+
+def _reddit_text(text: str) -> str:
+    """A Reddit comment without quoted lines, URLs and Markdown marks (link text is kept)."""
+    # Reddit escaped its entities twice ("&amp;#x200B;", "&amp;nbsp;").
+    text = html.unescape(strip_html(text))
+    text = _QUOTE_LINE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_LEFTOVER.sub(" ", _BARE_URL.sub("", text))
+    return _MD_ESCAPE.sub("", _MD_MARKS.sub("", text))
+
+
+def _without_held_out(items: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Drop the comments that name a held-out outlet, so its name never becomes a cue."""
+    return ((text, group) for text, group in items if not names_held_out_outlet(text))
+
+
+# --- Kaggle "Detecting Insults in Social Commentary" (Impermium) -------------------------
+
+KAGGLE_MAX_WORDS = 300  # longer rows are pasted articles (the first test row, Daily Caller)
+# Letters only Vietnamese uses among Latin scripts: 18 rows are Vietnamese.
+_VIETNAMESE = frozenset("ăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
+_VIETNAMESE_SHARE = 0.02
+_ESCAPED = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[nrt'\"\\])")
+
+
+def _unescape_python(text: str) -> str:
+    """Decode Python string escapes ("\\n", "\\xa0", "\\u2019"), leaving bad ones as written."""
+    return text.encode("latin-1", "backslashreplace").decode("unicode_escape", "backslashreplace")
+
+
+def _kaggle_text(comment: str) -> str:
+    """Decode one Comment field: extra quotes, escapes, double escapes and UTF-8 bytes."""
+    if len(comment) >= 2 and comment[0] == comment[-1] == '"':
+        comment = comment[1:-1]
+    text = _unescape_python(comment)
+    if _ESCAPED.search(text):  # double-escaped rows: "\\xc2\\xa0", "\\n"
+        text = _unescape_python(text)
+    # "\xc2\xa0" decoded to two Latin-1 characters; they are the UTF-8 bytes of U+00A0.
+    return undo_mojibake(text, "latin-1")
+
+
+def _is_vietnamese(text: str) -> bool:
+    letters = [char for char in text.casefold() if char.isalpha()]
+    marked = sum(char in _VIETNAMESE for char in letters)
+    return bool(letters) and marked >= _VIETNAMESE_SHARE * len(letters)
+
+
+def load_kaggle_insults(data_dir: Path) -> Iterator[Record]:
+    """Kaggle/Impermium insult-detection comments (all three files), decoded, deduplicated."""
+
+    def items() -> Iterator[tuple[str, str]]:
+        folder = data_dir / "kaggle_insults_impermium"
+        for name in ("train", "test_with_solutions", "impermium_verification_labels"):
+            for i, row in enumerate(_csv_dicts(folder / f"{name}.csv")):
+                text = _BARE_URL.sub("", strip_html(_kaggle_text(row["Comment"])))
+                if word_count(text) <= KAGGLE_MAX_WORDS and not _is_vietnamese(text):
+                    yield text, f"{name}:{i}"
+
+    yield from _records("kaggle_insults", _without_held_out(items()))
+
+
+# --- Us vs. Them (Reddit replies to news articles) ----------------------------------------
+
+_CROSSPOST = re.compile(r"^\s*X-Post referenced from", re.IGNORECASE)
+
+
+def _unmask_users(text: str) -> str:
+    """Replace the corpus's <masked_user> placeholder with a first name, stably."""
+    counter = itertools.count()
+    return _MASKED_USER.sub(lambda _m: _stable_pick(_FIRST_NAMES, text, next(counter)), text)
+
+
+def load_usvsthem(data_dir: Path) -> Iterator[Record]:
+    """Us vs. Them Reddit comments, without rows under held-out outlets; one group per row."""
+
+    def items() -> Iterator[tuple[str, str]]:
+        for split in ("train", "valid", "test"):
+            path = data_dir / "usvsthem_reddit" / "USvsTHEM" / f"UsVsThem_{split}_public.csv"
+            for i, row in enumerate(_csv_dicts(path)):
+                # The outlet of the linked article: its readers' quotes of it stay out.
+                if names_held_out_outlet(row["allsides_name"]) or _CROSSPOST.match(row["body"]):
+                    continue
+                yield _unmask_users(_reddit_text(row["body"])), f"{split}:{i}"
+
+    yield from _records("usvsthem_reddit", _without_held_out(items()))
+
+
+# --- Disqus comment histories of right-wing commenters ------------------------------------
+
+DISQUS_CAP_PER_USER = 600
+_DISQUS_TEXT, _DISQUS_SITE, _DISQUS_USER = 7, 1, 6  # the label columns differ by file
+_DISQUS_HELD_OUT_SITES = frozenset({"Breitbart News Network"})
+
+
+def load_disqus_rightwing(
+    data_dir: Path, cap_per_user: int = DISQUS_CAP_PER_USER
+) -> Iterator[Record]:
+    """Disqus comments of 14 users, at most `cap_per_user` each; one group per commenter.
+
+    Grouping by commenter keeps each person's idiolect on one side of a group split; the
+    cap keeps the most prolific few from dominating. The sample is chosen by a checksum of
+    the text, so every run keeps the same comments.
+    """
+    by_user: dict[str, dict[str, str]] = {}
+    for path in sorted((data_dir / "disqus_rightwing_comments" / "data").glob("*.csv")):
+        rows = csv.reader(io.StringIO(read_utf8_mac_roman(path), newline=""))
+        next(rows, None)
+        for row in rows:
+            if len(row) <= _DISQUS_TEXT or row[_DISQUS_SITE].strip() in _DISQUS_HELD_OUT_SITES:
+                continue
+            text = _BARE_URL.sub("", strip_html(row[_DISQUS_TEXT]))
+            user = row[_DISQUS_USER].strip()
+            by_user.setdefault(user, {}).setdefault(_duplicate_key(text), text)
+
+    def items() -> Iterator[tuple[str, str]]:
+        for user in sorted(by_user):
+            texts = [
+                text
+                for text in by_user[user].values()
+                if word_count(text) and not names_held_out_outlet(text)
+            ]
+            texts.sort(key=lambda text: (zlib.crc32(text.encode("utf-8")), text))
+            for text in texts[:cap_per_user]:
+                yield text, user
+
+    yield from _records("disqus_rightwing", items())
+
+
+# --- Reddit incivility (UC Davis) ---------------------------------------------------------
+
+# MemeCoins investment bot, achievement bots, moderator and cross-post bots.
+_REDDIT_BOT = re.compile(
+    r"MemeCoins|Achievement get|I am a bot|performed automatically|imguralbumbot|gifv-bot"
+    r"|^\s*Thank you for posting your|Parent commenter can",
+    re.IGNORECASE,
+)
+
+
+def load_reddit_incivility(data_dir: Path) -> Iterator[Record]:
+    """UC Davis hand-coded Reddit comments: mojibake repaired, markup and bots dropped."""
+
+    def items() -> Iterator[tuple[str, str]]:
+        path = data_dir / "reddit_incivility_ucdavis" / "incivility_coded_0302.csv"
+        for i, row in enumerate(_csv_dicts(path)):
+            text = undo_mojibake(row["comment"], "mac_roman").replace("\ufffd", "")
+            if not _REDDIT_BOT.search(text):
+                yield _reddit_text(text), str(i)
+
+    yield from _records("reddit_incivility", _without_held_out(items()))
+
+
 COMMENT_SOURCES: dict[str, Callable[[Path], Iterator[Record]]] = {
     "globe_mail_comments": load_globe_mail_comments,
     "4forums": load_4forums,
@@ -403,4 +573,8 @@ COMMENT_SOURCES: dict[str, Callable[[Path], Iterator[Record]]] = {
     "imdb_reviews": load_imdb_reviews,
     "yelp_reviews": load_yelp_reviews,
     "usenet": load_usenet,
+    "kaggle_insults": load_kaggle_insults,
+    "usvsthem_reddit": load_usvsthem,
+    "disqus_rightwing": load_disqus_rightwing,
+    "reddit_incivility": load_reddit_incivility,
 }

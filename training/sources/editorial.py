@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.records import EDITORIAL, Record
-from training.sources.common import read_text, strip_html
+from training.sources.common import names_held_out_outlet, read_text, strip_html
 
 _ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 _ALNUM = re.compile(r"[^\W_]")
@@ -460,6 +460,108 @@ def load_globe_mail_opinion(data_dir: Path) -> Iterator[Record]:
     return load_globe_mail(data_dir, sections=OPINION_SECTIONS)
 
 
+# --- AllSides-crawled US opinion columns and news (Baly et al.) ---------------------------
+
+ALLSIDES_OPINION = "allsides_opinion"
+ALLSIDES_NEWS = "allsides_news"
+_ALLSIDES_MIN_WORDS = 8  # shorter lines are headings, "Advertisement", captions
+# A line in this many articles is site furniture ("Sign up for Daily Newsletters ...").
+_ALLSIDES_FURNITURE_MIN_ARTICLES = 3
+# Furniture the notes name: bylines and disclaimers, syndication notices, photo captions and
+# credits, embedded tweets, sign-up prompts. Plain phrases (lowercased) are checked first.
+_ALLSIDES_FURNITURE_PHRASES = (
+    "opinions expressed in this commentary", "opinion expressed in this commentary",
+    "views expressed in this commentary", "opinions expressed by columnists",
+    "creators syndicate", "creators.com", "enlarge this image", "toggle caption",
+    "reuters/", "ap photo", "getty images", "/reuters)", "/ap)", "/afp)", "pic.twitter.com",
+    "on twitter @", "twitter.com/", "sign up for", "click here", "copyright ©", "©",
+    "contributed to this report", "this story was updated", "hide caption", "photos:",
+    "distributed by", "content agency", "hosted online by",
+)
+_ALLSIDES_FURNITURE_START = re.compile(
+    r"Slideshow \(\d+ Images\)|Story highlights|FILE -|\(Graphic:|ADVERTISEMENT", re.IGNORECASE
+)
+_ALLSIDES_FURNITURE = re.compile(
+    r"\(@\w+\) [A-Z][a-z]+ \d{1,2}, \d{4}|[Ff]ollow (?:us|\w+(?: \w+)?) on Twitter"
+)
+# The Hill's link cards: "President Trump Donald John TrumpGOP senators balk ... MORE says".
+_HILL_CARD_GLUE = re.compile(r"[a-z][A-Z]")
+_HILL_CARD_END = re.compile(r" MORE\b")
+# Datelines: "WASHINGTON (Reuters) -", "BEIRUT, Lebanon (AP) --", "Washington (CNN)", "(CNN)".
+_WIRE_DATELINE = re.compile(r"^(?:[A-Z][\w .,'/-]{0,60} )?\((?:Reuters|AP|CNN)\) *(?:(?:-+|—|–) *)?")
+_SENTENCE_CLOSE = re.compile(r"[.!?\"”’)]$")
+
+
+def _allsides_lines(article: dict) -> list[str]:
+    """The article's paragraphs: title echo, CNN highlights and within-article repeats dropped."""
+    lines = [_tidy(line) for line in article.get("content_original", "").split("\n")]
+    lines = [line for line in lines if line]
+    title = _tidy(article.get("title", ""))
+    if lines and title:
+        # NPR repeats the headline as a line; CBS glues it to the first paragraph.
+        if lines[0] == title:
+            lines = lines[1:]
+        elif lines[0].startswith(title + " "):
+            lines[0] = lines[0][len(title) + 1 :]
+    if lines and lines[0].startswith("Story highlights"):
+        # CNN's bullets follow, none ending like a sentence.
+        lines = lines[1:]
+        while lines and not _SENTENCE_CLOSE.search(lines[0]):
+            lines = lines[1:]
+    return list(dict.fromkeys(lines))  # AP and the Atlantic repeat paragraphs
+
+
+def _allsides_keeps(line: str, is_hill: bool) -> bool:
+    lowered = line.lower()
+    if (
+        len(line.split()) < _ALLSIDES_MIN_WORDS
+        or any(phrase in lowered for phrase in _ALLSIDES_FURNITURE_PHRASES)
+        or _ALLSIDES_FURNITURE_START.match(line)
+        or _ALLSIDES_FURNITURE.search(line)
+    ):
+        return False
+    if is_hill and _HILL_CARD_END.search(line) and _HILL_CARD_GLUE.search(line):
+        return False
+    return not names_held_out_outlet(line)
+
+
+def load_allsides(data_dir: Path) -> Iterator[Record]:
+    """AllSides-crawled opinion columns and news articles (the staged files), by bucket.
+
+    Opinion buckets ("op_*") feed allsides_opinion, news buckets ("news_*") allsides_news;
+    one group per article. Furniture repeated across articles, short lines, known furniture
+    lines and every paragraph naming a held-out outlet are dropped.
+    """
+    root = Path(data_dir) / "allsides_article_bias"
+    with (root / "manifest_staged.csv").open(encoding="utf-8", newline="") as handle:
+        staged = list(csv.DictReader(handle))
+    articles = []
+    for row in staged:
+        article = json.loads(read_text(root / row["path"]))
+        source = ALLSIDES_OPINION if row["bucket"].startswith("op_") else ALLSIDES_NEWS
+        articles.append((source, row["bucket"], article["ID"], _allsides_lines(article)))
+    spread = Counter(line for *_rest, lines in articles for line in lines)
+    for source, bucket, article_id, lines in articles:
+        undated = (
+            _WIRE_DATELINE.sub("", line)
+            for line in lines
+            if spread[line] < _ALLSIDES_FURNITURE_MIN_ARTICLES
+        )
+        is_hill = bucket.endswith("thehill")
+        paragraphs = [line for line in undated if _allsides_keeps(line, is_hill)]
+        yield from _records(source, article_id, paragraphs)
+
+
+def load_allsides_opinion(data_dir: Path) -> Iterator[Record]:
+    """Opinion columns of the AllSides corpus (CNN Opinion, Townhall, National Review ...)."""
+    return (record for record in load_allsides(data_dir) if record.source == ALLSIDES_OPINION)
+
+
+def load_allsides_news(data_dir: Path) -> Iterator[Record]:
+    """News articles of the AllSides corpus (NPR, Reuters, AP, Washington Times ...)."""
+    return (record for record in load_allsides(data_dir) if record.source == ALLSIDES_NEWS)
+
+
 EDITORIAL_SOURCES: dict[str, Callable[[Path], Iterator[Record]]] = {
     GLOBE_MAIL: load_globe_mail_opinion,
     BBC: load_bbc,
@@ -469,4 +571,6 @@ EDITORIAL_SOURCES: dict[str, Callable[[Path], Iterator[Record]]] = {
     WSJ: load_wsj,
     PROJECT_SYNDICATE: load_project_syndicate,
     STATE_OF_UNION: load_state_of_union,
+    ALLSIDES_OPINION: load_allsides_opinion,
+    ALLSIDES_NEWS: load_allsides_news,
 }

@@ -1,13 +1,13 @@
 """How much weight moderator feedback should get in retraining, measured on a simulated newsroom.
 
-    python -m training.feedback_weight --data-dir ../shared/data [--out runs/feedback-weight.json]
+    python -m training.experiments.feedback_weight --data-dir ../shared/data [--out runs/feedback-weight.json]
 
 The Globe and Mail pair (reader comments against opinion-section paragraphs) stands in for a
 newsroom the base corpora do not cover: it is the worst left-out source in leave-one-source-out
 evaluation. The base model is fitted on every other source; "feedback" is ``n`` rows drawn from
 the Globe training groups (both labels, as moderators see both) and added as one more source.
 Each feedback row weighs ``W`` times the mean weight of a corpus row of its label (corpus rows
-keep ``source_weights``), with ``training.retrain``'s own weighting; ``W = 0`` leaves the
+keep ``source_weights``), with ``training.corrections``' own weighting; ``W = 0`` leaves the
 feedback out. Every fit is scored on the held-out
 Globe groups (the in-domain gain) and on the other sources' held-out split (what must not get
 worse), against the retrain gate's tolerances. The default grid is 73 fits, 6 to 15 minutes on
@@ -23,7 +23,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
@@ -32,23 +31,21 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 from model.features import ANALYZERS, DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
+from model.atomic import atomic_open
 from model.labels import COMMENT, EDITORIAL, LABELS
+from model.progress import say
 from training.data import DataError, cap_sources, clean, load_corpora, source_weights, split_by_group
 from training.evaluate import evaluate
 from training.records import Record
-from training.retrain import training_weights as retrain_weights
+from training.corrections import training_weights as retrain_weights
+from training.gate import GATE_TOLERANCE, SOURCE_TOLERANCE
 
 IN_DOMAIN = ("globe_mail_comments", "globe_mail_editorial")
 FEEDBACK = "feedback"
 # The weighting that treats feedback as one more corpus source under source_weights.
 EQUAL_SOURCE = "source"
-# The retrain gate: pooled macro-F1 may drop this much, each source's accuracy this much.
-POOLED_TOLERANCE = 0.005
-SOURCE_TOLERANCE = 0.02
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+# The promotion gate's tolerances (training.gate): pooled macro-F1, each source's accuracy.
+POOLED_TOLERANCE = GATE_TOLERANCE
 
 
 class MemoAnalyzer:
@@ -93,7 +90,7 @@ def draw_feedback(pool: list[Record], n: int, seed: int, flip_share: float = 0.0
 def training_weights(base: list[Record], feedback: list[Record], weight) -> tuple[list[Record], list[float]]:
     """The rows to fit and their sample weights.
 
-    ``weight`` a number W: ``training.retrain``'s own weighting (corpus rows keep
+    ``weight`` a number W: ``training.corrections``' own weighting (corpus rows keep
     ``source_weights``, each feedback row W times the mean corpus weight of its label, all scaled
     to average 1); W = 0 drops the feedback rows altogether, since even unweighted they would
     shift the TF-IDF vocabulary. ``weight == "source"``: ``source_weights`` over corpus and
@@ -334,7 +331,7 @@ def _weight(value: str):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m training.feedback_weight``."""
-    parser = argparse.ArgumentParser(prog="python -m training.feedback_weight", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.feedback_weight", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("COMMENT_CLASSIFIER_DATA"),
                         help="folder of public corpora (default: $COMMENT_CLASSIFIER_DATA)")
     parser.add_argument("--out", type=Path, default=Path("runs/feedback-weight.json"), help="JSON results file")
@@ -359,13 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the experiment, print the table and write the JSON results."""
     args = build_parser().parse_args(argv)
     if args.data_dir is None:
-        _say("error: give --data-dir (the folder of public corpora, e.g. ../shared/data)")
+        say("error: give --data-dir (the folder of public corpora, e.g. ../shared/data)")
         return 2
     started = time.monotonic()
     try:
         records, _ = clean(load_corpora(args.data_dir))
     except DataError as error:
-        _say(f"error: {error}")
+        say(f"error: {error}")
         return 2
     inside = [r for r in records if r.source in IN_DOMAIN]
     records = (cap_sources([r for r in records if r.source not in IN_DOMAIN], args.cap, seed=args.seed)
@@ -376,17 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     total = len(args.sizes) * (len(args.weights) + args.equal_source) * len(args.seeds) + 1
 
     def progress(cell):
-        _say(f"[{time.monotonic() - started:6.0f}s] n={cell['n']} W={cell['weight']} seed={cell['seed']} "
-             f"noise={cell['flip_share']}: in-domain {cell['in_domain']['macro_f1']:.4f}, base {cell['base']['macro_f1']:.4f}")
+        say(f"[{time.monotonic() - started:6.0f}s] n={cell['n']} W={cell['weight']} seed={cell['seed']} "
+            f"noise={cell['flip_share']}: in-domain {cell['in_domain']['macro_f1']:.4f}, base {cell['base']['macro_f1']:.4f}")
 
-    _say(f"{len(records)} texts; about {total} fits plus the label-noise check")
+    say(f"{len(records)} texts; about {total} fits plus the label-noise check")
     try:
         result = run_experiment(records, build, sizes=args.sizes, weights=args.weights, seeds=args.seeds,
                                 equal_source=args.equal_source, flip_share=args.flip_share,
                                 noise_weights=args.noise_weights, split_seed=args.seed, n_jobs=args.jobs,
                                 progress=progress)
     except DataError as error:
-        _say(f"error: {error}")
+        say(f"error: {error}")
         return 2
     result["settings"] = {
         "sizes": args.sizes, "weights": [0, *args.weights], "equal_source": args.equal_source, "seeds": args.seeds,
@@ -396,11 +393,9 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
     }
     print(format_table(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=args.out.parent, suffix=".tmp", delete=False) as handle:
+    with atomic_open(args.out, "w") as handle:
         json.dump(result, handle, indent=1)
-    os.replace(handle.name, args.out)
-    _say(f"wrote {args.out} in {result['settings']['seconds']:.0f}s")
+    say(f"wrote {args.out} in {result['settings']['seconds']:.0f}s")
     return 0
 
 
