@@ -19,7 +19,8 @@ from model.labels import (
 )
 from model.scoring import FastScorer
 from model.text import normalize, tokenize
-from model.segment import OTHER, comments_start, segment
+from model.chrome import shipped_detector
+from model.segment import OTHER, SegmentParams, comments_start, segment_blocks
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -44,7 +45,10 @@ class Classifier:
         self.pipeline = bundle["classifier"]
         self.kind_pipeline = bundle.get("kind")
         self.card = card
-        self.segment_params = None  # the fitted defaults of model.segment.SegmentParams
+        self.segment_params = None  # None: model.segment.SegmentParams.fitted()
+        # The page segmenter's chrome detector and costs, read now so a broken file stops start-up.
+        shipped_detector()
+        SegmentParams.fitted()
         self.scorer = _checked_scorer(self.pipeline, COMMENT, EDITORIAL)
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
@@ -141,22 +145,27 @@ class Classifier:
         review_band: tuple[float, float] | None = None,
         explain: bool = False,
         explain_top: int | None = 10,
+        markup=None,
     ) -> dict:
-        """Label the blocks of a page (``(start, end, text)`` each) using the page's structure.
+        """Label the blocks of a page (``(start, end, text)`` each) using the page's structure
+        (and its HTML markup's votes, ``model.html_page.markup_evidence``, when given).
 
-        Returns ``{"blocks": [{"index", "start", "end", "text", "label", "scores", "decision"
-        [, "kind"][, "explanation"]}], "comments_start"}``. ``label`` is ``editorial``,
-        ``comment`` or ``other`` (page chrome); ``scores`` are the block's own probabilities;
-        ``decision`` is ``review`` when they fall inside the review band and the block is not
-        chrome, else the label.
+        Returns ``{"blocks": [{"index", "start", "end", "text", "label", "scores", "chrome", "decision"
+        [, "context"][, "kind"][, "explanation"]}], "comments_start"}``. ``label`` is ``editorial``,
+        ``comment`` or ``other`` (page chrome); ``scores`` are the block's own probabilities and
+        ``chrome`` the chrome detector's P(chrome); ``context`` says why the page gave the block
+        another label than its own scores; ``decision`` is ``review`` when the scores fall inside
+        the review band and the block is not chrome, else the label.
         """
         band = self.review_band if review_band is None else review_band
         texts = [text for _start, _end, text in blocks]
         tokens = [tokenize(normalize(text)) for text in texts]
         probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
-        labels = segment(texts, probabilities, self.segment_params)
+        segmented = segment_blocks(texts, probabilities, self.segment_params, markup=markup)
+        labels = [item["label"] for item in segmented]
         results = []
-        for index, ((start, end, text), label, p) in enumerate(zip(blocks, labels, probabilities)):
+        for index, ((start, end, text), item, p) in enumerate(zip(blocks, segmented, probabilities)):
+            label = item["label"]
             in_band = decision_for(p, band) == REVIEW
             block = {
                 "index": index,
@@ -165,7 +174,10 @@ class Classifier:
                 "text": text,
                 "label": label,
                 "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
+                "chrome": round(item["chrome"], 4),
                 "decision": "review" if in_band and label != OTHER else label,
             }
+            if "context" in item:
+                block["context"] = item["context"]
             results.append(self._add_kind_and_explanation(block, text, tokens[index], explain, explain_top))
         return {"blocks": results, "comments_start": comments_start(labels)}

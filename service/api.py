@@ -7,7 +7,15 @@ from flask import Blueprint, current_app, g, jsonify, request
 from service.errors import NotReady
 from service.metrics import record_results
 from service.review_log import record as record_review
-from service.validation import explain_options, page_from, parse_json_object, read_body, review_band_from, texts_from
+from service.validation import (
+    explain_options,
+    html_page_from,
+    page_from,
+    parse_json_object,
+    read_body,
+    review_band_from,
+    texts_from,
+)
 
 bp = Blueprint("api", __name__)
 
@@ -71,11 +79,17 @@ def segment():
     loaded = classifier()
     config = current_app.config
     payload = parse_json_object(request.mimetype, read_body(request))
-    blocks = page_from(payload, config["MAX_PAGE_CHARS"], config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
+    limits = config["MAX_PAGE_CHARS"], config["MAX_TEXT_CHARS"], config["MAX_TEXTS"]
+    markup, text = None, None
+    if "html" in payload:
+        blocks, markup, text = html_page_from(payload, *limits)
+    else:
+        blocks = page_from(payload, *limits)
     band = review_band_from(payload, config["REVIEW_BAND"])
     explain, top = explain_options(payload)
-    page = loaded.segment_page(blocks, review_band=band, explain=explain, explain_top=top)
+    page = loaded.segment_page(blocks, review_band=band, explain=explain, explain_top=top, markup=markup)
     texts = [block["text"] for block in page["blocks"]]
     record_results(page["blocks"], texts, loaded.version)
     record_review(page["blocks"], texts, "segment", loaded.version, page=True)
-    return jsonify({**page, "model": {"version": loaded.version}})
+    extracted = {} if text is None else {"text": text}
+    return jsonify({**page, **extracted, "model": {"version": loaded.version}})

@@ -170,11 +170,44 @@ def explain_options(payload: dict, max_top: int = 100) -> tuple[bool, int]:
     return explain, top
 
 
+def html_page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: int):
+    """The blocks of the page sent as ``html``: ``(blocks as (start, end, text), their markup
+    evidence, the extracted text)``; offsets count into the extracted text."""
+    from model.html_page import MAX_DEPTH, extracted_text, markup_evidence, nesting_depth, parse_blocks
+
+    extra = sorted(set(payload) & {"text", "blocks"})
+    if extra:
+        raise InvalidRequest(f"send exactly one of 'text', 'blocks' or 'html' (got 'html' and {', '.join(repr(k) for k in extra)})")
+    html = payload["html"]
+    if not isinstance(html, str):
+        raise InvalidRequest(f"'html' must be a string (got {_type_name(html)})")
+    if len(html) > max_page_chars:
+        raise InvalidRequest(f"'html' has {len(html)} characters; the limit for a page is {max_page_chars}",
+                             code="text_too_long")
+    depth = nesting_depth(html)
+    if depth > MAX_DEPTH:
+        raise InvalidRequest(f"'html' nests elements {depth} deep; the limit is {MAX_DEPTH}", code="html_too_deep")
+    parsed = parse_blocks(html)
+    if not parsed:
+        raise InvalidRequest("'html' has no visible text", code="empty_text")
+    if len(parsed) > max_blocks:
+        raise InvalidRequest(f"'html' has {len(parsed)} blocks; the limit is {max_blocks}", code="too_many_blocks")
+    for index, block in enumerate(parsed):
+        if block.end - block.start > max_chars:
+            raise InvalidRequest(f"block {index} of 'html' has {block.end - block.start} characters; "
+                                 f"the limit is {max_chars}", code="text_too_long")
+    blocks = [(block.start, block.end, block.text) for block in parsed]
+    return blocks, markup_evidence(parsed), extracted_text(parsed)
+
+
 def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: int) -> list[tuple[int, int, str]]:
     """The page's blocks as ``(start, end, text)``: split from ``text``, or given as ``blocks``.
 
     With ``blocks``, offsets count into the blocks joined by line breaks.
     """
+    if "text" not in payload and "blocks" not in payload:
+        raise InvalidRequest("send exactly one of 'text' (the page as a string), 'blocks' (a list of strings) "
+                             f"or 'html' (the page's HTML) (got keys: {', '.join(sorted(payload)) or 'none'})")
     if _one_of(payload, "text", "the page as a string", "blocks"):
         text = payload["text"]
         if not isinstance(text, str):

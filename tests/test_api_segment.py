@@ -65,3 +65,43 @@ def test_bad_pages_get_400(client, body, code, says):
 def test_segment_needs_json(client):
     response = client.post("/v1/segment", data="text", content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
+
+
+HTML_PAGE = (
+    "<html><head><title>t</title><script>var x = 1;</script></head><body>"
+    "<nav>Home | World | Sport</nav><article><h1>Council backs plan</h1>"
+    + "".join(f"<p>{text}</p>" for text in EDITORIAL_EXAMPLES[:3])
+    + "</article><section id='comments' class='comments-area'><h2>2 Comments</h2>"
+    + "".join(f"<div class='comment'><div class='comment-content'><p>{text}</p></div>"
+              "<div class='reply'><a>Reply</a></div></div>" for text in COMMENT_EXAMPLES[:2])
+    + "</section></body></html>"
+)
+
+
+def test_html_gives_blocks_with_offsets_into_its_extracted_text(client):
+    body = segment(client, {"html": HTML_PAGE}).get_json()
+    text, blocks = body["text"], body["blocks"]
+    assert "var x" not in text and "<p>" not in text
+    assert [b["text"] for b in blocks][:2] == ["Home | World | Sport", "Council backs plan"]
+    for block in blocks:
+        assert text[block["start"]:block["end"]] == block["text"]
+    labels = {b["text"]: b["label"] for b in blocks}
+    assert all(labels[t] == "editorial" for t in EDITORIAL_EXAMPLES[:3])
+    assert all(labels[t] == "comment" for t in COMMENT_EXAMPLES[:2])
+    assert labels["Reply"] == "other" and labels["Home | World | Sport"] == "other"
+    assert body["comments_start"] == [b["text"] for b in blocks].index(COMMENT_EXAMPLES[0])
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "says"),
+    [
+        ({"html": 5}, "invalid_request", "'html' must be a string (got int)"),
+        ({"html": "<p>a</p>", "text": "a"}, "invalid_request", "exactly one of 'text', 'blocks' or 'html'"),
+        ({"html": "<script>x</script>"}, "empty_text", "no visible text"),
+        ({"html": "<div>" * 1001 + "x"}, "html_too_deep", "limit is 1000"),
+        ({"html": "<p>x</p>" * 30_000}, "text_too_long", "limit for a page is 200000"),
+        ({"html": "<p>x</p>" * 1001}, "too_many_blocks", "limit is 1000"),
+    ],
+)
+def test_bad_html_gets_400(client, body, code, says):
+    assert says in assert_error(segment(client, body), 400, code)

@@ -424,3 +424,49 @@ def test_zz_no_traceback_in_the_server_output(server):
     log = output(process)
     assert "Traceback" not in log, log[-5000:]
     assert process.poll() is None
+
+
+# --- HTML pages: a clear 400 or a best-effort answer, never a 5xx or a hang --------------------
+
+BAD_HTML_ANSWERED = {
+    "unclosed tags": "<div><p>The council met on Monday <b>and voted <i>for the plan<p>Reply<li>3 hours ago",
+    "script and style only around text": "<script>while(1){}</script><style>p{}</style><p>Visible words here</p>",
+    "declared latin-1": '<meta charset="iso-8859-1"><p>Caf\u00e9 owners said the rules were unfair.</p>',
+    "declared shift_jis": '<meta http-equiv="Content-Type" content="text/html; charset=shift_jis"><p>\u65e5\u672c</p>',
+    "a comment closed late": "<!-- a note <p>hidden</p> --><p>shown</p>",
+    "attributes without quotes or ends": '<div class=comment id=c1 data-x="<p>"><p>So true</p><a href=',
+    "900 unclosed paragraphs": "<p>word " * 900,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_HTML_ANSWERED))
+def test_bad_html_gets_a_best_effort_answer(port, name):
+    status, answer = call(port, "/v1/segment", {"html": BAD_HTML_ANSWERED[name]})
+    assert status == 200, answer
+    assert answer["blocks"]
+    for block in answer["blocks"]:
+        assert answer["text"][block["start"]:block["end"]] == block["text"]
+        assert block["label"] in ("editorial", "comment", "other")
+        assert "while(1)" not in block["text"]
+
+
+@pytest.mark.parametrize("html, code", [
+    ("<div>" * 5_000 + "deep", "html_too_deep"),
+    ("<section>" * 1_500 + "x" + "</section>" * 1_500, "html_too_deep"),
+    ("<script>only a script</script><style>p{}</style>", "empty_text"),
+    ("<!-- never closed <p>hidden?</p><p>also hidden</p>", "empty_text"),
+    ("<p>word " * 10_000, "too_many_blocks"),
+    ("<div>" * 40_000 + "x" + "</div>" * 40_000, "text_too_long"),
+])
+def test_hostile_html_is_a_clear_400(port, html, code):
+    started = time.monotonic()
+    status, answer_code, message = error_code(port, "/v1/segment", {"html": html})
+    assert (status, answer_code) == (400, code), message
+    assert time.monotonic() - started < TIMEOUT
+
+
+def test_a_megabyte_of_nested_divs_is_refused_quickly(port):
+    body = json.dumps({"html": "<div>" * 200_000}).encode()
+    status, headers, answer = raw(port, "POST", "/v1/segment", body)
+    assert status in (400, 413), answer
+    assert json.loads(answer)["error"]["code"] in ("text_too_long", "body_too_large", "html_too_deep")

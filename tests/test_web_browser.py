@@ -170,3 +170,36 @@ def test_keyboard_reaches_textarea_and_button(page):
     page.evaluate("text => { document.getElementById('text').value = text; }", EDITORIAL)
     page.keyboard.press("Enter")
     page.wait_for_selector("#results .block[data-label=editorial]")
+
+
+def test_pasted_html_is_segmented(page):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    from test_segment_live import seed_as_html
+
+    lines = [line.strip() for line in SEED_PAGE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    analyse(page, seed_as_html(lines))
+    labels = page.eval_on_selector_all("#results .block", "blocks => blocks.map(b => b.dataset.label)")
+    assert labels == ["editorial"] * 15 + ["comment", "other"]
+    assert page.inner_text("#analyse-status").startswith("HTML page, 17 blocks")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "web-html.png"), full_page=True)
+
+
+def test_text_that_looks_like_html_can_be_sent_as_plain_text(page):
+    page.check("input[name=input-kind][value=text]")
+    analyse(page, "<p>The council met on Monday and voted for the plan, officials said.</p>")
+    assert page.locator("#results .block").count() == 1
+    assert not page.inner_text("#analyse-status").startswith("HTML page")
+
+
+def test_a_block_relabelled_by_its_context_says_why(page):
+    if not SEED_PAGE.exists():
+        pytest.skip(f"{SEED_PAGE} not found")
+    page.check("input[name=input-kind][value=text]")
+    analyse(page, SEED_PAGE.read_text(encoding="utf-8"))
+    reasons = page.locator("#results .block .context")
+    assert reasons.count() >= 1
+    block = page.locator("#results .block:has(.context)").first
+    assert block.get_attribute("data-label") == "editorial"
+    assert reasons.first.inner_text().startswith("Labelled editorial by its place on the page: inside the article")

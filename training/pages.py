@@ -1,40 +1,59 @@
-"""Synthetic scraped pages: fit the segmenter's costs on training groups, evaluate on held-out ones.
+"""Scraped pages built from real text and real comment-system strings: evaluate and fit the segmenter.
 
-    python -m training.pages --data-dir ../shared/data --pages 500 [--out params.json]
+    python -m training.pages --data-dir ../shared/data --evaluate [--write] [--out figures.json]
 
-A page is an editorial group's paragraphs in the importer's order (an article or story), with
-an optional headline, byline and subheadings, then a comment group's comments (a thread), with
-page chrome written here (counters, "Reply" buttons, timestamps, advertisements) placed the
-way news sites show it; one page in ten has no comments. The corpus split is the one training
-uses (same ``min_words``, ``cap``, ``seed`` and ``test_share``), so test pages hold only texts
-the shipped model never saw. Pages from the training split fit ``SegmentParams`` by a grid
-search, scored out of fold (see ``out_of_fold``); pages from the test split, scored by the
-shipped model, evaluate the fitted costs and the per-block argmax for comparison.
+A page is an editorial group's paragraphs in the importer's order (an article), then a comment
+group's comments (a thread), laid out the way one comment system renders them: its section
+header and sort menu or sign-in prompt, each comment's meta line ("jdoe42 · 3 hours ago") and
+controls ("Reply · Report", "3 replies"), status notices and a "load more" line; the page's own
+chrome (share links, "Published ...") around the article. Every chrome line is a string of
+``model/segment_data/strings.tsv`` with its placeholders filled in; none is written here.
+
+``--evaluate`` measures out of vocabulary and out of source. The comment systems and the text
+sources (editorial and comment, each) are split in two halves. In each of two folds, a
+classifier (``model.features.build_pipeline``) and a chrome detector are trained on one half;
+pages are built from the other half's texts and strings, with placeholder values from a pool
+the detector never saw. The decoder's costs are fitted by coordinate ascent on one fold's pages
+and reported on the other's (cross-fitted), against each block's own label (argmax). With
+``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
+a chrome detector trained on every system and source to ``model/segment_data/chrome.json.gz``:
+rerun it after the classifier is retrained.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import random
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from model.artifact import DEFAULT_DIR
+from model.chrome import (
+    TEXT,
+    ChromeDetector,
+    ChromeString,
+    controls_line,
+    load_strings,
+    make_names,
+    meta_line,
+    render,
+    rendered_lines,
+    systems,
+)
 from model.atomic import atomic_open
+from model.features import build_pipeline
 from model.progress import say
-from model.features import DEFAULT_BLOCKS, build_pipeline
 from model.labels import COMMENT, EDITORIAL
-from model.scoring import FastScorer
 from model.segment import (
+    N_FEATURES,
     OTHER,
+    PARAMS_FILE,
     SEGMENT_LABELS,
     SegmentParams,
     argmax_codes,
@@ -42,154 +61,99 @@ from model.segment import (
     decode_codes,
     emissions,
 )
-from training.data import cap_sources, clean, load_corpora, source_weights, split_by_group
+from training.data import cap_sources, clean, load_corpora, split_by_group
 from training.records import Record
 
-# The corpus settings of training (python -m training's defaults).
+# The corpus settings of training (python -m training's defaults), for the card's figure.
 MIN_WORDS, CAP, SPLIT_SEED, TEST_SHARE = 3, 4000, 0, 0.2
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
+# Records per source in the evaluation's folds: enough for a classifier, quick on 2 cores.
+FOLD_CAP = 1200
 
 
 @dataclass(frozen=True)
 class Page:
-    """A synthetic page: its blocks, their true labels, and where its texts came from."""
+    """A page: its blocks, their true labels, and where its texts and chrome came from."""
 
     blocks: tuple[str, ...]
     labels: tuple[str, ...]
     article_source: str = ""
     comment_source: str = ""
+    system: str = ""
+    # What each block is on the page: headline, body, page (the site's chrome), header, form,
+    # meta, comment, controls, notice, more (the section's chrome); used to mark pages up.
+    roles: tuple[str, ...] = ()
 
 
-# --- Chrome and furniture written for the synthetic pages --------------------------------
-
-_FIRST = "Anna Mark Priya Tom Sarah Luis Mei Omar Claire Dave Fatima John Ines Raj Linda Kwame".split()
-_LAST = "Smith Chen Patel O'Brien Garcia Nguyen Kowalski Martin Okafor Rossi Dubois Singh".split()
-_HANDLES = (
-    "jdoe42", "concerned_citizen", "GreatWhiteNorth", "oldtimer_99", "TorontoReader", "mike.r",
-    "Sceptic101", "bluebird", "NotAnExpert", "realist_1970", "Karen_B", "ZedX", "anon", "Guest",
-)
-_MONTHS = "January February March April May June July August September October November December".split()
-_HEADLINES = (
-    "Talks stall as deadline nears", "Minister defends budget plan", "What we know so far",
-    "Markets slide on rate fears", "Council backs housing plan", "Rescue efforts continue",
-    "A rare ally of North Korea", "Court rules against the government", "Inside the new strategy",
-)
-_SUBHEADINGS = (
-    "What happens next", "Background", "Why it matters", "A noteworthy visit", "Reaction",
-    "The numbers", "Looking ahead", "A long road", "Mixed signals", "Key questions remain",
-)
-
-
-def _user(rng: random.Random) -> str:
-    if rng.random() < 0.5:
-        return rng.choice(_HANDLES)
-    return f"{rng.choice(_FIRST)} {rng.choice(_LAST)[0]}." if rng.random() < 0.5 else rng.choice(_FIRST)
-
-
-def _ago(rng: random.Random) -> str:
-    n = rng.randint(1, 23)
-    unit = rng.choice(("minute", "hour", "day", "week", "month"))
-    return rng.choice((f"{n} {unit}{'s' if n > 1 else ''} ago", f"{n}{unit[0]} ago", "just now", "Yesterday"))
-
-
-def _date(rng: random.Random) -> str:
-    month, day, year = rng.choice(_MONTHS), rng.randint(1, 28), rng.randint(2015, 2025)
-    hour, minute = rng.randint(1, 12), rng.randint(0, 59)
-    clock = f"{hour}:{minute:02d} {rng.choice(('AM', 'PM', 'a.m.', 'p.m.'))}"
-    return rng.choice((
-        f"{month[:3]} {day}, {year} {clock}", f"{month} {day}, {year}", f"{day} {month} {year}",
-        f"{year}-{rng.randint(1, 12):02d}-{day:02d}", f"{month[:3]}. {day}, {year} at {clock} ET",
-        f"{day:02d}/{rng.randint(1, 12):02d}/{year}",
-    ))
-
-
-def _count(rng: random.Random) -> int:
-    return rng.choice((rng.randint(1, 9), rng.randint(10, 400)))
-
-
-def _chrome(kind: str, rng: random.Random) -> str:
-    """One line of page chrome of the given kind, with random numbers, names and times."""
-    n = _count(rng)
-    choices = {
-        "head": (f"Published {_date(rng)}", f"Updated {_ago(rng)}", _date(rng), f"{rng.randint(2, 12)} min read",
-                 "Share", "Share this article", f"{n} Comments"),
-        "middle": ("Advertisement", "ADVERTISEMENT", "Story continues below advertisement",
-                   f"Read more: {rng.choice(_HEADLINES)}", "Continue reading the main story"),
-        "end": ("Share this article", "Follow us on Twitter", "Sign up for our newsletter", "Related Topics",
-                "Share", "Print", "Most read", "Subscribe"),
-        "header": (f"{n} Comments", f"Comments ({n})", "Comments", "Join the conversation", "Sign in to comment",
-                   "Sort by: Newest", f"{n} comments", "Show comments", "Have your say"),
-        "before": (f"{_user(rng)} · {_ago(rng)}", f"{_user(rng)} {_ago(rng)}", f"Posted by {_user(rng)}",
-                   f"{_user(rng)} | {_date(rng)}"),
-        "after": ("Reply", "Like · Reply", "Reply · Report", f"Reply{rng.randint(1, 9)} Comment(s)", f"{n} likes",
-                  f"Like ({n})", "Report", "Share", _ago(rng), f"Reply · {n} Likes", f"▲ {n} ▼", "Flag"),
-        "footer": ("Load more comments", f"Show {rng.randint(2, 20)} more replies", f"View all {n} comments",
-                   "Load more"),
-    }[kind]
-    return rng.choice(choices)
+# --- Layout ------------------------------------------------------------------------------------
 
 
 def _is_heading(text: str) -> bool:
     return len(text.split()) <= 10 and not text.rstrip().endswith((".", "?", "!", ":", ";", ",", '"'))
 
 
-# --- Pages ---------------------------------------------------------------------------------
+def _pick(strings: Sequence[ChromeString], kinds: Iterable[str], rng: random.Random, pool: str,
+          names: Sequence[str] | None) -> str | None:
+    kinds = set(kinds)
+    choices = [s for s in strings if s.kind in kinds]
+    return render(rng.choice(choices).template, rng, pool, names) if choices else None
 
 
 def assemble_page(
     article: Sequence[str],
     comments: Sequence[str],
     rng: random.Random,
+    chrome: Sequence[ChromeString],
+    pool: str = "a",
     article_source: str = "",
     comment_source: str = "",
+    names: Sequence[str] | None = None,
 ) -> Page:
-    """Lay out one page: headline, byline and chrome, the article, then the comment thread."""
-    blocks: list[tuple[str, str]] = []
+    """Lay out one page: the article with page chrome around it, then the comment section of
+    the system whose strings ``chrome`` holds (placeholders filled from ``pool``)."""
+    blocks: list[tuple[str, str, str]] = []
+    system = chrome[0].system if chrome else ""
+
+    def add_chrome(kinds: Iterable[str], role: str) -> None:
+        line = _pick(chrome, kinds, rng, pool, names)
+        if line and line.strip():
+            blocks.append((line.strip(), OTHER, role))
+
     body = list(article)
-    # A short unpunctuated paragraph of the article itself makes the best headline; the
-    # others stay where the article has them, as subheadings.
     headings = [text for text in body if _is_heading(text)]
-    if rng.random() < 0.6:
-        if headings:
-            body.remove(headings[0])
-            title = headings[0]
-        else:
-            title = rng.choice(_HEADLINES)
-        blocks.append((title, EDITORIAL))
-    if rng.random() < 0.3:
-        names = [f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" for _ in range(2)]
-        byline = rng.choice((f"By {names[0]}", f"By {names[0]} and {names[1]}", f"By {names[0]}, Staff Reporter"))
-        blocks.append((byline, EDITORIAL))
-    for _ in range(rng.choice((0, 0, 1, 2))):
-        blocks.append((_chrome("head", rng), OTHER))
-    # Written subheadings go between paragraphs, never first or last.
-    if len(body) >= 3 and rng.random() < 0.3:
-        for _ in range(rng.choice((1, 2))):
-            body.insert(rng.randint(1, len(body) - 1), rng.choice(_SUBHEADINGS))
-    ads = rng.random() < 0.4
+    if headings and rng.random() < 0.6:
+        body.remove(headings[0])
+        blocks.append((headings[0], EDITORIAL, "headline"))
+    for _ in range(rng.choice((0, 1, 1, 2))):
+        add_chrome(("page",), "page")
     for index, text in enumerate(body):
-        if index and ads and rng.random() < 0.15:
-            blocks.append((_chrome("middle", rng), OTHER))
-        blocks.append((text, EDITORIAL))
-    if rng.random() < 0.4:
-        blocks.append((_chrome("end", rng), OTHER))
+        if index and rng.random() < 0.05:
+            add_chrome(("page",), "page")
+        blocks.append((text, EDITORIAL, "body"))
+    for _ in range(rng.choice((0, 1, 2))):
+        add_chrome(("page",), "page")
     if comments:
-        for _ in range(rng.choice((0, 1, 1, 2))):
-            blocks.append((_chrome("header", rng), OTHER))
-        before = rng.random() < 0.4
-        after = rng.random() < 0.5
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            add_chrome(("header", "form"), "header")
+        before, after = rng.random() < 0.7, rng.random() < 0.7
         for text in comments:
             if before and rng.random() < 0.9:
-                blocks.append((_chrome("before", rng), OTHER))
-            blocks.append((text, COMMENT))
+                blocks.append((meta_line(chrome, rng, pool, names), OTHER, "meta"))
+            blocks.append((text, COMMENT, "comment"))
             if after and rng.random() < 0.9:
-                blocks.append((_chrome("after", rng), OTHER))
+                line = controls_line(chrome, rng, pool, names)
+                if line:
+                    blocks.append((line, OTHER, "controls"))
+            if rng.random() < 0.05:
+                add_chrome(("notice",), "notice")
         if rng.random() < 0.4:
-            blocks.append((_chrome("footer", rng), OTHER))
+            add_chrome(("item",), "more")
+        if rng.random() < 0.3:
+            add_chrome(("form",), "form")
     elif rng.random() < 0.5:
-        blocks.append((rng.choice(("Comments are closed", "Comments are closed for this article")), OTHER))
-    texts, labels = zip(*blocks)
-    return Page(tuple(texts), tuple(labels), article_source, comment_source)
+        add_chrome(("header",), "header")
+    texts, labels, roles = zip(*blocks)
+    return Page(tuple(texts), tuple(labels), article_source, comment_source, system, tuple(roles))
 
 
 def threads(records: Iterable[Record], order: dict[Record, int]) -> dict[str, dict[str, list[list[str]]]]:
@@ -215,19 +179,28 @@ def _window(items: list[str], size: int, rng: random.Random) -> list[str]:
 def build_pages(
     records: Iterable[Record],
     count: int,
+    chrome: Sequence[ChromeString],
     seed: int = 0,
     order: dict[Record, int] | None = None,
+    pool: str = "a",
     no_comment_share: float = 0.1,
     max_paragraphs: int = 12,
     max_comments: int = 8,
+    names: Sequence[str] | None = None,
 ) -> list[Page]:
-    """``count`` pages from ``records``: sources drawn evenly, then groups, then windows (seeded)."""
+    """``count`` pages from ``records`` and the systems of ``chrome``: sources and systems drawn
+    evenly, then groups, then windows (seeded)."""
     by_label = threads(records, order or {})
     articles = {s: [g for g in gs if len(g) >= 2] for s, gs in by_label[EDITORIAL].items()}
     articles = {s: gs for s, gs in sorted(articles.items()) if gs}
     comments = dict(sorted(by_label[COMMENT].items()))
     if not articles or not comments:
         raise ValueError("pages need editorial groups of two or more paragraphs and comment groups")
+    by_system: dict[str, list[ChromeString]] = defaultdict(list)
+    for string in chrome:
+        by_system[string.system].append(string)
+    if not by_system:
+        raise ValueError("pages need the strings of at least one comment system")
     rng = random.Random(seed)
     pages = []
     for _ in range(count):
@@ -237,97 +210,147 @@ def build_pages(
         if rng.random() >= no_comment_share:
             comment_source = rng.choice(sorted(comments))
             thread = _window(rng.choice(comments[comment_source]), rng.randint(1, max_comments), rng)
-        pages.append(assemble_page(article, thread, rng, article_source, comment_source))
+        system = by_system[rng.choice(sorted(by_system))]
+        pages.append(assemble_page(article, thread, rng, system, pool, article_source, comment_source, names))
     return pages
 
 
-def load_split(
-    data_dir: Path, progress: Callable[[str], None] | None = None
-) -> tuple[list[Record], list[Record], dict[Record, int]]:
-    """Training's train and test records, and each record's position in the importers' order."""
-    kept, _dropped = clean(load_corpora(data_dir, progress=progress), min_words=MIN_WORDS)
-    # clean() keeps the first copy of each text in the importers' order; cap_sources shuffles.
+# --- Folds -------------------------------------------------------------------------------------
+
+
+def halves(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Sorted names dealt alternately into two halves."""
+    ordered = sorted(set(names))
+    return ordered[0::2], ordered[1::2]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """What one side learns from and what the other side's pages are built from."""
+
+    name: str
+    train_sources: tuple[str, ...]
+    test_sources: tuple[str, ...]
+    train_systems: tuple[str, ...]
+    test_systems: tuple[str, ...]
+
+
+def make_folds(records: Sequence[Record], strings: Sequence[ChromeString]) -> list[Fold]:
+    """Two folds: editorial sources, comment sources and systems each split in halves, then swapped."""
+    ed_a, ed_b = halves(r.source for r in records if r.label == EDITORIAL)
+    co_a, co_b = halves(r.source for r in records if r.label == COMMENT)
+    sys_a, sys_b = halves(systems(strings))
+    a, b = tuple(sorted(ed_a + co_a)), tuple(sorted(ed_b + co_b))
+    return [Fold("A->B", a, b, tuple(sys_a), tuple(sys_b)), Fold("B->A", b, a, tuple(sys_b), tuple(sys_a))]
+
+
+def load_records(data_dir: Path, cap: int = FOLD_CAP, seed: int = SPLIT_SEED,
+                 progress: Callable[[str], None] | None = None) -> tuple[list[Record], dict[Record, int]]:
+    """Cleaned records, at most ``cap`` per source (whole groups first), and the importers' order."""
+    kept, _dropped = clean(load_corpora(data_dir, progress=progress), min_words=1)
     order = {record: index for index, record in enumerate(kept)}
-    train, test = split_by_group(cap_sources(kept, CAP, seed=SPLIT_SEED), test_share=TEST_SHARE, seed=SPLIT_SEED)
-    return train, test, order
+    return cap_groups(kept, cap, seed), order
 
 
-# --- Scoring --------------------------------------------------------------------------------
+def cap_groups(records: Sequence[Record], cap: int, seed: int = 0) -> list[Record]:
+    """At most about ``cap`` records per source, taking whole groups in a seeded order."""
+    by_source: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        by_source[record.source][record.group].append(record)
+    rng = random.Random(seed)
+    kept = []
+    for source in sorted(by_source):
+        groups = sorted(by_source[source])
+        rng.shuffle(groups)
+        taken = 0
+        for group in groups:
+            if taken >= cap:
+                break
+            kept.extend(by_source[source][group])
+            taken += len(by_source[source][group])
+    return kept
 
 
-def score_blocks(
-    pages: Iterable[Page], probability: Callable[[str], float], cache: dict[str, float] | None = None
-) -> dict[str, float]:
-    """P(editorial) of every distinct block, each scored once."""
-    cache = {} if cache is None else cache
-    for page in pages:
-        for block in page.blocks:
-            if block not in cache:
-                cache[block] = probability(block)
-    return cache
+def text_lines(records: Sequence[Record], rng: random.Random, count: int = 6000) -> list[str]:
+    """Text lines for the detector: every short record (headings, one-line comments), then others."""
+    short = [r.text for r in records if len(r.text.split()) <= 12]
+    longer = [r.text for r in records if len(r.text.split()) > 12]
+    rng.shuffle(short)
+    rng.shuffle(longer)
+    chosen = short[: count // 2]
+    return chosen + longer[: count - len(chosen)]
 
 
-def _fit_fold(params: dict, blocks: Sequence[str], weighted: bool, records: list[Record]) -> FastScorer:
-    pipeline = build_pipeline({**params, "clf__random_state": 0}, blocks)
-    fit_kwargs = {"clf__sample_weight": source_weights(records)} if weighted else {}
-    pipeline.fit([r.text for r in records], [r.label for r in records], **fit_kwargs)
+def corpus_names(records: Sequence[Record], pool: str, seed: int = 0) -> list[str]:
+    """User names made from the capitalised words of ``records`` (see ``model.chrome.make_names``)."""
+    return make_names((w for r in records for w in r.text.split()), pool, seed=seed)
+
+
+def train_detector(strings: Sequence[ChromeString], records: Sequence[Record], seed: int = 0,
+                   pool: str = "a") -> ChromeDetector:
+    """A chrome detector learnt from ``strings`` (rendered from ``pool``) against ``records``' texts."""
+    rng = random.Random(seed)
+    chrome = rendered_lines(strings, rng, pool=pool, names=corpus_names(records, pool, seed))
+    texts = text_lines(records, rng, count=max(2 * len(chrome), 4000))
+    lines = [line for line, _ in chrome] + texts
+    classes = [kind for _, kind in chrome] + [TEXT] * len(texts)
+    return ChromeDetector.fit(lines, classes)
+
+
+def train_classifier(records: Sequence[Record]):
+    """The classifier's pipeline (default hyperparameters) fitted on ``records``."""
+    pipeline = build_pipeline({"clf__random_state": 0})
+    pipeline.fit([r.text for r in records], [r.label for r in records])
+    from model.scoring import FastScorer
+
     return FastScorer(pipeline)
 
 
-def out_of_fold(
-    train: list[Record], card: dict, fallback: Callable[[str], float], jobs: int = 2
-) -> Callable[[str], float]:
-    """P(editorial) for training texts from a model that never saw their group.
-
-    The shipped model has learnt the training texts, so its probabilities on them are far
-    surer than on new pages (accuracy near 1 against 0.93 held out), and costs fitted to
-    them would trust the classifier too much. The training split is halved by group; a
-    pipeline with the shipped model's hyperparameters, fitted on each half, scores the other.
-    Texts of neither half (the chrome and headings written here) go to ``fallback``.
-    """
-    from joblib import Parallel, delayed
-
-    params = dict(card.get("hyperparameters") or {})
-    blocks = params.pop("blocks", None) or DEFAULT_BLOCKS
-    weighted = str(card.get("data", {}).get("weighting", "")).startswith("equal")
-    halves = split_by_group(train, test_share=0.5, seed=SPLIT_SEED + 1)
-    scorers = Parallel(n_jobs=jobs)(delayed(_fit_fold)(params, blocks, weighted, half) for half in reversed(halves))
-    scorer_of = {record.text: scorer for half, scorer in zip(halves, scorers) for record in half}
-
-    def probability(text: str) -> float:
-        scorer = scorer_of.get(text)
-        return scorer.probability(text) if scorer else fallback(text)
-
-    return probability
+# --- Scoring and metrics ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PageBatch:
     """Pages as arrays for decoding many at once: block features, true label codes, lengths."""
 
-    features: np.ndarray  # (pages, longest, features) from model.segment.block_features
+    features: np.ndarray  # (pages, longest, N_FEATURES) from model.segment.block_features
     truth: np.ndarray  # (pages, longest) indices into SEGMENT_LABELS, -1 past a page's end
     lengths: np.ndarray  # (pages,)
 
     @classmethod
-    def of(cls, pages: Sequence[Page], scores: dict[str, float]) -> "PageBatch":
-        """Stack ``pages``, with each block's P(editorial) from ``scores``."""
+    def of(cls, pages: Sequence[Page], probability: Callable[[str], float] | dict,
+           detector: ChromeDetector | None = None) -> "PageBatch":
+        """Stack ``pages``, each block scored by ``probability`` (a function or a mapping) and the detector."""
+        score = probability.__getitem__ if isinstance(probability, dict) else probability
         longest = max((len(page.blocks) for page in pages), default=0)
-        features = np.zeros((len(pages), longest, block_features(["x"], [0.5]).shape[1]))
+        features = np.zeros((len(pages), longest, N_FEATURES))
         truth = np.full((len(pages), longest), -1, dtype=np.int8)
+        distinct = sorted({b for page in pages for b in page.blocks})
+        p = dict(zip(distinct, (score(b) for b in distinct)))
+        chrome = dict(zip(distinct, detector.probabilities(distinct) if detector else [None] * len(distinct)))
         for index, page in enumerate(pages):
             n = len(page.blocks)
-            features[index, :n] = block_features(page.blocks, [scores[b] for b in page.blocks])
+            rows = None if detector is None else np.array([chrome[b] for b in page.blocks])
+            features[index, :n] = block_features(page.blocks, [p[b] for b in page.blocks], rows)
             truth[index, :n] = [SEGMENT_LABELS.index(label) for label in page.labels]
         return cls(features, truth, np.array([len(page.blocks) for page in pages]))
+
+    @classmethod
+    def concat(cls, batches: Sequence["PageBatch"]) -> "PageBatch":
+        """One batch of all pages of ``batches``."""
+        longest = max(b.features.shape[1] for b in batches)
+        pad = [(lambda b: ((0, 0), (0, longest - b.features.shape[1])))(b) for b in batches]
+        features = np.concatenate([np.pad(b.features, p + ((0, 0),)) for b, p in zip(batches, pad)])
+        truth = np.concatenate([np.pad(b.truth, p, constant_values=-1) for b, p in zip(batches, pad)])
+        return cls(features, truth, np.concatenate([b.lengths for b in batches]))
 
     def segment(self, params: SegmentParams) -> np.ndarray:
         """The segmenter's label codes for every page."""
         return decode_codes(emissions(self.features, params), self.lengths, params)
 
     def argmax(self, params: SegmentParams) -> np.ndarray:
-        """The per-block argmax label codes (see ``model.segment.argmax_labels``)."""
-        codes = argmax_codes(emissions(self.features, params))
+        """Each block's own label codes (see ``model.segment.argmax_labels``)."""
+        codes = argmax_codes(emissions(self.features, replace(params, protect=2.0)))
         return np.where(self.truth >= 0, codes, -1).astype(np.int8)
 
 
@@ -341,15 +364,19 @@ def first_comment(codes: np.ndarray) -> np.ndarray:
 
 
 def evaluate(batch: PageBatch, codes: np.ndarray) -> dict:
-    """Block accuracy, exact comment-boundary rate and per-label accuracy (recall)."""
+    """Block accuracy, exact comment-boundary rate, and precision and recall of each label."""
     real = batch.truth >= 0
     right = (codes == batch.truth) & real
     blocks = int(real.sum())
     per_label = {}
     for code, label in enumerate(SEGMENT_LABELS):
-        of_label = batch.truth == code
-        if of_label.any():
-            per_label[label] = round(float(right[of_label].mean()), 4)
+        truly, said = (batch.truth == code) & real, (codes == code) & real
+        if truly.any() or said.any():
+            per_label[label] = {
+                "precision": round(float((truly & said).sum() / said.sum()), 4) if said.any() else None,
+                "recall": round(float((truly & said).sum() / truly.sum()), 4) if truly.any() else None,
+                "blocks": int(truly.sum()),
+            }
     return {
         "pages": len(batch.lengths),
         "blocks": blocks,
@@ -360,16 +387,43 @@ def evaluate(batch: PageBatch, codes: np.ndarray) -> dict:
     }
 
 
-# The grid of the fit. leave_comments stops at 8: synthetic threads never turn back into an
-# article, so a larger cost always looks better here, while real pages (an article after a
-# "most read" box, a second story) sometimes do.
+def overturns(batch: PageBatch, params: SegmentParams, levels: Sequence[float] = (0.8, 0.9, 0.95, 0.99)) -> dict:
+    """How often context changed a text block's own label, by the block's own confidence.
+
+    For blocks of full evidence that the detector takes for text and whose own P(label) is at
+    least each level: how many there are, the share whose label context changed, and the share
+    of those changes that were right.
+    """
+    segmented = batch.segment(params)
+    own = batch.argmax(params)
+    real = batch.truth >= 0
+    logit = batch.features[..., 0]
+    words = batch.features[..., 1]
+    text = batch.features[..., 3] >= np.log(0.5)
+    p_own = 1.0 / (1.0 + np.exp(-np.abs(logit)))
+    result = {}
+    for level in levels:
+        chosen = real & text & (words >= params.full_evidence_words) & (p_own >= level) & (own != 2)
+        changed = chosen & (segmented != own)
+        result[str(level)] = {
+            "blocks": int(chosen.sum()),
+            "changed": round(float(changed.sum() / chosen.sum()), 4) if chosen.any() else None,
+            "changes_right": round(float((changed & (segmented == batch.truth)).sum() / changed.sum()), 4)
+            if changed.any() else None,
+        }
+    return result
+
+
+# The values each cost may take; the fit moves one at a time (coordinate ascent).
 GRID = {
-    "full_evidence_words": (8, 16, 24, 32, 48),
-    "max_evidence": (1.5, 2.0, 3.0, 5.0),
-    "comment_chrome_in_article": (1.0, 2.0, 3.0, 4.0),
-    "header_after_comments": (2.0, 4.0, 6.0, 8.0),
-    "enter_comments": (0.25, 0.5, 1.0, 2.0),
-    "leave_comments": (4.0, 6.0, 8.0),
+    "enter_comments": (0.1, 0.25, 0.5, 1.0, 2.0, 4.0),
+    "leave_comments": (3.0, 4.0, 6.0, 8.0),
+    "full_evidence_words": (4, 8, 16, 24, 32, 48),
+    "max_evidence": (1.0, 2.0, 3.0, 5.0, 8.0),
+    "comment_chrome_in_article": (0.0, 1.0, 2.0, 4.0, 6.0),
+    "header_after_comments": (0.0, 2.0, 4.0, 6.0, 8.0),
+    "chrome_weight": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
+    "protect": (0.95, 0.99, 0.999, 2.0),
 }
 
 
@@ -378,41 +432,175 @@ def objective(metrics: dict) -> float:
     return metrics["block_accuracy"] + metrics["boundary_exact"]
 
 
-def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams()) -> tuple[SegmentParams, dict]:
-    """The grid point with the best ``objective`` on ``batch`` (the first one on ties)."""
-    best, best_value, best_metrics = base, -1.0, None
-    keys = list(grid)
-    for values in itertools.product(*(grid[k] for k in keys)):
-        candidate = replace(base, **dict(zip(keys, values)))
-        metrics = evaluate(batch, batch.segment(candidate))
-        value = objective(metrics)
-        if value > best_value + 1e-9:
-            best, best_value, best_metrics = candidate, value, metrics
+def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams(),
+        rounds: int = 3, keep: PageBatch | None = None) -> tuple[SegmentParams, dict]:
+    """Coordinate ascent over ``grid`` from ``base``: the best ``objective`` on ``batch`` among
+    the costs that label every block of ``keep`` (pages that must stay right) right."""
+
+    def value(params: SegmentParams) -> tuple[float, dict]:
+        metrics = evaluate(batch, batch.segment(params))
+        if keep is not None and evaluate(keep, keep.segment(params))["block_accuracy"] < 1.0:
+            return -1.0, metrics
+        return objective(metrics), metrics
+
+    best = base
+    best_value, best_metrics = value(best)
+    for _ in range(rounds):
+        moved = False
+        for key, values in grid.items():
+            for option in values:
+                candidate = replace(best, **{key: float(option)})
+                candidate_value, metrics = value(candidate)
+                if candidate_value > best_value + 1e-9:
+                    best, best_value, best_metrics, moved = candidate, candidate_value, metrics, True
+        if not moved:
+            break
     return best, best_metrics
 
 
-def boundary_by_source(pages: Sequence[Page], batch: PageBatch, codes: np.ndarray) -> dict[str, float]:
-    """Exact-boundary rate by comment source (``(none)`` for pages without comments)."""
-    exact = first_comment(codes) == first_comment(batch.truth)
-    hits, totals = Counter(), Counter()
-    for page, hit in zip(pages, exact):
-        key = page.comment_source or "(none)"
-        totals[key] += 1
-        hits[key] += bool(hit)
-    return {key: round(hits[key] / totals[key], 3) for key in sorted(totals)}
+# --- The evaluation ---------------------------------------------------------------------------
 
 
-# --- Command line ---------------------------------------------------------------------------
+def fold_models(fold: Fold, records: Sequence[Record], strings: Sequence[ChromeString], seed: int):
+    """The classifier's scorer and the chrome detector trained on the fold's one side."""
+    train = [r for r in records if r.source in fold.train_sources]
+    scorer = train_classifier(train)
+    detector = train_detector([s for s in strings if s.system in fold.train_systems], train, seed=seed, pool="a")
+    return scorer, detector
+
+
+def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
+               pages: int, seed: int) -> list[Page]:
+    """Pages from the fold's other side: its texts, its systems' strings, the other pool's names."""
+    test = [r for r in records if r.source in fold.test_sources]
+    test_strings = [s for s in strings if s.system in fold.test_systems]
+    return build_pages(test, pages, test_strings, seed=seed + 1, order=order, pool="b",
+                       names=corpus_names(test, "b", seed))
+
+
+def fold_batch(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
+               pages: int, seed: int) -> tuple[list[Page], PageBatch]:
+    """Train on the fold's one side, build and score pages from its other side."""
+    scorer, detector = fold_models(fold, records, strings, seed)
+    built = fold_pages(fold, records, order, strings, pages, seed)
+    return built, PageBatch.of(built, scorer.probability, detector)
+
+
+# The seed page beside the data folder, and its true labels: every fit must keep it right.
+SEED_PAGE = Path("examples") / "scraped-page-article-and-comment.txt"
+SEED_LABELS = (EDITORIAL,) * 15 + (COMMENT, OTHER)
+
+
+def seed_batch(data_dir: Path, detector: ChromeDetector) -> PageBatch | None:
+    """The seed page scored by the shipped classifier and ``detector``, or None when it is absent."""
+    from model.classifier import Classifier
+    from model.segment import split_blocks
+
+    path = Path(data_dir).resolve().parent / SEED_PAGE
+    if not path.is_file():
+        return None
+    blocks = tuple(b for _s, _e, b in split_blocks(path.read_text(encoding="utf-8")))
+    if len(blocks) != len(SEED_LABELS):
+        return None
+    return PageBatch.of([Page(blocks, SEED_LABELS)], Classifier.load().editorial_probability, detector)
+
+
+def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = FOLD_CAP, jobs: int = 2,
+                   say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None) -> dict:
+    """The out-of-vocabulary, out-of-source figures, and the costs fitted on both folds' pages
+    (every fit keeping the pages of ``keep`` right)."""
+    from joblib import Parallel, delayed
+
+    strings = load_strings()
+    records, order = load_records(data_dir, cap=cap, seed=seed)
+    folds = make_folds(records, strings)
+    say(f"{len(records)} records, {len(strings)} strings of {len(systems(strings))} systems; training two folds ...")
+    results = Parallel(n_jobs=jobs)(delayed(fold_batch)(f, records, order, strings, pages, seed) for f in folds)
+    batches = [batch for _pages, batch in results]
+    report = {"folds": [], "seed": seed, "pages_per_fold": pages, "cap_per_source": cap}
+    say("fitting costs on each fold, reporting on the other ...")
+    for index, (fold, batch) in enumerate(zip(folds, batches)):
+        other = batches[1 - index]
+        params, _fitted = fit(other, keep=keep)
+        report["folds"].append({
+            "fold": asdict(fold),
+            "params_fitted_on_other_fold": asdict(params),
+            "segment": evaluate(batch, batch.segment(params)),
+            "argmax": evaluate(batch, batch.argmax(params)),
+            "overturns": overturns(batch, params),
+        })
+    pooled = PageBatch.concat(batches)
+    params, fitted = fit(pooled, keep=keep)
+    report["params"] = asdict(params)
+    report["fit_on_both_folds"] = fitted
+    report["overturns_on_both_folds"] = overturns(pooled, params)
+    report["summary"] = summary(report)
+    return report
+
+
+def summary(report: dict) -> dict:
+    """Fold figures averaged (pages are equal in number in each fold)."""
+    out = {}
+    for which in ("segment", "argmax"):
+        folds = [f[which] for f in report["folds"]]
+        out[which] = {
+            "block_accuracy": round(float(np.mean([f["block_accuracy"] for f in folds])), 4),
+            "boundary_exact": round(float(np.mean([f["boundary_exact"] for f in folds])), 4),
+            "per_label": {
+                label: {k: round(float(np.mean([f["per_label"][label][k] for f in folds
+                                                 if f["per_label"].get(label, {}).get(k) is not None])), 4)
+                        for k in ("precision", "recall")}
+                for label in SEGMENT_LABELS
+            },
+        }
+    return out
+
+
+def shipped_detector_from(data_dir: Path, seed: int = 0, cap: int = FOLD_CAP) -> ChromeDetector:
+    """The chrome detector learnt from every system's strings and every source's texts."""
+    records, _order = load_records(data_dir, cap=cap, seed=seed)
+    return train_detector(load_strings(), records, seed=seed, pool="a")
+
+
+def write_params(params: dict, report: dict, seed: int = 0) -> None:
+    """The fitted costs and their figures into ``model/segment_data/params.json``."""
+    payload = {"params": params, "fitted_by": "python -m training.pages --evaluate --write",
+               "figures": report.get("summary"), "seed": seed}
+    write_json(PARAMS_FILE, payload)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """``payload`` as indented JSON at ``path``, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+# --- The model card's figure -------------------------------------------------------------------
+
+
+def load_split(
+    data_dir: Path, progress: Callable[[str], None] | None = None
+) -> tuple[list[Record], list[Record], dict[Record, int]]:
+    """Training's train and test records, and each record's position in the importers' order."""
+    kept, _dropped = clean(load_corpora(data_dir, progress=progress), min_words=MIN_WORDS)
+    order = {record: index for index, record in enumerate(kept)}
+    train, test = split_by_group(cap_sources(kept, CAP, seed=SPLIT_SEED), test_share=TEST_SHARE, seed=SPLIT_SEED)
+    return train, test, order
 
 
 def evaluate_segmenter(data_dir: Path, probability: Callable[[str], float], pages: int = 500,
                        seed: int = 0, no_comment_share: float = 0.1) -> dict:
-    """Block accuracy and boundary rate of the default SegmentParams on held-out test pages,
-    with block probabilities from ``probability`` (for the model card)."""
+    """Block accuracy and boundary rate of the fitted SegmentParams on pages of training's held-out
+    groups, with every system's strings (for the model card; the shipped detector knows them)."""
     _train, test, order = load_split(data_dir)
-    test_pages = build_pages(test, pages, seed=seed + 1, order=order, no_comment_share=no_comment_share)
-    batch = PageBatch.of(test_pages, score_blocks(test_pages, probability))
-    params = SegmentParams()
+    test_pages = build_pages(test, pages, load_strings(), seed=seed + 1, order=order, pool="b",
+                             no_comment_share=no_comment_share)
+    from model.chrome import shipped_detector
+
+    batch = PageBatch.of(test_pages, probability, shipped_detector())
+    params = SegmentParams.fitted()
     return {
         "pages": len(test_pages),
         "params": asdict(params),
@@ -421,73 +609,64 @@ def evaluate_segmenter(data_dir: Path, probability: Callable[[str], float], page
     }
 
 
+# --- Command line ------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m training.pages``."""
     parser = argparse.ArgumentParser(prog="python -m training.pages", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(DATA_SETTING),
                         help=f"folder of public corpora (default: ${DATA_SETTING})")
-    parser.add_argument("--model-dir", type=Path, default=DEFAULT_DIR, help="model folder (default: model/)")
-    parser.add_argument("--pages", type=int, default=500, help="test pages to evaluate (and training pages to fit)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the page assembly")
-    parser.add_argument("--no-comment-share", type=float, default=0.1, help="share of pages without comments")
-    parser.add_argument("--no-fit", action="store_true", help="evaluate the current SegmentParams defaults")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel out-of-fold fits")
-    parser.add_argument("--out", type=Path, help="write the fitted parameters and figures as JSON here")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="the out-of-vocabulary, out-of-source evaluation (the default action)")
+    parser.add_argument("--pages", type=int, default=400, help="pages per fold")
+    parser.add_argument("--cap", type=int, default=FOLD_CAP, help="records per source")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the caps, the detector and the pages")
+    parser.add_argument("--jobs", type=int, default=2, help="folds trained in parallel")
+    parser.add_argument("--write", action="store_true",
+                        help="write the fitted costs and the shipped chrome detector into model/segment_data")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     return parser
 
 
-def _format(name: str, metrics: dict) -> str:
-    labels = "  ".join(f"{k} {v:.4f}" for k, v in metrics["per_label"].items())
-    return (f"{name:<10} block accuracy {metrics['block_accuracy']:.4f}  boundary exact "
-            f"{metrics['boundary_exact']:.4f}  per label: {labels}")
+def format_metrics(name: str, metrics: dict) -> str:
+    """One line of figures."""
+    labels = "  ".join(f"{k} P {v['precision']:.3f} R {v['recall']:.3f}" for k, v in metrics["per_label"].items()
+                       if v.get("precision") is not None and v.get("recall") is not None)
+    return (f"{name:<18} block accuracy {metrics['block_accuracy']:.4f}  boundary exact "
+            f"{metrics['boundary_exact']:.4f}  {labels}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Fit the segmenter on training pages, evaluate on test pages, print (and write) the figures."""
-    from model.classifier import Classifier
-
+    """Evaluate out of vocabulary and out of source; fit the costs; print (and write) the figures."""
     args = build_parser().parse_args(argv)
     if args.data_dir is None:
         raise SystemExit(f"no data folder: give --data-dir or set {DATA_SETTING}")
     started = time.perf_counter()
-    classifier = Classifier.load(args.model_dir)
-    say("importing the corpora ...")
-    train, test, order = load_split(args.data_dir)
-    train_pages = build_pages(train, args.pages, seed=args.seed, order=order, no_comment_share=args.no_comment_share)
-    test_pages = build_pages(test, args.pages, seed=args.seed + 1, order=order, no_comment_share=args.no_comment_share)
-    test_scores = score_blocks(test_pages, classifier.editorial_probability)
-    if args.no_fit:
-        params, fitted = SegmentParams(), None
-    else:
-        say(f"fitting two out-of-fold classifiers on the training split ({time.perf_counter() - started:.0f}s) ...")
-        probability = out_of_fold(train, classifier.card, classifier.editorial_probability, args.jobs)
-        train_scores = score_blocks(train_pages, probability)
-        settings = len(list(itertools.product(*GRID.values())))
-        say(f"grid search over {settings} settings ({time.perf_counter() - started:.0f}s) ...")
-        params, fitted = fit(PageBatch.of(train_pages, train_scores))
-    test_batch = PageBatch.of(test_pages, test_scores)
-    segmented = test_batch.segment(params)
-    result = {
-        "params": asdict(params),
-        "model_version": classifier.version,
-        "fit": {"pages": len(train_pages), "split": "train", "probabilities": "out-of-fold",
-                "grid": {k: list(v) for k, v in GRID.items()}, "metrics": fitted} if fitted else None,
-        "test": {"segment": evaluate(test_batch, segmented),
-                 "argmax": evaluate(test_batch, test_batch.argmax(params)),
-                 "boundary_by_comment_source": boundary_by_source(test_pages, test_batch, segmented)},
-        "seed": args.seed,
-        "no_comment_share": args.no_comment_share,
-    }
-    print(f"model {classifier.version}; {len(test_pages)} test pages, {result['test']['segment']['blocks']} blocks")
-    print("params " + json.dumps(result["params"]))
-    if fitted:
-        print(_format("fit/train", fitted))
-    print(_format("segment", result["test"]["segment"]))
-    print(_format("argmax", result["test"]["argmax"]))
-    print("boundary exact by comment source: " + json.dumps(result["test"]["boundary_by_comment_source"]))
+    say("training the chrome detector on every system and source ...")
+    detector = shipped_detector_from(args.data_dir, seed=args.seed, cap=args.cap)
+    keep = seed_batch(args.data_dir, detector)
+    if keep is None:
+        say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
+    report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
+                            keep=keep)
+    for fold in report["folds"]:
+        f = fold["fold"]
+        print(f"fold {f['name']}: trained on systems {', '.join(f['train_systems'])}; "
+              f"pages from systems {', '.join(f['test_systems'])} and sources {', '.join(f['test_sources'])}")
+        print(format_metrics("  segment", fold["segment"]))
+        print(format_metrics("  own label", fold["argmax"]))
+    print(format_metrics("mean segment", report["summary"]["segment"]))
+    print(format_metrics("mean own label", report["summary"]["argmax"]))
+    print("context on confident text blocks (both folds, fitted costs): "
+          + json.dumps(report["overturns_on_both_folds"]))
+    print("params " + json.dumps(report["params"]))
+    if args.write:
+        detector.save()
+        write_params(report["params"], report, seed=args.seed)
+        print(f"wrote {PARAMS_FILE.name} and the chrome detector")
     if args.out:
-        with atomic_open(args.out, "w") as handle:
-            json.dump(result, handle, indent=2)
+        write_json(args.out, report)
         print(f"wrote {args.out}")
     say(f"done in {time.perf_counter() - started:.0f}s")
     return 0

@@ -372,12 +372,31 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
                   f"{_fmt(segmentation['segment']['block_accuracy'])} ({_fmt(segmentation['argmax']['block_accuracy'])})"),
                  ("Segmentation exact boundary (per-block baseline)",
                   f"{_fmt(segmentation['segment']['boundary_exact'])} ({_fmt(segmentation['argmax']['boundary_exact'])})")]
+    rows += out_of_vocabulary_rows()
     kind = (card.get("kind") or {}).get("metrics")
     if kind:
         pooled = kind.get("held_out", {}).get("pooled", {})
         rows += [("Sarcastic vs opinion macro-F1 (held out)", _fmt(pooled.get("macro_f1"))),
                  ("F1 (sarcastic), held out", _fmt(pooled.get("f1_sarcastic")))]
     return rows
+
+
+def out_of_vocabulary_rows() -> list[tuple[str, str]]:
+    """Segmentation on pages of unseen sources and comment systems (model/segment_data/params.json)."""
+    import json
+
+    from model.segment import PARAMS_FILE
+
+    if not PARAMS_FILE.is_file():
+        return []
+    figures = json.loads(PARAMS_FILE.read_text(encoding="utf-8")).get("figures") or {}
+    ours, own = figures.get("segment"), figures.get("argmax")
+    if not ours or not own:
+        return []
+    return [("Segmentation, unseen sources and comment systems: block accuracy (own labels)",
+             f"{_fmt(ours['block_accuracy'])} ({_fmt(own['block_accuracy'])})"),
+            ("Segmentation, unseen sources and comment systems: exact boundary (own labels)",
+             f"{_fmt(ours['boundary_exact'])} ({_fmt(own['boundary_exact'])})")]
 
 
 def source_table(metrics: dict) -> list[str]:

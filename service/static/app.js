@@ -243,6 +243,11 @@
       }));
     }
     article.appendChild(head);
+    if (block.context) {
+      /* The page gave this block another label than its own scores: say why. */
+      article.appendChild(el("p", { className: "context", "data-context": block.context,
+        text: "Labelled " + label + " by its place on the page: " + block.context + "." }));
+    }
     if (typeof p === "number") article.appendChild(probabilityBar(p));
     var terms = block.explanation ? block.explanation.terms : [];
     // The strongest few word cues only: a style cue ("w w w": any three words) spans nearly every word.
@@ -270,7 +275,11 @@
     button.disabled = true;
     results.setAttribute("aria-busy", "true");
     setStatus(status, "Analysing…", "busy");
-    postJSON("v1/segment", { text: text, explain: true }).then(function (data) {
+    var kind = document.querySelector("input[name=input-kind]:checked");
+    kind = kind ? kind.value : "auto";
+    var isHTML = kind === "html" || (kind === "auto" && /^\s*<(!doctype|html|head|body|div|p|article|section|main|span|h[1-6])[\s>]/i.test(text));
+    var request = isHTML ? { html: text, explain: true } : { text: text, explain: true };
+    postJSON("v1/segment", request).then(function (data) {
       clear(results);
       var counts = { editorial: 0, comment: 0, other: 0 }, review = 0;
       var list = el("div", { className: "blocks" });
@@ -281,7 +290,7 @@
       });
       results.appendChild(list);
       var n = data.blocks.length;
-      setStatus(status, n + (n === 1 ? " block" : " blocks") + ": " + counts.editorial + " editorial, " +
+      setStatus(status, (isHTML ? "HTML page, " : "") + n + (n === 1 ? " block" : " blocks") + ": " + counts.editorial + " editorial, " +
         counts.comment + " comment, " + counts.other + " other; " + review + " to review" +
         (data.comments_start !== null && data.comments_start !== undefined
           ? "; comments start at block " + (data.comments_start + 1) : "") + ".", "ok");
