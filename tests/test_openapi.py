@@ -167,7 +167,7 @@ def test_every_documented_error_code_is_one_the_code_can_answer():
 
 
 def test_every_documented_error_code_is_in_the_readme():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = "\n".join(path.read_text(encoding="utf-8") for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
     assert sorted(code for _status, code in documented_codes() if f"`{code}`" not in readme) == []
 
 
