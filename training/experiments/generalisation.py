@@ -31,12 +31,9 @@ from training.loso import TermCounts, out_of_source_probabilities
 
 # The variants measured when the defaults were chosen (see the README's model section).
 PRESETS = [
-    {"name": "min_df 2/2", "params": {"features__words__min_df": 2, "features__style__min_df": 2}},
     {"name": "min_df 5/3", "params": {"features__words__min_df": 5, "features__style__min_df": 3}},
     {"name": "min_df 5/3, C=1", "params": {"features__words__min_df": 5, "features__style__min_df": 3, "clf__C": 1.0}},
     {"name": "min_df 10/5 (default)", "params": {"features__words__min_df": 10, "features__style__min_df": 5}},
-    {"name": "min_df 10/5, square-root source weights", "weights": "sqrt",
-     "params": {"features__words__min_df": 10, "features__style__min_df": 5}},
 ]
 
 
