@@ -280,3 +280,16 @@ def test_the_newsroom_figures_are_drawn_and_the_report_is_reproducible(tmp_path)
     assert "| forum | 4 | 1 | 25.0% |" in readme
     # a mistake's text is one table cell: no line break, its pipe escaped
     assert "| 0.550 | forum | text 4 \\| with a pipe and a line |" in readme
+
+
+def test_redrawing_keeps_the_page_evaluations_written_beside_it(tmp_path):
+    from training.report import keep_page_evaluations
+
+    out, staging = tmp_path / "reports", tmp_path / "new"
+    out.mkdir()
+    staging.mkdir()
+    (out / "segment-oov.json").write_text('{"mean": 1}')
+    (out / "old-plot.png").write_bytes(b"x")
+    keep_page_evaluations(out, staging)
+    assert (staging / "segment-oov.json").read_text() == '{"mean": 1}'
+    assert not (staging / "old-plot.png").exists()  # the report's own files are drawn anew

@@ -344,10 +344,11 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
     calibration = metrics.get("calibration")
     if calibration:
         band = calibration["review_band"]
-        rows += [("Expected calibration error", _fmt(calibration["expected_calibration_error"])),
-                 ("Review band", f"[{band['band'][0]:.3f}, {band['band'][1]:.3f})"),
-                 ("Share sent to review", f"{band['review_share']:.1%}"),
-                 ("Precision outside the band (editorial / comment)",
+        where = " (in source: what the held-out split alone would choose)" if metrics.get("out_of_source") else ""
+        rows += [("Expected calibration error" + where, _fmt(calibration["expected_calibration_error"])),
+                 ("Review band" + where, f"[{band['band'][0]:.3f}, {band['band'][1]:.3f})"),
+                 ("Share sent to review" + where, f"{band['review_share']:.1%}"),
+                 ("Precision outside the band (editorial / comment)" + where,
                   f"{_fmt(band['precision_editorial'])} / {_fmt(band['precision_comment'])}")]
     loso = metrics.get("leave_one_source_out")
     if loso:
@@ -748,6 +749,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Written into the report folder by the page evaluations (python -m training.pages --out ...,
+# python -m training.html_pages --out ...), not by this report: carried over when it is redrawn.
+PAGE_EVALUATIONS = ("segment-oov.json", "segment-html.json")
+
+
+def keep_page_evaluations(out: Path, staging: Path) -> None:
+    """Copy the page evaluations' figures from the old report folder into the new one."""
+    for name in PAGE_EVALUATIONS:
+        if (out / name).is_file() and not (staging / name).exists():
+            shutil.copy2(out / name, staging / name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Draw the report into a temporary folder beside --out, then rename it into place."""
     args = build_parser().parse_args(argv)
@@ -779,6 +792,7 @@ def main(argv: list[str] | None = None) -> int:
             drawn["figures"].update(newsroom["figures"])
             drawn["newsroom"] = newsroom["newsroom"]
         write_markdown(card, drawn, staging / "README.md", None, args.card_only)
+        keep_page_evaluations(out, staging)
         staging.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
         replace_dir(staging, out)
     except BaseException:
