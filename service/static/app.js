@@ -241,6 +241,14 @@
         className: "kind kind-" + block.kind.label, "data-kind": block.kind.label,
         text: block.kind.label + " " + fmt(q, 2)
       }));
+    } else if (block.kind && block.kind.scores) {
+      /* The model names a kind only where it is reliable on sources it never saw. */
+      head.appendChild(el("span", {
+        className: "kind kind-unsure", "data-kind": "unsure",
+        title: "Sarcastic or opinion: the model is not sure enough to say (P(sarcastic) " +
+          fmt(block.kind.scores.sarcastic, 2) + ").",
+        text: "kind unsure (sarcastic " + fmt(block.kind.scores.sarcastic, 2) + ")"
+      }));
     }
     article.appendChild(head);
     if (block.context) {
@@ -565,11 +573,18 @@
       ["Held-out texts", String(get(card, "metrics.held_out.n") || "—")],
       ["Leave-one-source-out macro-F1 (pooled)", fmt(get(card, "metrics.leave_one_source_out.pooled.macro_f1"))],
       ["Review band", band ? "[" + fmt(band[0], 3) + ", " + fmt(band[1], 3) + ")" : "—"],
+    ].concat(get(card, "metrics.out_of_source") ? [
+      /* Chosen and measured on sources the model never saw: what a new outlet gets. */
+      ["Sent to review, unseen sources", pct(get(card, "metrics.out_of_source.held_out_sources.review_share"))],
+      ["Decisions outside review right, unseen sources", fmt(get(card, "metrics.out_of_source.held_out_sources.decided_accuracy"))],
+      ["Calibration error, unseen sources", fmt(get(card, "metrics.out_of_source.held_out_sources.expected_calibration_error"))]
+    ] : [
       ["Review share (held out)", pct(get(card, "metrics.calibration.review_band.review_share"))],
-      ["Expected calibration error", fmt(get(card, "metrics.calibration.expected_calibration_error"))],
+      ["Expected calibration error", fmt(get(card, "metrics.calibration.expected_calibration_error"))]
+    ]).concat([
       ["Page segmentation block accuracy", fmt(get(card, "segmentation.segment.block_accuracy"))],
       ["First comment found exactly", pct(get(card, "segmentation.segment.boundary_exact"))]
-    ]));
+    ])));
     var train = counts.train || {}, test = counts.test || {};
     var data = el("details", { className: "data" }, [
       el("summary", { text: "Training data by label and source" }),
