@@ -11,6 +11,7 @@ from service import create_app
 
 ASSETS = {
     "/assets/app.js": "javascript",
+    "/assets/dom.js": "javascript",
     "/assets/style.css": "text/css",
     "/assets/queue.js": "javascript",
     "/assets/queue.css": "text/css",
@@ -70,7 +71,7 @@ def test_page_references_only_its_own_assets(client):
     parser.feed(client.get("/").get_data(as_text=True))
     assert parser.inline_scripts == 0 and parser.handlers == []
     local = [ref for ref in parser.references if not ref.startswith("#")]
-    assert sorted(local) == ["assets/app.js", "assets/queue.css", "assets/queue.js", "assets/style.css"]
+    assert sorted(local) == ["assets/app.js", "assets/dom.js", "assets/queue.css", "assets/queue.js", "assets/style.css"]
     for ref in local:
         assert client.get("/" + ref).status_code == 200
 

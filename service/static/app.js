@@ -8,26 +8,8 @@
   var BATCH_BYTES = 900000;        // under the service's 1,000,000-byte body limit
   var NEW_COLUMNS = ["label", "p_editorial", "decision", "kind"];
 
-  // ---- small DOM helpers -------------------------------------------------------------------
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (key) {
-        if (key === "text") node.textContent = attrs[key];
-        else if (key === "className") node.className = attrs[key];
-        else node.setAttribute(key, attrs[key]);
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  // ---- small DOM helpers (dom.js) -----------------------------------------------------------
+  var $ = window.deskDOM.$, el = window.deskDOM.el, clear = window.deskDOM.clear;
 
   function setStatus(node, message, kind) {
     node.textContent = message || "";

@@ -20,21 +20,7 @@
   var cards = [];                  // the unresolved items, in queue order
   var corrections = "unknown";     // on | need-key | off | unavailable
 
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") node.textContent = attrs[key];
-      else if (key === "className") node.className = attrs[key];
-      else node.setAttribute(key, attrs[key]);
-    });
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
+  var $ = window.deskDOM.$, el = window.deskDOM.el;
 
   // ---- plain words ---------------------------------------------------------------------------
   /* The model's terms as a moderator would say them: masks and style shapes named, the rest quoted. */
