@@ -47,13 +47,6 @@ class UnsupportedMediaType(APIError):
     code = "unsupported_media_type"
 
 
-class PayloadTooLarge(APIError):
-    """The body is over the size limit."""
-
-    status = 413
-    code = "body_too_large"
-
-
 class NotReady(APIError):
     """The model is not loaded yet."""
 
