@@ -147,8 +147,9 @@ def test_adversarial_families_score_within_the_bound(paths, family):
 
 
 @pytest.mark.artifact
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+# Derandomised: the same fifteen texts on every run, so that two runs of the suite agree.
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map("".join),
        st.sampled_from(PIECES), st.sampled_from(PIECES))
 def test_generated_adversarial_texts_score_within_the_bound(paths, piece, prefix, suffix):
