@@ -129,6 +129,14 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
+def paging_args() -> tuple[int, int]:
+    """``(after, limit)`` of a keyset-paged listing's query (only those two parameters)."""
+    unknown = sorted(set(request.args) - {"after", "limit"})
+    if unknown:
+        raise InvalidRequest(f"unknown parameter(s) {', '.join(map(repr, unknown))}; accepted: after, limit")
+    return _int_arg("after", 0, 0, 2**62), _int_arg("limit", 100, 1, MAX_PAGE)
+
+
 @bp.post("/v1/feedback")
 def post_feedback():
     """Store a moderator's verdict; the same comment_id from the same moderator updates it."""
@@ -150,11 +158,7 @@ def post_feedback():
 def list_feedback():
     """Stored verdicts, oldest first: ``?after=<id>&limit=<n>``; ``next_after`` continues."""
     require_key(feedback_keyring())
-    unknown = sorted(set(request.args) - {"after", "limit"})
-    if unknown:
-        raise InvalidRequest(f"unknown parameter(s) {', '.join(map(repr, unknown))}; accepted: after, limit")
-    after = _int_arg("after", 0, 0, 2**62)
-    limit = _int_arg("limit", 100, 1, MAX_PAGE)
+    after, limit = paging_args()
     try:
         items = store().page(after, limit + 1)
     except FeedbackError as error:

@@ -17,11 +17,11 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify
 
 from service.auth import feedback_keyring, require_key
-from service.errors import APIError, InvalidRequest
-from service.feedback import MAX_PAGE, _int_arg
+from service.errors import APIError
+from service.feedback import paging_args
 
 bp = Blueprint("review_log", __name__)
 log = logging.getLogger(__name__)
@@ -196,11 +196,7 @@ def list_entries():
     """The texts the service sent to review, oldest first: ``?after=<id>&limit=<n>``."""
     require_key(feedback_keyring())
     opened = _opened(required=True)
-    unknown = sorted(set(request.args) - {"after", "limit"})
-    if unknown:
-        raise InvalidRequest(f"unknown parameter(s) {', '.join(map(repr, unknown))}; accepted: after, limit")
-    after = _int_arg("after", 0, 0, 2**62)
-    limit = _int_arg("limit", 100, 1, MAX_PAGE)
+    after, limit = paging_args()
     try:
         items = opened.page(after, limit + 1)
     except sqlite3.Error as error:
