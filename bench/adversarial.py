@@ -67,7 +67,7 @@ def paths(classifier, perspective_client=None):
         "explain": lambda text: classifier.classify([text], explain=True, explain_top=100),
     }
     if perspective_client is not None:
-        from service.perspective import MAX_COMMENT_BYTES
+        from service.integrations.perspective import MAX_COMMENT_BYTES
         from service.validation import is_blank
 
         def analyze(text):

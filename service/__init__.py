@@ -63,8 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from service import (api, auth, coral, docs, errors, feedback, logs, metrics, overload, perspective, reload,
-                         review_log, web)
+    from service import api, auth, docs, errors, feedback, logs, metrics, overload, reload, review_log, web
+    from service.integrations import coral, perspective
 
     errors.init_app(app)
     # Before auth: a before_request hook that answers early (401) stops the ones registered after

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from service.errors import NotReady
 from service.metrics import record_results
+from service.model_access import classifier
 from service.review_log import record as record_review
 from service.validation import (
     explain_options,
@@ -18,19 +18,6 @@ from service.validation import (
 )
 
 bp = Blueprint("api", __name__)
-
-
-def classifier():
-    """The model now serving, or 503 when there is none yet.
-
-    Taken once per request: a reload swaps the app's model, not the one a request already holds,
-    and the response's X-Model-Version names this one.
-    """
-    loaded = current_app.extensions.get("classifier")
-    if loaded is None:
-        raise NotReady("the model is not loaded yet; retry shortly")
-    g.classifier = loaded
-    return loaded
 
 
 @bp.get("/healthz")

@@ -1,10 +1,18 @@
-"""The service's errors: one small hierarchy, one JSON shape, one handler."""
+"""The service's errors: one small hierarchy and one renderer, with a wire shape per client family.
+
+Every error a request can end in (an ``APIError`` a view raised, an HTTP error werkzeug raised, an
+unexpected exception) goes through ``render``. What the body looks like is the shape of the
+blueprint that answered: the service's own ``{"error": {"code", "message"}}`` by default, or a
+variant a blueprint registered with ``use_shape`` (the Perspective integration answers in Google's
+``{"error": {"code", "message", "status"[, "details"]}}``).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -20,17 +28,28 @@ _HTTP_CODES = {
 
 
 class APIError(Exception):
-    """An error a client can act on: an HTTP status, a stable code and a message."""
+    """An error a client can act on: an HTTP status, a stable code and a message.
+
+    ``details`` is for shapes that carry them (Google's); ``headers`` are added to the response.
+    """
 
     status = 400
     code = "bad_request"
     headers: dict = {}
+    details: list | None = None
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str, code: str | None = None, *, status: int | None = None,
+                 details: list | None = None, headers: dict | None = None):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+        if status is not None:
+            self.status = status
+        if details is not None:
+            self.details = details
+        if headers:
+            self.headers = {**type(self).headers, **headers}
 
 
 class InvalidRequest(APIError):
@@ -54,11 +73,80 @@ class NotReady(APIError):
     code = "not_ready"
 
 
-def error_body(status: int, code: str, message: str):
-    """A JSON response ``{"error": {"code", "message"}}`` with ``status``."""
-    response = jsonify({"error": {"code": code, "message": message}})
-    response.status_code = status
+class InternalError(APIError):
+    """An unexpected exception: logged with its traceback, answered without it."""
+
+    status = 500
+    code = "internal_error"
+
+
+@dataclass(frozen=True)
+class ErrorShape:
+    """How one family of clients expects an error: the body's layout, and the wording of the
+    errors the service words itself (``{code: message}``; ``{limit}`` is the body limit in bytes)."""
+
+    wording: dict
+
+    def body(self, error: APIError, message: str) -> dict:
+        return {"error": {"code": error.code, "message": message}}
+
+
+# Google's canonical status for each HTTP status Perspective answers with.
+_CANONICAL = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
+              413: "INVALID_ARGUMENT", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+class GoogleErrorShape(ErrorShape):
+    """Google's ``{"error": {"code": <HTTP status>, "message", "status"[, "details"]}}``."""
+
+    def body(self, error: APIError, message: str) -> dict:
+        body = {"code": error.status, "message": message, "status": _CANONICAL.get(error.status, "UNKNOWN")}
+        if error.details:
+            body["details"] = error.details
+        return {"error": body}
+
+
+SERVICE_SHAPE = ErrorShape({
+    "body_too_large": "the request body is over the limit of {limit} bytes",
+    "internal_error": "the server failed to answer this request; it was logged",
+})
+GOOGLE_SHAPE = GoogleErrorShape({
+    "body_too_large": "Request payload size exceeds the limit: {limit} bytes.",
+    "internal_error": "Internal error encountered.",
+    "not_ready": "The model is not loaded yet; retry shortly.",
+})
+
+
+def use_shape(blueprint: Blueprint, shape: ErrorShape) -> None:
+    """Answer every error of ``blueprint``'s routes in ``shape`` rather than the service's own."""
+    blueprint.record_once(lambda state: state.app.extensions.setdefault("error_shapes", {})
+                          .__setitem__(blueprint.name, shape))
+
+
+def _shape() -> ErrorShape:
+    shapes = current_app.extensions.get("error_shapes", {})
+    return next((shapes[name] for name in request.blueprints if name in shapes), SERVICE_SHAPE)
+
+
+def render(error: APIError, shape: ErrorShape | None = None) -> Response:
+    """The response for ``error`` in ``shape`` (by default, the shape of the request's blueprint)."""
+    shape = shape or _shape()
+    template = shape.wording.get(error.code)
+    message = error.message if template is None else template.format(limit=current_app.config.get("MAX_CONTENT_LENGTH"))
+    response = jsonify(shape.body(error, message))
+    response.status_code = error.status
+    response.headers.update(error.headers)
     return response
+
+
+def _from_http(error: HTTPException) -> APIError:
+    """werkzeug's error as an ``APIError``: its status and message, our code."""
+    status = error.code or 500
+    headers = None
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers = {"Allow": ", ".join(error.valid_methods)}
+    return APIError(error.description or error.name, _HTTP_CODES.get(status, "http_error"), status=status,
+                    headers=headers)
 
 
 def _options_no_content(response):
@@ -73,29 +161,14 @@ def _options_no_content(response):
 
 
 def init_app(app: Flask) -> None:
-    """Register the handlers that turn every error into the JSON error body."""
+    """Register the one handler that turns every error into its JSON error body."""
     app.after_request(_options_no_content)
 
-    @app.errorhandler(APIError)
-    def _api_error(error: APIError):
-        response = error_body(error.status, error.code, error.message)
-        response.headers.update(error.headers)
-        return response
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        status = error.code or 500
-        code = _HTTP_CODES.get(status, "http_error")
-        message = error.description or error.name
-        if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"the request body is over the limit of {limit} bytes"
-        response = error_body(status, code, message)
-        if status == 405 and getattr(error, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(error.valid_methods)
-        return response
-
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        log.exception("unhandled error")
-        return error_body(500, "internal_error", "the server failed to answer this request; it was logged")
+    def _any_error(error: Exception):
+        if isinstance(error, HTTPException):
+            error = _from_http(error)
+        elif not isinstance(error, APIError):
+            log.exception("unhandled error")
+            error = InternalError("unexpected error")
+        return render(error)

@@ -17,7 +17,7 @@ from feedback import KINDS, LABELS, VERDICTS, FeedbackError, is_database_url, op
 from service import metrics
 from service.auth import feedback_keyring, require_key
 from service.errors import APIError, InvalidRequest
-from service.validation import _type_name, check_text, parse_json_object, read_body
+from service.validation import check_text, parse_json_object, read_body, type_name
 
 bp = Blueprint("feedback", __name__)
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _optional_string(payload: dict, key: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidRequest(f"'{key}' must be a string (got {_type_name(value)})")
+        raise InvalidRequest(f"'{key}' must be a string (got {type_name(value)})")
     if not value.strip() or len(value) > limit:
         raise InvalidRequest(f"'{key}' must have 1 to {limit} characters (got {len(value)})")
     return _storable(value, f"'{key}'")
@@ -84,7 +84,7 @@ def _scores(value) -> dict | None:
     if not isinstance(value, dict) or not value or set(value) - set(LABELS):
         raise InvalidRequest(
             "'scores' must be an object with 'editorial' and/or 'comment' probabilities, as the service "
-            f"answered them (got {_type_name(value) if not isinstance(value, dict) else sorted(value)})"
+            f"answered them (got {type_name(value) if not isinstance(value, dict) else sorted(value)})"
         )
     for key, score in value.items():
         if (not isinstance(score, (int, float)) or isinstance(score, bool) or not 0 <= score <= 1

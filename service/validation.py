@@ -14,9 +14,14 @@ from service.errors import InvalidRequest, UnsupportedMediaType
 _JSON_TYPES = ("application/json",)
 
 
-def _type_name(value) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
-            int: "int", float: "number"}.get(type(value), type(value).__name__)
+_JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
+                    int: "int", float: "number"}
+
+
+def type_name(value, overrides: dict | None = None) -> str:
+    """The JSON type of a parsed value, as error messages name it (``overrides``: other words for some types)."""
+    kind = type(value)
+    return (overrides or {}).get(kind) or _JSON_TYPE_NAMES.get(kind, kind.__name__)
 
 
 def read_body(request) -> bytes:
@@ -103,13 +108,13 @@ def parse_json_object(mimetype: str, body: bytes) -> dict:
         detail = json_error_detail(error)
         raise InvalidRequest(f"the body is not valid JSON ({detail})", code="invalid_json") from None
     if not isinstance(payload, dict):
-        raise InvalidRequest(f"the body must be a JSON object (got {_type_name(payload)})")
+        raise InvalidRequest(f"the body must be a JSON object (got {type_name(payload)})")
     return payload
 
 
 def check_text(text, where: str, max_chars: int) -> str:
     if not isinstance(text, str):
-        raise InvalidRequest(f"{where} must be a string (got {_type_name(text)})")
+        raise InvalidRequest(f"{where} must be a string (got {type_name(text)})")
     if is_blank(text):
         raise InvalidRequest(f"{where} is empty or only whitespace or invisible characters", code="empty_text")
     if len(text) > max_chars:
@@ -134,7 +139,7 @@ def _list_of_texts(payload: dict, key: str, max_chars: int, max_items: int, too_
     """``payload[key]``: a list of 1 to ``max_items`` non-blank strings of at most ``max_chars``."""
     items = payload[key]
     if not isinstance(items, list):
-        raise InvalidRequest(f"'{key}' must be a list of strings (got {_type_name(items)})")
+        raise InvalidRequest(f"'{key}' must be a list of strings (got {type_name(items)})")
     if not items:
         raise InvalidRequest(f"'{key}' is empty: send 1 to {max_items} {key}")
     if len(items) > max_items:
@@ -163,7 +168,7 @@ def explain_options(payload: dict, max_top: int = 100) -> tuple[bool, int]:
     """``explain`` (a boolean, default false) and ``explain_top`` (1 to ``max_top``, default 10)."""
     explain = payload.get("explain", False)
     if not isinstance(explain, bool):
-        raise InvalidRequest(f"'explain' must be true or false (got {_type_name(explain)})")
+        raise InvalidRequest(f"'explain' must be true or false (got {type_name(explain)})")
     top = payload.get("explain_top", 10)
     if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= max_top:
         raise InvalidRequest(f"'explain_top' must be a whole number from 1 to {max_top} (got {top!r:.40})")
@@ -180,7 +185,7 @@ def html_page_from(payload: dict, max_page_chars: int, max_chars: int, max_block
         raise InvalidRequest(f"send exactly one of 'text', 'blocks' or 'html' (got 'html' and {', '.join(repr(k) for k in extra)})")
     html = payload["html"]
     if not isinstance(html, str):
-        raise InvalidRequest(f"'html' must be a string (got {_type_name(html)})")
+        raise InvalidRequest(f"'html' must be a string (got {type_name(html)})")
     if len(html) > max_page_chars:
         raise InvalidRequest(f"'html' has {len(html)} characters; the limit for a page is {max_page_chars}",
                              code="text_too_long")
@@ -211,7 +216,7 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
     if _one_of(payload, "text", "the page as a string", "blocks"):
         text = payload["text"]
         if not isinstance(text, str):
-            raise InvalidRequest(f"'text' must be a string (got {_type_name(text)})")
+            raise InvalidRequest(f"'text' must be a string (got {type_name(text)})")
         if len(text) > max_page_chars:
             raise InvalidRequest(f"'text' has {len(text)} characters; the limit for a page is {max_page_chars}",
                                  code="text_too_long")

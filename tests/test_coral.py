@@ -9,7 +9,7 @@ import json
 import pytest
 
 from service import create_app
-from service.coral import PATH, moderation_for, signature_ok, text_of_html
+from service.integrations.coral import PATH, moderation_for, signature_ok, text_of_html
 
 SECRET = "empsec_" + "ab" * 32
 OTHER_SECRET = "empsec_" + "cd" * 32

@@ -84,7 +84,7 @@ def test_undocumented_perspective_routes_only_answer_errors(client, method):
 def _class_statuses() -> dict[str, tuple[int, str]]:
     """``{class name: (status, code)}`` for every APIError subclass in service/*.py."""
     found = {"APIError": (errors.APIError.status, errors.APIError.code)}
-    for path in sorted(SERVICE.glob("*.py")):
+    for path in sorted(SERVICE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 values = {target.id: statement.value.value for statement in node.body
@@ -100,7 +100,7 @@ def emitted_codes() -> set[tuple[int, str]]:
     classes = _class_statuses()
     emitted = set(classes.values()) - {(400, "bad_request")}  # APIError's own default, never raised bare
     emitted |= set(errors._HTTP_CODES.items())
-    for path in sorted(SERVICE.glob("*.py")):
+    for path in sorted(SERVICE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
@@ -117,7 +117,7 @@ def emitted_codes() -> set[tuple[int, str]]:
 def literal_error_codes() -> set[str]:
     """Codes in error bodies built as literals (``{"error": {"code": "overloaded", ...}}``) outside Flask."""
     codes = set()
-    for path in sorted(SERVICE.glob("*.py")):
+    for path in sorted(SERVICE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             keys = [getattr(key, "value", None) for key in node.keys] if isinstance(node, ast.Dict) else []
             if "error" in keys:
@@ -159,7 +159,7 @@ def test_every_error_code_the_code_can_answer_is_documented_with_its_status():
 def test_every_documented_error_code_is_one_the_code_can_answer():
     # Some codes travel through variables (``too_many`` in validation.py), so here a code counts
     # as answered when it is a string literal in service/*.py.
-    literals = {node.value for path in SERVICE.glob("*.py")
+    literals = {node.value for path in SERVICE.rglob("*.py")
                 for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                 if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     documented = {code for _status, code in documented_codes()}
@@ -172,7 +172,7 @@ def test_every_documented_error_code_is_in_the_readme():
 
 
 def test_every_perspective_error_type_is_documented():
-    source = (SERVICE / "perspective.py").read_text(encoding="utf-8")
+    source = (SERVICE / "integrations" / "perspective.py").read_text(encoding="utf-8")
     calls = [node for node in ast.walk(ast.parse(source))
              if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "PerspectiveError"]
     raised = {"INVALID_REQUEST"} | {call.args[1].value for call in calls if len(call.args) >= 2
@@ -248,7 +248,7 @@ def test_docs_assets_come_from_the_installed_package(client):
 
 def test_documented_limits_are_the_service_defaults():
     from service import DEFAULTS, feedback
-    from service.perspective import MAX_COMMENT_BYTES
+    from service.integrations.perspective import MAX_COMMENT_BYTES
 
     schemas = DOCUMENT["components"]["schemas"]
     batch, blocks = schemas["ClassifyRequest"]["oneOf"][1], schemas["SegmentRequest"]["oneOf"][1]

@@ -1,4 +1,4 @@
-"""The Perspective-compatible API (service/perspective.py) through the test client."""
+"""The Perspective-compatible API (service/integrations/perspective.py) through the test client."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from service import create_app
-from service.perspective import ERROR_TYPE, sentences, supported, utf16_offsets
+from service.integrations.perspective import ERROR_TYPE, sentences, supported, utf16_offsets
 
 from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
 

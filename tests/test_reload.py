@@ -39,7 +39,7 @@ def test_a_new_model_in_the_folder_is_loaded_and_names_itself(model_dir):
 
 
 def test_a_request_in_flight_keeps_the_model_it_started_with(model_dir):
-    from service.api import classifier
+    from service.model_access import classifier
 
     app = make_app(model_dir)
     with app.test_request_context("/v1/classify"):

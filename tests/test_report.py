@@ -229,7 +229,7 @@ def fake_records():
 
 
 def test_the_coral_threshold_is_the_services_default():
-    from service.coral import SETTINGS
+    from service.integrations.coral import SETTINGS
 
     assert report.CORAL_FLAG_THRESHOLD == SETTINGS["CORAL_FLAG_THRESHOLD"]
 

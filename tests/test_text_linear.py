@@ -26,8 +26,8 @@ from model import Classifier
 from model.explain import _normalize_aligned, tokens_with_offsets
 from model.text import normalize, tokenize, unescape_all
 from service import create_app
-from service.coral import text_of_html
-from service.perspective import sentences
+from service.integrations.coral import text_of_html
+from service.integrations.perspective import sentences
 
 REPO = Path(__file__).resolve().parent.parent
 # Generous: the quadratic paths took 1-13 s on these texts; the linear ones take milliseconds.

@@ -454,7 +454,7 @@ def write_markdown(card: dict, drawn: dict, path: Path, generated: str | None, c
 
 # --- what a newsroom tunes: the review band, per source, the Coral flag, the mistakes ---------
 
-# The default of the service's CORAL_FLAG_THRESHOLD (service/coral.py; a test keeps them equal):
+# The default of the service's CORAL_FLAG_THRESHOLD (service/integrations/coral.py; a test keeps them equal):
 # Coral Talk flags a comment when P(editorial) reaches it.
 CORAL_FLAG_THRESHOLD = 0.95
 # Precision targets the trade-off curve tries: each gives the narrowest band that keeps it.

@@ -12,30 +12,26 @@ Wire protocol: ``../shared/integrations/perspective-api.md``. Our attributes:
 
 Only English is supported. Span scores (``spanAnnotations``) are per sentence: the text is cut
 after ``.``, ``!``, ``?`` or ``…`` followed by white space, and at line breaks; each sentence is
-scored on its own. Offsets are UTF-16 code units, as Perspective's are. Errors use Google's
-error body, never the service's own.
+scored on its own. Offsets are UTF-16 code units, as Perspective's are. Every error of these
+routes, the service's own included, is answered in Google's error body (``use_shape`` below).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import math
 import re
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, current_app, jsonify, request
 
 from model.labels import label_for
 from service.auth import keyring
-from service.errors import APIError
+from service.errors import GOOGLE_SHAPE, APIError, use_shape
 from service.metrics import record_results
-from service.validation import is_blank, json_error_detail, read_body
-
-log = logging.getLogger(__name__)
+from service.model_access import classifier
+from service.validation import is_blank, json_error_detail, read_body, type_name
 
 bp = Blueprint("perspective", __name__)
 
@@ -47,61 +43,26 @@ MAX_COMMENT_BYTES = 20_480
 SUPPORTED_LANGUAGES = ("en",)
 ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+# JSON types as Google's messages name them ("integer" where the service says "int").
+GOOGLE_TYPES = {int: "integer"}
 SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW")
 TEXT_TYPES = ("TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT", "HTML")
-_CANONICAL = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
-              413: "INVALID_ARGUMENT", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 # --- Errors ---------------------------------------------------------------------------------
 
-class PerspectiveError(Exception):
-    """An error answered with Google's body: status, canonical status, message and details."""
+class PerspectiveError(APIError):
+    """An error answered in Google's body (``service.errors.GOOGLE_SHAPE``): status, canonical status,
+    message and, for Perspective's own errors, a detail naming the ``errorType``."""
 
     def __init__(self, message: str, error_type: str | None = "INVALID_REQUEST", status: int = 400,
-                 extra: dict | None = None, details: list | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+                 extra: dict | None = None, details: list | None = None, headers: dict | None = None):
         if details is None and error_type:
             details = [{"@type": ERROR_TYPE, "errorType": error_type, **(extra or {})}]
-        self.details = details
+        super().__init__(message, status=status, details=details, headers=headers)
 
 
-def google_error(status: int, message: str, details: list | None = None):
-    """Google's ``{"error": {"code", "message", "status"[, "details"]}}`` with ``status``."""
-    error = {"code": status, "message": message, "status": _CANONICAL.get(status, "UNKNOWN")}
-    if details:
-        error["details"] = details
-    response = jsonify({"error": error})
-    response.status_code = status
-    return response
-
-
-@bp.errorhandler(PerspectiveError)
-def _perspective_error(error: PerspectiveError):
-    return google_error(error.status, error.message, error.details)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
-    status = error.code or 500
-    if status == 413:
-        message = f"Request payload size exceeds the limit: {current_app.config.get('MAX_CONTENT_LENGTH')} bytes."
-    else:
-        message = error.description or error.name
-    response = google_error(status, message)
-    if status == 405 and getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    return response
-
-
-@bp.errorhandler(Exception)
-def _unexpected(error: Exception):
-    if isinstance(error, APIError):  # raised before the view (e.g. the service-wide key check)
-        return google_error(error.status, error.message)
-    log.exception("unhandled error in the Perspective API")
-    return google_error(500, "Internal error encountered.")
+use_shape(bp, GOOGLE_SHAPE)
 
 
 # --- Request parsing ------------------------------------------------------------------------
@@ -117,11 +78,6 @@ def field(message: dict, name: str, default=None):
     return message.get(_snake(name), default)
 
 
-def _type_name(value) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
-            int: "integer", float: "number"}.get(type(value), type(value).__name__)
-
-
 def _expect(value, kind, where: str):
     """``value`` when it is of JSON type ``kind`` (or absent), else INVALID_REQUEST naming it."""
     if value is None:
@@ -130,7 +86,8 @@ def _expect(value, kind, where: str):
     if not ok:
         wanted = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
                   (int, float): "a number", int: "an integer"}[kind]
-        raise PerspectiveError(f"Invalid value at '{where}': expected {wanted} (got {_type_name(value)})")
+        got = type_name(value, GOOGLE_TYPES)
+        raise PerspectiveError(f"Invalid value at '{where}': expected {wanted} (got {got})")
     return value
 
 
@@ -161,7 +118,8 @@ def parse_body(body: bytes) -> dict:
             detail = json_error_detail(error)
             raise PerspectiveError(f"Invalid JSON payload received. {detail}.", None) from None
     if not isinstance(payload, dict):
-        raise PerspectiveError(f"Invalid JSON payload received. Expected an object (got {_type_name(payload)}).", None)
+        got = type_name(payload, GOOGLE_TYPES)
+        raise PerspectiveError(f"Invalid JSON payload received. Expected an object (got {got}).", None)
     return payload
 
 
@@ -345,8 +303,8 @@ class _Scores:
     one."""
 
     def __init__(self, loaded):
-        self.editorial_probability = functools.cache(loaded.editorial_probability)
-        self.kind = functools.cache(loaded.kind)
+        self.editorial_probability = cache(loaded.editorial_probability)
+        self.kind = cache(loaded.kind)
 
 
 def _score(value: float) -> dict:
@@ -355,19 +313,11 @@ def _score(value: float) -> dict:
 
 # --- Views ----------------------------------------------------------------------------------
 
-def _classifier():
-    loaded = current_app.extensions.get("classifier")
-    if loaded is None:
-        raise PerspectiveError("The model is not loaded yet; retry shortly.", None, 503)
-    g.classifier = loaded
-    return loaded
-
-
 @bp.post(ANALYZE)
 def analyze():
     """AnalyzeComment: scores for the requested attributes, with per-sentence spans if asked."""
     check_key()
-    loaded = _classifier()
+    loaded = classifier()
     payload = parse_body(read_body(request))
     text = comment_text(payload)
     languages = languages_from(payload)
@@ -467,14 +417,13 @@ _OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
 @bp.route(ANALYZE, methods=_OTHER_METHODS)
 @bp.route(SUGGEST, methods=_OTHER_METHODS)
 def _wrong_method():
-    response = google_error(405, f"Method {request.method} is not allowed on {request.path}; use POST.")
-    response.headers["Allow"] = "POST"
-    return response
+    raise PerspectiveError(f"Method {request.method} is not allowed on {request.path}; use POST.", None, 405,
+                           headers={"Allow": "POST"})
 
 
 @bp.route("/v1alpha1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def _unknown_method(rest):
-    return google_error(404, f"Method not found: /v1alpha1/{rest}")
+    raise PerspectiveError(f"Method not found: /v1alpha1/{rest}", None, 404)
 
 
 # --- Discovery ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Coral Talk's external moderation phase: flag comments that read like pasted editorial prose.
 
 Talk POSTs each new or edited comment here (``/v1/coral/moderate``), signed with HMAC-SHA256 in
-``X-Coral-Signature`` (contract: shared/integrations/coral-talk-external-moderation.md). We answer
+``X-Coral-Signature`` (contract: ``../shared/integrations/coral-talk-external-moderation.md``). We answer
 204 ("no opinion") unless P(editorial) reaches ``CORAL_FLAG_THRESHOLD``, in which case we add a
 ``COMMENT_DETECTED_SPAM`` flag, and with ``CORAL_ACTION = "withhold"`` also hold the comment
 (``SYSTEM_WITHHELD``). Talk keeps no custom label or score from an external phase, so the
@@ -20,12 +20,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 
 from model.labels import label_for
-from service.api import classifier
 from service.errors import APIError, InvalidRequest
 from service.metrics import record_results
+from service.model_access import classifier
 from service.validation import parse_json_object, read_body
 
-log = logging.getLogger(__name__)
+# Named as it was before the adapters had a package: operators filter their logs on it.
+log = logging.getLogger("service.coral")
 bp = Blueprint("coral", __name__)
 
 PATH = "/v1/coral/moderate"
