@@ -16,11 +16,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-LABELS = ("editorial", "comment")
+from model.labels import KINDS, LABELS
+
 # What a moderator may answer: a label, or "other" for page chrome (menus, bylines, buttons), which
 # is neither and is kept for the page segmenter; the text classifier's retraining leaves it out.
 VERDICTS = (*LABELS, "other")
-KINDS = ("sarcastic", "opinion")
 FIELDS = ("id", "text", "label", "kind", "comment_id", "moderator", "note", "model_version", "scores",
           "created", "updated")
 

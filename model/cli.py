@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_TEXT_CHARS = 20_000  # the service's MAX_TEXT_CHARS
+from model.labels import MAX_TEXT_CHARS
+
 INPUT_FORMATS = ("jsonl", "csv", "tsv", "lines")
 OUTPUT_FORMATS = ("jsonl", "csv", "tsv")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "lines"}

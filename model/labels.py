@@ -1,4 +1,4 @@
-"""Label names and the decision policy, as data and pure functions."""
+"""Label names, the decision policy and the input limit, as data and pure functions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ LABELS = (EDITORIAL, COMMENT)
 SARCASTIC = "sarcastic"
 OPINION = "opinion"
 KINDS = (SARCASTIC, OPINION)
+# The longest text the service classifies by default (its MAX_TEXT_CHARS) and the batch CLI accepts.
+MAX_TEXT_CHARS = 20_000
 THRESHOLD = 0.5
 # No band: every text gets a label as its decision. Models trained here carry their own band.
 NO_BAND = (THRESHOLD, THRESHOLD)

@@ -9,11 +9,11 @@ from flask import Flask
 
 from model import Classifier
 from model.artifact import DEFAULT_DIR
-from model.labels import check_band
+from model.labels import MAX_TEXT_CHARS, check_band
 
 DEFAULTS = {
     "MODEL_DIR": str(DEFAULT_DIR),
-    "MAX_TEXT_CHARS": 20_000,
+    "MAX_TEXT_CHARS": MAX_TEXT_CHARS,
     "MAX_TEXTS": 1_000,
     "MAX_PAGE_CHARS": 200_000,
     "MAX_CONTENT_LENGTH": 1_000_000,
