@@ -1,6 +1,6 @@
 """The model: pipeline definition, artifact verification and classification. No web code here."""
 
-from model.artifact import ModelError, ModelNotFound, ModelVerificationError
+from model.artifact import ModelBundle, ModelError, ModelNotFound, ModelVerificationError
 from model.classifier import Classifier
 from model.labels import COMMENT, EDITORIAL, LABELS
 
@@ -9,6 +9,7 @@ __all__ = [
     "Classifier",
     "EDITORIAL",
     "LABELS",
+    "ModelBundle",
     "ModelError",
     "ModelNotFound",
     "ModelVerificationError",

@@ -1,7 +1,10 @@
-"""Save, verify and load the model artifact: one pipeline file plus its JSON model card.
+"""Save, verify and load a model version: the ``ModelBundle`` type, its artifact file and its JSON card.
 
-joblib runs code when it loads a file, so nothing is loaded unless its sha256 matches the card
-and the card's scikit-learn version is the installed one. The card is written last and names
+A version is a ``ModelBundle``: the classifier pipeline, the optional comment-kind pipeline, the
+fitted page-segmentation parameters and the model card. ``save`` writes the pipelines to
+``classifier-<version>.joblib`` and the card to ``card.json``; ``load`` reads them back as a
+bundle. joblib runs code when it loads a file, so nothing is loaded unless its sha256 matches the
+card and the card's scikit-learn version is the installed one. The card is written last and names
 its artifact file, so a reader always sees a complete, matching pair: a crash mid-save leaves
 the previous pair in force.
 """
@@ -11,12 +14,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
 import sklearn
+from sklearn.pipeline import Pipeline
 
 from model.atomic import atomic_open, write_atomically
+from model.segment import SegmentParams
 
 CARD_FILE = "card.json"
 DEFAULT_DIR = Path(__file__).resolve().parent
@@ -34,6 +40,41 @@ class ModelVerificationError(ModelError):
     """The artifact does not match its card, or was made by another scikit-learn."""
 
 
+@dataclass(frozen=True)
+class ModelBundle:
+    """One model version as the code handles it.
+
+    ``classifier`` tells editorial from comment; ``kind`` (optional) tells a sarcastic comment from
+    an opinion; ``segment_params`` are the page segmenter's fitted costs, which are not per-version
+    data: they come from ``model/segment_data/params.json`` (``SegmentParams.fitted``), read when
+    the bundle is made so that a broken file stops start-up; ``card`` is the model card.
+    """
+
+    classifier: Pipeline
+    kind: Pipeline | None = None
+    segment_params: SegmentParams = field(default_factory=SegmentParams.fitted)
+    card: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, artifact, card: dict | None = None) -> "ModelBundle":
+        """A bundle from what an artifact file holds (``{"classifier", "kind"}``, or a bare pipeline,
+        as the oldest versions in a store do) or from a bundle; ``card`` replaces its card."""
+        if isinstance(artifact, ModelBundle):
+            return artifact if card is None else replace(artifact, card=card)
+        if isinstance(artifact, dict):
+            unknown = set(artifact) - {"classifier", "kind"}
+            if unknown or "classifier" not in artifact:
+                raise ModelVerificationError(f"the artifact holds {sorted(artifact)}; expected 'classifier' "
+                                             "and optionally 'kind': retrain with 'make train'")
+            return cls(artifact["classifier"], artifact.get("kind"), card=card or {})
+        return cls(artifact, card=card or {})
+
+    def artifact(self) -> dict:
+        """What the artifact file holds: the pipelines (the card is its own file, the segmentation
+        parameters belong to the code's data)."""
+        return {"classifier": self.classifier, "kind": self.kind}
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -43,15 +84,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save(artifact, card: dict, directory: Path = DEFAULT_DIR) -> dict:
-    """Write ``classifier-<version>.joblib`` (a pipeline, or a mapping of pipelines) and then
-    the card that names it; return the card."""
+def save(bundle: ModelBundle, card: dict, directory: Path = DEFAULT_DIR) -> dict:
+    """Write the bundle's ``classifier-<version>.joblib`` and then ``card`` naming it; return the card.
+
+    ``bundle`` may also be a bare pipeline (see ``ModelBundle.of``).
+    """
+    bundle = ModelBundle.of(bundle)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     version = card["version"]
     path = directory / f"classifier-{version}.joblib"
     with atomic_open(path, "wb") as handle:
-        joblib.dump(artifact, handle, compress=3)
+        joblib.dump(bundle.artifact(), handle, compress=3)
     card = {
         **card,
         "artifact": {
@@ -82,8 +126,8 @@ def read_card(directory: Path = DEFAULT_DIR) -> dict:
         raise ModelVerificationError(f"model card {path} is not valid JSON ({error})") from None
 
 
-def load(directory: Path = DEFAULT_DIR) -> tuple[object, dict]:
-    """Verify the artifact against its card, then load it: (artifact, card).
+def load(directory: Path = DEFAULT_DIR) -> ModelBundle:
+    """Verify the artifact against its card, then load both as a ``ModelBundle``.
 
     ``directory`` is a plain model folder or a model store (``model.store``), which stands for its
     current version's folder.
@@ -118,4 +162,4 @@ def load(directory: Path = DEFAULT_DIR) -> tuple[object, dict]:
             f"the model was trained with scikit-learn {trained_with} but {sklearn.__version__} is "
             f"installed: install scikit-learn=={trained_with} (pip install -e .) or retrain with 'make train'"
         )
-    return joblib.load(io.BytesIO(data)), card
+    return ModelBundle.of(joblib.load(io.BytesIO(data)), card)

@@ -1,11 +1,15 @@
-"""The classifier as the service and the CLIs use it: plain texts in, plain data out."""
+"""The classifier as the service and the CLIs use it: a loaded model version, plain texts in, plain data out.
+
+It owns the scoring policy around the pipelines: labels and review decisions, the kind of a
+comment, explanations and page segmentation, over the fast scorers built from a ``ModelBundle``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.artifact import DEFAULT_DIR, load
+from model.artifact import DEFAULT_DIR, ModelBundle, load
 from model.labels import (
     COMMENT,
     EDITORIAL,
@@ -20,7 +24,7 @@ from model.labels import (
 from model.scoring import FastScorer
 from model.text import normalize, tokenize
 from model.chrome import shipped_detector
-from model.segment import OTHER, SegmentParams, comments_start, segment_blocks
+from model.segment import OTHER, comments_start, segment_blocks
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -34,35 +38,31 @@ def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
 
 
 class Classifier:
-    """A verified artifact with its card, and fast scorers built from its pipelines.
+    """A model version (``ModelBundle``) and the fast scorers built from its pipelines.
 
-    The artifact is the editorial/comment pipeline, or a mapping ``{"classifier": pipeline,
-    "kind": pipeline}`` whose second model tells sarcastic comments from opinion.
+    ``bundle`` may also be what an artifact file holds, with ``card`` (see ``ModelBundle.of``).
     """
 
-    def __init__(self, artifact, card: dict):
-        bundle = artifact if isinstance(artifact, dict) else {"classifier": artifact}
-        self.pipeline = bundle["classifier"]
-        self.kind_pipeline = bundle.get("kind")
-        self.card = card
-        self.segment_params = None  # None: model.segment.SegmentParams.fitted()
-        # The page segmenter's chrome detector and costs, read now so a broken file stops start-up.
+    def __init__(self, bundle: ModelBundle, card: dict | None = None):
+        self.bundle = ModelBundle.of(bundle, card)
+        self.pipeline = self.bundle.classifier
+        self.kind_pipeline = self.bundle.kind
+        self.card = self.bundle.card
+        # The page segmenter's chrome detector, read now so a broken file stops start-up.
         shipped_detector()
-        SegmentParams.fitted()
         self.scorer = _checked_scorer(self.pipeline, COMMENT, EDITORIAL)
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
         )
         # P(sarcastic) in [low, high) is too unsure to name a kind (chosen out of source at
         # training); cards without one name the likelier kind, as before.
-        band = ((card.get("kind") or {}).get("metrics") or {}).get("confident_band")
+        band = ((self.card.get("kind") or {}).get("metrics") or {}).get("confident_band")
         self.kind_band = check_band(band["band"]) if band else (0.5, 0.5)
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_DIR) -> "Classifier":
         """Load and verify the artifact in ``directory``, a model folder or a model store (see ``model.artifact.load``)."""
-        artifact, card = load(directory)
-        return cls(artifact, card)
+        return cls(load(directory))
 
     @property
     def review_band(self) -> tuple[float, float]:
@@ -161,7 +161,7 @@ class Classifier:
         texts = [text for _start, _end, text in blocks]
         tokens = [tokenize(normalize(text)) for text in texts]
         probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
-        segmented = segment_blocks(texts, probabilities, self.segment_params, markup=markup)
+        segmented = segment_blocks(texts, probabilities, self.bundle.segment_params, markup=markup)
         labels = [item["label"] for item in segmented]
         results = []
         for index, ((start, end, text), item, p) in enumerate(zip(blocks, segmented, probabilities)):

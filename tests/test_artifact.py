@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from model import Classifier, ModelNotFound, ModelVerificationError
-from model.artifact import load, save, sha256_of
+from model.artifact import ModelBundle, load, save, sha256_of
 
 from conftest import train_tiny
 
@@ -86,13 +86,40 @@ def test_broken_card_is_refused(tmp_path, tiny_model_dir):
 
 def test_failed_write_leaves_the_previous_pair(tmp_path, monkeypatch):
     train_tiny(tmp_path, version="good")
-    pipeline, card = load(tmp_path)
+    bundle = load(tmp_path)
+    card = bundle.card
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr("model.artifact.joblib.dump", fail)
     with pytest.raises(OSError):
-        save(pipeline, {**card, "version": "bad"}, tmp_path)
+        save(bundle, {**card, "version": "bad"}, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card.json", "classifier-good.joblib"]
     assert Classifier.load(tmp_path).version == "good"
+
+
+def test_loading_gives_one_bundle_type_whatever_the_file_holds(tmp_path, tiny_model_dir):
+    """A file holds the pipelines as a mapping; older versions in a store hold a bare pipeline."""
+    import joblib
+    import sklearn
+
+    saved = load(tiny_model_dir)
+    assert isinstance(saved, ModelBundle) and saved.kind is None and saved.card["version"] == "tiny-1"
+    for version, content in (("bare", saved.classifier), ("mapping", {"classifier": saved.classifier})):
+        directory = tmp_path / version
+        directory.mkdir()
+        path = directory / f"classifier-{version}.joblib"
+        joblib.dump(content, path)
+        card = {"version": version, "versions": {"scikit-learn": sklearn.__version__},
+                "artifact": {"file": path.name, "sha256": sha256_of(path)}}
+        (directory / "card.json").write_text(json.dumps(card))
+        bundle = load(directory)
+        assert isinstance(bundle, ModelBundle) and bundle.kind is None and bundle.card["version"] == version
+        assert bundle.classifier.predict(["Nice one lol"]) == saved.classifier.predict(["Nice one lol"])
+        assert bundle.segment_params == saved.segment_params
+
+
+def test_an_artifact_holding_something_else_is_refused(tmp_path, tiny_model_dir):
+    with pytest.raises(ModelVerificationError, match="expected 'classifier'"):
+        ModelBundle.of({"pipeline": load(tiny_model_dir).classifier})

@@ -5,7 +5,7 @@ import pytest
 import sklearn
 
 from model import Classifier
-from model.artifact import save
+from model.artifact import ModelBundle, save
 from model.features import build_pipeline
 
 from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
@@ -31,7 +31,7 @@ def bundled(tmp_path_factory):
     classifier = build_pipeline(TINY_PARAMS).fit(texts, labels)
     kind = build_pipeline(TINY_PARAMS).fit(SARCASTIC + OPINION, ["sarcastic"] * 4 + ["opinion"] * 4)
     directory = tmp_path_factory.mktemp("bundle")
-    save({"classifier": classifier, "kind": kind}, {"version": "bundle-1", "versions": {"scikit-learn": sklearn.__version__}}, directory)
+    save(ModelBundle(classifier, kind), {"version": "bundle-1", "versions": {"scikit-learn": sklearn.__version__}}, directory)
     return Classifier.load(directory)
 
 

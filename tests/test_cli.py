@@ -345,7 +345,8 @@ def test_the_default_model_is_the_stores_current_version(tmp_path, tiny_model_di
     assert "(from the shipped seed model" in err and "var/models has no current version" in err
     store = ModelStore(tmp_path / "var" / "models")
     store.seed(tiny_model_dir)
-    artifact, card = load(tiny_model_dir)
+    artifact = load(tiny_model_dir)
+    card = artifact.card
     store.add(artifact, {**card, "version": "tiny-2"})
     store.promote("tiny-2")
     assert main(["evaluate", str(source), "--json"]) == 0

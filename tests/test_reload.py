@@ -108,7 +108,8 @@ def test_a_worker_started_from_an_older_model_joins_the_last_good_one_when_the_c
         train_tiny(tmp_path / version, version=version)
     store.seed(tmp_path / "tiny-1")
     for version in ("tiny-2", "tiny-3"):
-        artifact, card = load(tmp_path / version)
+        artifact = load(tmp_path / version)
+        card = artifact.card
         store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
     app = make_app(store.root)  # this process serves tiny-1, as the master did at start-up
     store.promote("tiny-2")

@@ -76,7 +76,8 @@ def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(tm
     store = ModelStore(tmp_path / "models")
     store.seed(tmp_path / "tiny-1")
     # The second version goes in as make retrain adds it, and is promoted under load.
-    artifact, card = load(tmp_path / "tiny-2")
+    artifact = load(tmp_path / "tiny-2")
+    card = artifact.card
     store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
     port, process = serve(store.root)
     try:
@@ -137,7 +138,8 @@ def store_with_two_versions(tmp_path):
         train_tiny(tmp_path / version, version=version)
     store = ModelStore(tmp_path / "models")
     store.seed(tmp_path / "tiny-1")
-    artifact, card = load(tmp_path / "tiny-2")
+    artifact = load(tmp_path / "tiny-2")
+    card = artifact.card
     store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
     return store
 

@@ -296,7 +296,8 @@ def test_a_candidate_is_not_promoted_over_a_model_it_was_not_gated_against(tmp_p
     root = tmp_path / "models"
     store = ModelStore(root)
     store.seed(tiny_model_dir)
-    artifact, card = load(tiny_model_dir)
+    artifact = load(tiny_model_dir)
+    card = artifact.card
     store.add(artifact, {**card, "version": "other"})
     scored = module.score_current
 

@@ -25,7 +25,7 @@ def tiny_pair(tmp_path_factory):
 
 
 def add(store, tiny_pair, version, created):
-    artifact, card = tiny_pair
+    artifact, card = tiny_pair, tiny_pair.card
     return store.add(artifact, {**card, "version": version, "created": created})
 
 
@@ -138,8 +138,8 @@ def test_a_crash_between_artifact_and_pointer_leaves_the_old_current(store, tiny
         "import os, sys\n"
         "from model.artifact import load\n"
         "from model.store import ModelStore\n"
-        "artifact, card = load(sys.argv[2])\n"
-        "ModelStore(sys.argv[1]).add(artifact, {**card, 'version': 'v4', 'created': '2026-01-04T00:00:00+00:00'})\n"
+        "artifact = load(sys.argv[2])\n"
+        "ModelStore(sys.argv[1]).add(artifact, {**artifact.card, 'version': 'v4', 'created': '2026-01-04T00:00:00+00:00'})\n"
         "os._exit(9)  # killed before promote()\n"
     )
     before = (store.root / "current.json").read_bytes()
@@ -165,9 +165,9 @@ def test_resolve_and_load_accept_a_store_or_a_plain_folder(store, tiny_model_dir
     assert resolve(tiny_model_dir) == tiny_model_dir
     assert current_version(tiny_model_dir) is None
     assert Classifier.load(store.root).version == "v1"
-    assert load(tiny_model_dir)[1]["version"] == "tiny-1"
+    assert load(tiny_model_dir).card["version"] == "tiny-1"
     store.promote("v3")
-    assert load(store.root)[1]["version"] == "v3"
+    assert load(store.root).card["version"] == "v3"
     empty = ModelStore(tmp_path / "empty")
     empty.init()
     with pytest.raises(ModelNotFound, match="no current version.*model.store init"):
@@ -196,7 +196,7 @@ def test_cli_init_list_promote_rollback(tmp_path, tiny_model_dir, tiny_pair, cap
     assert main(["init", "--store", str(root), "--seed", str(tiny_model_dir)]) == 0
     assert "seeded" in capsys.readouterr().out
     store = ModelStore(root)
-    artifact, card = tiny_pair
+    artifact, card = tiny_pair, tiny_pair.card
     store.add(artifact, {**card, "version": "v2", "created": "2099-01-01T00:00:00+00:00", "forced": True,
                          "metrics": {"held_out": {"macro_f1": 0.91234},
                                      "leave_one_source_out": {"pooled": {"macro_f1": 0.85}}},

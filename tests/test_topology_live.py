@@ -43,7 +43,8 @@ def topology(tmp_path):
         train_tiny(tmp_path / version, version=version)
     store = ModelStore(tmp_path / "models")
     store.seed(tmp_path / "tiny-1")
-    artifact, card = load(tmp_path / "tiny-2")
+    artifact = load(tmp_path / "tiny-2")
+    card = artifact.card
     store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
     # Not under tmp_path: PostgreSQL and nginx's workers run as other users, pytest's folders are root's only.
     run = Path(tempfile.mkdtemp(prefix="comment-classifier-topology-"))

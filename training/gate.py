@@ -107,10 +107,9 @@ def score_current(store: ModelStore, records: list) -> tuple[dict | None, str | 
     if version is None:
         return None, None
     try:
-        artifact, _ = load(store.root)
+        pipeline = load(store.root).classifier
     except ModelError as error:
         say(f"the current model {version} cannot be loaded ({error}); the candidate cannot be compared "
             "with it, so it is promoted only with --force (FORCE=1)")
         return None, version
-    pipeline = artifact["classifier"] if isinstance(artifact, dict) else artifact
     return evaluate(pipeline, records), version

@@ -35,7 +35,7 @@ import numpy as np
 import scipy
 import sklearn
 
-from model.artifact import CARD_FILE, ModelError
+from model.artifact import CARD_FILE, ModelBundle, ModelError
 from model.atomic import write_atomically
 from model.features import ANALYZERS, DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
 from model.labels import LABELS, THRESHOLD
@@ -68,8 +68,8 @@ from training.gate import SOURCE_MIN_N, format_gate, gate, score_current
 
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
 # The precision the review band promises for decisions outside it, on sources the model never
-# saw. 0.99 would send about three quarters of texts to review out of source (see the card's
-# out_of_source.operating_points); 0.97 is the compromise the README explains.
+# saw. 0.99 would send most texts to review out of source (see the card's
+# out_of_source.operating_points and docs/model.md); 0.97 is the compromise docs/model.md explains.
 REVIEW_PRECISION = 0.97
 LICENCE_NOTE = (
     "Trained on public research corpora, several under non-commercial licences: SOCC/C3 and the "
@@ -344,11 +344,6 @@ def build_card(args, data: Prepared, *, params: dict, weighted: bool, held_out: 
     }
 
 
-def bundle(pipeline, kind_pipeline):
-    """The artifact to save: the pipeline alone, or with its kind model."""
-    return pipeline if kind_pipeline is None else {"classifier": pipeline, "kind": kind_pipeline}
-
-
 @dataclass
 class Mixed:
     """What the fit and the gate see once the feedback (if any) has joined the corpora."""
@@ -463,7 +458,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
             card["metrics"]["leave_one_source_out_is"] = "over the corpora's training split (feedback not included)"
         card["feedback"] = mixed.feedback
     card["gate"] = result
-    card = store.add(bundle(pipeline, kind_pipeline), card)
+    card = store.add(ModelBundle(pipeline, kind_pipeline), card)
     try:
         pointer = store.promote(card["version"], if_current=version)
     except ModelError as error:
