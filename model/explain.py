@@ -17,15 +17,15 @@ from collections import defaultdict
 
 from model.scoring import FastScorer
 from model.text import (
-    _CHAR_FOLD,
-    _DOUBLE_DASH,
-    _EMOTICON_TOKEN,
-    _GLUED_COMMA,
-    _GLUED_SENTENCE,
-    _SPACE,
-    _TAGS,
-    _TEX_QUOTES,
-    _TOKEN,
+    DOUBLE_DASH,
+    EMOTICON_TOKEN,
+    GLUED_COMMA,
+    GLUED_SENTENCE,
+    SPACE,
+    TAGS,
+    TEX_QUOTES,
+    TOKEN,
+    fold_characters,
     normalize,
     tag_end,
     tokenize,
@@ -106,11 +106,6 @@ def _space_after(aligned: _Aligned, pattern: re.Pattern) -> _Aligned:
     return "".join(pieces), new_starts, new_ends
 
 
-def _fold_cluster(cluster: str) -> str:
-    """What normalize() makes of a stretch of non-ASCII text."""
-    return unicodedata.normalize("NFKC", cluster).translate(_CHAR_FOLD)
-
-
 def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
     """NFKC and character folding of one non-ASCII run, as (start, end, output) per cluster.
 
@@ -122,14 +117,14 @@ def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
     base = match.start()
     bounds = [i for i, ch in enumerate(run) if i == 0 or not unicodedata.combining(ch)]
     bounds.append(len(run))
-    clusters = [(base + a, base + b, _fold_cluster(run[a:b])) for a, b in zip(bounds, bounds[1:])]
-    if "".join(out for _, _, out in clusters) != _fold_cluster(run):
-        return [(base, base + len(run), _fold_cluster(run))]
+    clusters = [(base + a, base + b, fold_characters(run[a:b])) for a, b in zip(bounds, bounds[1:])]
+    if "".join(out for _, _, out in clusters) != fold_characters(run):
+        return [(base, base + len(run), fold_characters(run))]
     return clusters
 
 
 def _fold_unicode(aligned: _Aligned) -> _Aligned:
-    """``unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)`` keeping origins."""
+    """``model.text.fold_characters(text)`` keeping origins."""
     text, starts, ends = aligned
     pieces, new_starts, new_ends = [], [], []
     last = 0
@@ -158,37 +153,36 @@ def _normalize_aligned(text: str) -> _Aligned:
     if not aligned[0].isascii():
         aligned = _fold_unicode(aligned)
     if "<" in aligned[0]:
-        aligned = _replace(aligned, _TAGS, " ", end=tag_end(aligned[0]))
+        aligned = _replace(aligned, TAGS, " ", end=tag_end(aligned[0]))
     if "emoticonX" in aligned[0]:
-        aligned = _replace(aligned, _EMOTICON_TOKEN, " ")
+        aligned = _replace(aligned, EMOTICON_TOKEN, " ")
     if "``" in aligned[0] or "''" in aligned[0]:
-        aligned = _replace(aligned, _TEX_QUOTES, '"')
+        aligned = _replace(aligned, TEX_QUOTES, '"')
     if "-" in aligned[0]:
-        aligned = _replace(aligned, _DOUBLE_DASH, " - ")
-    aligned = _space_after(aligned, _GLUED_SENTENCE)
+        aligned = _replace(aligned, DOUBLE_DASH, " - ")
+    aligned = _space_after(aligned, GLUED_SENTENCE)
     if "," in aligned[0]:
-        aligned = _space_after(aligned, _GLUED_COMMA)
+        aligned = _space_after(aligned, GLUED_COMMA)
     return aligned
 
 
-def tokens_with_offsets(text: str) -> list[tuple[str, int, int]]:
+def tokens_with_offsets(text: str, normalized: str | None = None) -> list[tuple[str, int, int]]:
     """``tokenize(normalize(text))`` with each token's ``(start, end)`` in the original text.
 
     ``text[start:end]`` is what the token came from: "Zürich" for ``N``, "&amp;" for "&",
     "ﬁne" for "fine", "--" for "-". Should the aligned normalisation ever disagree with
     ``normalize`` (it is checked on every call), every token comes back as ``(token, 0, 0)``:
-    an empty span means "unknown", never a wrong place.
+    an empty span means "unknown", never a wrong place. ``normalized`` is ``normalize(text)``,
+    when the caller has it already.
     """
-    expected = normalize(text)
+    expected = normalize(text) if normalized is None else normalized
+    tokens = tokenize(expected)
     folded, starts, ends = _normalize_aligned(text)
-    # The tokeniser never matches whitespace, so collapsing it changes no token: the
-    # uncollapsed text tokenises the same and keeps the offsets simple.
-    if _SPACE.sub(" ", folded).strip() != expected:
-        return [(token, 0, 0) for token in tokenize(expected)]
-    return [
-        (token, starts[m.start()], ends[m.end() - 1])
-        for token, m in zip(tokenize(folded), _TOKEN.finditer(folded))
-    ]
+    if SPACE.sub(" ", folded).strip() != expected:
+        return [(token, 0, 0) for token in tokens]
+    # The tokeniser never matches whitespace, so collapsing it changes no token: the tokens of
+    # the normalised text are those of the uncollapsed one, whose matches give the offsets.
+    return [(token, starts[m.start()], ends[m.end() - 1]) for token, m in zip(tokens, TOKEN.finditer(folded))]
 
 
 def _occurrences(name, terms_of, tokens: list[str], wanted: set[str]) -> dict[str, list]:
@@ -245,24 +239,25 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
     """
     if top is not None and top < 0:
         raise ValueError(f"'top' must be None or a non-negative integer (got {top!r})")
+    normalized = normalize(text)
+    located = tokens_with_offsets(text, normalized)
+    tokens = [token for token, _, _ in located]
     items = [
         (block, term, weight)
-        for block, weights in scorer.contributions(text).items()
+        for block, weights in scorer.contributions(text, tokens).items()
         for term, weight in weights.items()
     ]
     items.sort(key=lambda item: (-abs(item[2]), item[0], item[1]))
     shown = items if top is None else items[:top]
     hidden = items[len(shown) :]
 
-    located = tokens_with_offsets(text)
-    tokens = [token for token, _, _ in located]
     wanted = defaultdict(set)
     for block, term, _ in shown:
         wanted[block].add(term)
     ranges = {
-        name: _occurrences(name, terms_of, tokens, wanted[name])
-        for name, terms_of, _table, _sublinear in scorer.blocks
-        if wanted[name]
+        block.name: _occurrences(block.name, block.terms_of, tokens, wanted[block.name])
+        for block in scorer.blocks
+        if wanted[block.name]
     }
 
     token_starts = [start for _, start, _ in located]

@@ -101,9 +101,10 @@ def style_analyzer(text: str) -> list[str]:
 TERM_FUNCTIONS = {"words": word_terms, "chars": char_terms, "style": style_terms}
 ANALYZERS = {"words": word_analyzer, "chars": char_analyzer, "style": style_analyzer}
 
-# Chosen by leave-one-source-out macro-F1 over the 24 sources (see training/experiments/
-# generalisation.py): words seen in fewer than 10 texts and style n-grams in fewer than 5 add
-# nothing out of source and double the vocabulary (and so the artifact's size and load time).
+# The one source of the pipeline's tuned settings (``build_pipeline`` sets them over its steps).
+# Chosen by leave-one-source-out macro-F1 over the sources (see training/experiments/
+# generalisation.py): rarer words and style n-grams add nothing out of source and double the
+# vocabulary (and so the artifact's size and load time).
 DEFAULT_PARAMS = {
     "features__words__min_df": 10,
     "features__chars__min_df": 3,
@@ -112,29 +113,25 @@ DEFAULT_PARAMS = {
 }
 
 
-# Character n-grams cost three quarters of the scoring time and gained 0.003 macro-F1 in
-# leave-one-source-out evaluation (within noise), so the default leaves them out.
+# Character n-grams cost most of the scoring time and gain nothing beyond noise in
+# leave-one-source-out evaluation (docs/model.md), so the default leaves them out.
 DEFAULT_BLOCKS = ("words", "style")
 
 
 def build_pipeline(params: dict | None = None, blocks: Iterable[str] = DEFAULT_BLOCKS) -> Pipeline:
-    """The classifier: TF-IDF feature blocks stacked, then logistic regression."""
+    """The classifier: TF-IDF feature blocks stacked, then logistic regression.
+
+    ``params`` (``step__parameter`` names, as ``Pipeline.set_params`` takes them) override
+    ``DEFAULT_PARAMS``, which hold every block's ``min_df`` and the regularisation ``C``.
+    """
     blocks = tuple(blocks)
     union = FeatureUnion(
-        [
-            (
-                name,
-                TfidfVectorizer(
-                    analyzer=ANALYZERS[name], sublinear_tf=True, min_df=2, dtype=np.float64
-                ),
-            )
-            for name in blocks
-        ]
+        [(name, TfidfVectorizer(analyzer=ANALYZERS[name], sublinear_tf=True, dtype=np.float64)) for name in blocks]
     )
     pipeline = Pipeline(
         [
             ("features", union),
-            ("clf", LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, solver="liblinear")),
+            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000, solver="liblinear")),
         ]
     )
     settable = {k: v for k, v in {**DEFAULT_PARAMS, **(params or {})}.items()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import NamedTuple
 
 from sklearn.pipeline import Pipeline
@@ -30,6 +31,15 @@ class BlockTable(NamedTuple):
     weights: list
 
 
+class ScoringBlock(NamedTuple):
+    """One feature block of the pipeline as the scorer reads it."""
+
+    name: str
+    terms_of: Callable[[list[str]], list[str]]  # tokens -> the block's terms (``features.TERM_FUNCTIONS``)
+    table: BlockTable
+    sublinear_tf: bool
+
+
 class FastScorer:
     """Logits and probabilities of a fitted TF-IDF + logistic regression pipeline."""
 
@@ -42,7 +52,7 @@ class FastScorer:
         self.intercept = float(clf.intercept_[0])
         self.positive_label = str(clf.classes_[1])
         self.negative_label = str(clf.classes_[0])
-        self.blocks = []
+        self.blocks: list[ScoringBlock] = []
         offset = 0
         for name, vectorizer in union.transformer_list:
             if vectorizer.norm != "l2" or not vectorizer.use_idf:
@@ -53,12 +63,13 @@ class FastScorer:
                 (idf * idf).tolist(),
                 (idf * coef[offset : offset + len(idf)]).tolist(),
             )
-            self.blocks.append((name, TERM_FUNCTIONS[name], table, vectorizer.sublinear_tf))
+            self.blocks.append(ScoringBlock(name, TERM_FUNCTIONS[name], table, vectorizer.sublinear_tf))
             offset += len(idf)
 
-    def contributions(self, text: str) -> dict[str, dict[str, float]]:
-        """Per block, each known term's exact contribution to the logit."""
-        tokens = tokenize(normalize(text))
+    def contributions(self, text: str, tokens: list[str] | None = None) -> dict[str, dict[str, float]]:
+        """Per block, each known term's exact contribution to the logit (``tokens``: the text's, if made already)."""
+        if tokens is None:
+            tokens = tokenize(normalize(text))
         result = {}
         for name, terms_of, table, sublinear in self.blocks:
             found = {}

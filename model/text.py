@@ -23,19 +23,29 @@ _CHAR_FOLD = str.maketrans(
         "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\u00ad": "",
     }
 )
-_TAGS = re.compile(r"<br\s*/?>|</?(?:p|b|i|em|strong|a|span|div|u)\b[^>]*>", re.IGNORECASE)
-_EMOTICON_TOKEN = re.compile(r"\bemoticonX\w*")
-_TEX_QUOTES = re.compile(r"``|''")
+
+
+def fold_characters(text: str) -> str:
+    """NFKC, then typographic quotes, dashes, ellipses and invisible characters folded to ASCII
+    (``normalize``'s step for non-ASCII text)."""
+    return unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)
+
+
+# The patterns of ``normalize``'s steps, in order, and of ``tokenize``: public because
+# ``model.explain`` replays the same steps keeping each character's origin.
+TAGS = re.compile(r"<br\s*/?>|</?(?:p|b|i|em|strong|a|span|div|u)\b[^>]*>", re.IGNORECASE)
+EMOTICON_TOKEN = re.compile(r"\bemoticonX\w*")
+TEX_QUOTES = re.compile(r"``|''")
 # Never tried from inside a whitespace run (a space after a space): a run that does not end in
 # a dash would otherwise be rescanned from each of its characters, quadratic in its length. No
 # match can start there: the run's first space was tried first, with the same outcome, and a
 # match ends after all of its trailing whitespace, so the next search starts past the run.
-_DOUBLE_DASH = re.compile(r"(?!(?<=\s)\s)(?:\s*--+\s*|\s+-\s+)")
+DOUBLE_DASH = re.compile(r"(?!(?<=\s)\s)(?:\s*--+\s*|\s+-\s+)")
 # "error?Not" and "said.The": a sentence end glued to the next sentence by a scraper.
-_GLUED_SENTENCE = re.compile(r"(?<=[a-z\)])([.?!]+)(?=[A-Z])")
+GLUED_SENTENCE = re.compile(r"(?<=[a-z\)])([.?!]+)(?=[A-Z])")
 # "yes,but": a comma with no space between two lowercase words (digits like 1,000 are left alone).
-_GLUED_COMMA = re.compile(r"(?<=[a-z]),(?=[a-z])")
-_SPACE = re.compile(r"\s+")
+GLUED_COMMA = re.compile(r"(?<=[a-z]),(?=[a-z])")
+SPACE = re.compile(r"\s+")
 # The pattern html.unescape applies (a reference never contains a second "&").
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 _NUMERIC_REF = re.compile(r"&#([xX]?)0*([0-9a-fA-F]*)(;?)")
@@ -44,7 +54,7 @@ _REF_WINDOW = 40
 
 
 def tag_end(text: str) -> int:
-    """Where ``_TAGS`` can match at most: every tag ends with ">", so nothing past the last one
+    """Where ``TAGS`` can match at most: every tag ends with ">", so nothing past the last one
     is a tag, and an unclosed "<p" is not rescanned to the end of the text from every "<"."""
     return text.rfind(">") + 1
 
@@ -247,23 +257,23 @@ def normalize(text: str) -> str:
     if "&" in text:
         text = unescape_all(text)
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)
+        text = fold_characters(text)
     if "<" in text:
         end = tag_end(text)
-        text = _TAGS.sub(" ", text[:end]) + text[end:]
+        text = TAGS.sub(" ", text[:end]) + text[end:]
     if "emoticonX" in text:
-        text = _EMOTICON_TOKEN.sub(" ", text)
+        text = EMOTICON_TOKEN.sub(" ", text)
     if "``" in text or "''" in text:
-        text = _TEX_QUOTES.sub('"', text)
+        text = TEX_QUOTES.sub('"', text)
     if "-" in text:
-        text = _DOUBLE_DASH.sub(" - ", text)
-    text = _GLUED_SENTENCE.sub(r"\1 ", text)
+        text = DOUBLE_DASH.sub(" - ", text)
+    text = GLUED_SENTENCE.sub(r"\1 ", text)
     if "," in text:
-        text = _GLUED_COMMA.sub(", ", text)
-    return _SPACE.sub(" ", text).strip()
+        text = GLUED_COMMA.sub(", ", text)
+    return SPACE.sub(" ", text).strip()
 
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:/]\d+)*|[^\w\s]|_+")
+TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:/]\d+)*|[^\w\s]|_+")
 _SENTENCE_OPENERS = frozenset('.!?:;"(-')
 
 NUMBER = "0"
@@ -284,7 +294,7 @@ def tokenize(text: str) -> list[str]:
     """
     tokens = []
     previous = "."
-    for raw in _TOKEN.findall(text):
+    for raw in TOKEN.findall(text):
         first = raw[0]
         if first.isdigit():
             token = NUMBER
