@@ -1,4 +1,4 @@
-"""The HTTP endpoints: validate, call the classifier, serialise. Nothing else."""
+"""The core HTTP endpoints (health, readiness, the model card, classify, segment): validate, call the classifier, serialise."""
 
 from __future__ import annotations
 

@@ -66,9 +66,10 @@ backlog = int(os.environ.get("BACKLOG", "128"))
 # Load the model once in the master before forking, so a missing or broken model stops
 # start-up with its message instead of every worker failing in a loop.
 preload_app = True
-# Requests take milliseconds; the largest the limits allow (1,000 texts, or a 200,000-character
-# page, with explanations) about 2 s. A threaded worker's heartbeat runs on its main thread, not
-# in the request, so TIMEOUT is not a request deadline: it restarts a worker stuck for 10 s.
+# Requests take milliseconds, and the largest the limits allow (1,000 texts, or a 200,000-character
+# page, with explanations) stay well within TIMEOUT (docs/benchmarks.md). A threaded worker's
+# heartbeat runs on its main thread, not in the request, so TIMEOUT is not a request deadline: it
+# restarts a worker stuck for 10 s.
 timeout = int(os.environ.get("TIMEOUT", "10"))
 # What SIGTERM waits for: at most MAX_IN_FLIGHT requests per worker, each a few seconds at worst.
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "15"))

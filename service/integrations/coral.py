@@ -37,10 +37,9 @@ FLAG = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}
 # pre-moderation still applies. "withhold": also unpublish it (Pending queue); returning a
 # status ends Talk's pipeline, so its pre-moderation phases are skipped for that comment.
 POLICY_ACTIONS = ("flag", "withhold")
-# Why 0.95 and not the card's review-band edge (0.86 for the shipped model): nearly every
-# comment Talk sends is a comment, so the band's 99% precision, measured on a held-out mix rich
-# in editorial text, overstates precision here; in the card's calibration, texts scored 0.8-0.9
-# are 9% comments, 0.9-1.0 under 1%.
+# Why 0.95 and not the card's review-band edge: nearly every comment Talk sends is a comment, so
+# the band's precision, measured on a held-out mix rich in editorial text, overstates precision
+# here. The card's calibration figures behind the choice: docs/integrations.md.
 SETTINGS = {
     "CORAL_SIGNING_SECRETS": [],
     "CORAL_FLAG_THRESHOLD": 0.95,

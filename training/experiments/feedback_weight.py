@@ -10,8 +10,8 @@ Each feedback row weighs ``W`` times the mean weight of a corpus row of its labe
 keep ``source_weights``), with ``training.corrections``' own weighting; ``W = 0`` leaves the
 feedback out. Every fit is scored on the held-out
 Globe groups (the in-domain gain) and on the other sources' held-out split (what must not get
-worse), against the retrain gate's tolerances. The default grid is 73 fits, 6 to 15 minutes on
-two shared cores depending on their load (--seeds 0 1 and fewer --weights shorten it).
+worse), against the retrain gate's tolerances. The default grid is 73 fits (--seeds 0 1 and fewer
+--weights shorten it).
 """
 
 from __future__ import annotations

@@ -67,9 +67,9 @@ def _stable_pick(options: tuple[str, ...], text: str, index: int) -> str:
 # --- Globe and Mail -----------------------------------------------------------------------
 
 _GLOBE_SUFFIX = re.compile(r"\s+-\s+The Globe and Mail\s*$")
-# A paragraph break lost in scraping glues "error?Not": measured share of texts with a
-# lowercase-punctuation-capital join is 27% (CTC), 28-47% (extractor CSVs), 15% (JSON) and
-# 3.5% (C3), against 0.05% in Reddit, so all Globe and Mail subsets carry the artefact.
+# A paragraph break lost in scraping glues "error?Not": a lowercase-punctuation-capital join is
+# common in every Globe and Mail subset and rare in Reddit, so all Globe and Mail subsets carry
+# the artefact.
 _GLUED = re.compile(r"([a-z0-9)][.?!]+)([A-Z])")
 _GLUED_TOKEN = re.compile(r"(?<!\S)(?=\S*[a-z0-9)][.?!]+[A-Z])\S+")
 # Tokens where the same shape is legitimate ("page.aspx?Language=E", e-mail addresses).

@@ -53,8 +53,8 @@ def _blocks(text: str) -> list[list[str]]:
 
 GLOBE_MAIL = "globe_mail_editorial"
 # Editorials, comment and the news columnists: the subset SOURCES.md suggests when the
-# off-topic Sports, Life, Review, Travel and Investor columns are unwanted (about 9.4k
-# paragraphs of 8+ words instead of 19.7k). load_globe_mail takes it as `sections`.
+# off-topic Sports, Life, Review, Travel and Investor columns are unwanted (about half the
+# paragraphs). load_globe_mail takes it as `sections`.
 OPINION_SECTIONS = frozenset(
     {
         "Editorial",
@@ -454,8 +454,8 @@ def load_globe_mail_opinion(data_dir: Path) -> Iterator[Record]:
     """Globe and Mail paragraphs from the editorial, comment and news-column sections only.
 
     The lifestyle, sports and review columns are chatty first-person prose that reads like a
-    comment; leaving them out raised leave-one-source-out macro-F1 by 0.005 and the left-out
-    Globe editorial accuracy from 0.72 to 0.80 (cap 1,500 per source).
+    comment; leaving them out raised leave-one-source-out macro-F1 and the left-out Globe
+    editorial accuracy.
     """
     return load_globe_mail(data_dir, sections=OPINION_SECTIONS)
 
