@@ -6,7 +6,7 @@ one host) and PostgreSQL (``feedback.postgres``, shared by replicas on several h
 ``open_store`` picks one from where the feedback lives: a ``postgresql://`` URL or a file path.
 """
 
-from feedback.store import KINDS, LABELS, SCHEMA_VERSION, VERDICTS, FeedbackError, FeedbackStore
+from feedback.store import SCHEMA_VERSION, VERDICTS, FeedbackError, FeedbackStore
 
 
 def is_database_url(location) -> bool:
@@ -26,4 +26,4 @@ def open_store(location, busy_timeout: float = 10.0, pool_size: int = 4):
     return FeedbackStore(location, busy_timeout=busy_timeout)
 
 
-__all__ = ["FeedbackError", "FeedbackStore", "KINDS", "LABELS", "SCHEMA_VERSION", "VERDICTS", "is_database_url", "open_store"]
+__all__ = ["FeedbackError", "FeedbackStore", "SCHEMA_VERSION", "VERDICTS", "is_database_url", "open_store"]

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from model.labels import KINDS, LABELS
+from model.labels import LABELS
 
 # What a moderator may answer: a label, or "other" for page chrome (menus, bylines, buttons), which
 # is neither and is kept for the page segmenter; the text classifier's retraining leaves it out.

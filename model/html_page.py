@@ -43,7 +43,6 @@ _TEXT_WORDS = re.compile(r"comment-content|comment-body-text|comment-text|isso-t
                          r"|message|content")
 
 _SPACE = re.compile(r"\s+")
-MAX_BLOCK_CHARS = 20_000
 
 
 @dataclass(frozen=True)

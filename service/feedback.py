@@ -13,7 +13,8 @@ import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
-from feedback import KINDS, LABELS, VERDICTS, FeedbackError, is_database_url, open_store
+from feedback import VERDICTS, FeedbackError, is_database_url, open_store
+from model.labels import KINDS, LABELS
 from service import metrics
 from service.auth import feedback_keyring, require_key
 from service.errors import APIError, InvalidRequest
