@@ -212,16 +212,28 @@ def module_live_server(request, server_logs):
 
 
 def http_json(port: int, path: str, body=None, content_type: str = "application/json", method: str | None = None,
-              headers: dict | None = None) -> tuple[int, dict]:
+              headers: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
     """One request to 127.0.0.1:``port``: (status, the JSON answer). ``body``: bytes, or JSON to encode."""
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     sent = {**({"Content-Type": content_type} if data is not None else {}), **(headers or {})}
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=sent, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=10) as response:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def stored_feedback(port: int, key: str, limit: int = 1000) -> list[dict]:
+    """Every verdict stored on the live server, oldest first, read ``limit`` at a time with ``key``."""
+    items, after = [], 0
+    while after is not None:
+        status, page = http_json(port, f"/v1/feedback?after={after}&limit={limit}",
+                                 headers={"Authorization": f"Bearer {key}"})
+        assert status == 200, page
+        items += page["items"]
+        after = page["next_after"]
+    return items
 
 
 @pytest.fixture()

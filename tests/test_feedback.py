@@ -498,6 +498,7 @@ def test_postgres_backup_is_a_pg_dump_that_restores(postgres_server, postgres_ur
     again.close()
 
 
+@pytest.mark.live
 def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
     from training.corrections import read_feedback
     from training.train import build_parser
@@ -511,6 +512,7 @@ def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
     assert [row["comment_id"] for row in rows] == ["replica-1", "replica-2"]
 
 
+@pytest.mark.live
 def test_copy_moves_sqlite_feedback_into_postgresql_with_ids_and_times(postgres_url, sqlite_store, capsys):
     ids = [sqlite_store.put({"text": f"verdict {i}", "label": "comment", "comment_id": f"c{i % 3}",
                              "moderator": "ana", "scores": {"comment": 0.5}})[0] for i in range(5)]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bench import servers
+from tests.conftest import http_json, stored_feedback
 
 pytestmark = pytest.mark.live
 KEY = "live-feedback-key"
@@ -18,27 +17,7 @@ CLIENTS, POSTS, DISTINCT = 16, 25, 20
 
 
 def post(port, body, key=KEY):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/feedback", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def get_all(port) -> list[dict]:
-    items, after = [], 0
-    while after is not None:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/feedback?after={after}&limit=97",
-                                         headers={"Authorization": f"Bearer {KEY}"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            page = json.loads(response.read())
-        items += page["items"]
-        after = page["next_after"]
-    return items
+    return http_json(port, "/v1/feedback", body, headers={"Authorization": f"Bearer {key}"} if key else {})
 
 
 def client_run(port, client):
@@ -75,7 +54,7 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(live_serv
         runs = list(pool.map(lambda c: client_run(port, c), range(CLIENTS)))
     answers = [answer for run in runs for answer in run]
     assert all(status in (200, 201) for _, status, _ in answers), [a for a in answers if a[1] not in (200, 201)]
-    items = get_all(port)
+    items = stored_feedback(port, KEY, limit=97)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
         scrape = response.read().decode()
     servers.stop(server)
@@ -120,7 +99,7 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(live_serv
     assert status == 200 and body["id"] == by_key[("c0-0", "mod-0")]["id"]
     status, body = post(port, {"text": "a new one after the restart", "label": "comment"})
     assert status == 201 and body["id"] > max(created)
-    again = get_all(port)
+    again = stored_feedback(port, KEY, limit=97)
     log = servers.output(server)
     servers.stop(server)
     assert KEY not in log  # keys are never logged
@@ -135,15 +114,11 @@ def test_require_api_key_guards_other_endpoints_on_the_live_server(live_server, 
     (tmp_path / "keys.txt").write_text("# desk\nfile-key-1\n")
 
     def call(path, key=None):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{path}", data=json.dumps({"text": "The council met on Monday."}).encode(),
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            assert json.loads(error.read())["error"]["code"] in ("missing_api_key", "invalid_api_key")
-            return error.code
+        status, answer = http_json(port, path, {"text": "The council met on Monday."},
+                                   headers={"Authorization": f"Bearer {key}"} if key else {})
+        if status >= 400:
+            assert answer["error"]["code"] in ("missing_api_key", "invalid_api_key")
+        return status
 
     server = live_server(tiny_model_dir, env)
     port = server.port

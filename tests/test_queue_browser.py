@@ -5,13 +5,11 @@ the keyboard-only path through the seed page and a 200-row file, every verdict f
 from __future__ import annotations
 
 import csv
-import json
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, REPO, SCREENSHOTS, SEED_PAGE
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, REPO, SCREENSHOTS, SEED_PAGE, http_json, stored_feedback
 
 pytestmark = [pytest.mark.browser, pytest.mark.artifact]
 
@@ -30,24 +28,13 @@ def server(module_live_server, tmp_path_factory):
 
 
 def api(port, method, path, body=None, key=KEY):
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"} if data else {}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        raw = response.read()
-        return json.loads(raw) if raw else None
+    status, answer = http_json(port, path, body, method=method, headers={"Authorization": f"Bearer {key}"} if key else {})
+    assert status < 400, answer
+    return answer
 
 
 def stored(port) -> list[dict]:
-    rows, after = [], 0
-    while True:
-        page = api(port, "GET", f"/v1/feedback?limit=1000&after={after}")
-        rows += page["items"]
-        if page["next_after"] is None:
-            return rows
-        after = page["next_after"]
+    return stored_feedback(port, KEY)
 
 
 def open_page(browser, port, width=1280, phone=False):
@@ -248,7 +235,6 @@ def test_without_keys_the_queue_says_corrections_are_off(browser, live_server, t
         assert operator_words not in body
     assert page.errors == []
     page.context.close()
-    servers.stop(server)
 
 
 def test_the_queue_on_a_390px_phone(browser, server):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
+
+from tests.conftest import stored_feedback
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +33,7 @@ def page(browser, server):
 
 
 def stored(port) -> list[dict]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/feedback?limit=1000",
-                                     headers={"Authorization": f"Bearer {KEY}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["items"]
+    return stored_feedback(port, KEY)
 
 
 def analyse(page):
