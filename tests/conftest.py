@@ -1,6 +1,6 @@
 """Fixtures shared by the whole suite.
 
-Tests import shared helpers one way, as the package they are in: ``from tests.conftest import
+Tests import shared code one way, as the package it is in: ``from tests.conftest import
 train_tiny``. The markers (pyproject.toml) split the suite: ``make test`` leaves out ``live``
 (starts gunicorn, nginx or PostgreSQL), ``browser`` (drives headless chromium) and ``fuzz``
 (schemathesis, hypothesis-heavy); ``make test-all`` runs everything. A test that starts a server
@@ -174,14 +174,15 @@ class LiveServers:
         """gunicorn with two workers on ``model_dir`` on a free 127.0.0.1 port, plus ``env``; ready
         unless ``wait`` is false. Its log: ``servers.output(server)``."""
         require_server_mark(self.node)
-        server = servers.start_service(model_dir, self.log_dir, {"WORKERS": "2", **(env or {})},
-                                       name=f"gunicorn-{next(self._names)}")
-        self.started.append(server)
+        env, name = {"WORKERS": "2", **(env or {})}, f"gunicorn-{next(self._names)}"
         if wait:
             try:
-                servers.wait_ready(server, timeout=60)
-            except RuntimeError as error:
+                server = servers.serve(model_dir, self.log_dir, env, name, timeout=60)
+            except RuntimeError as error:  # stopped already; the error ends with its log
                 pytest.fail(f"gunicorn did not start: {error}", pytrace=False)
+        else:
+            server = servers.start_service(model_dir, self.log_dir, env, name)
+        self.started.append(server)
         return server
 
     def stop_all(self) -> None:
