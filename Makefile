@@ -35,7 +35,7 @@ TOPOLOGY_PORT ?= 8100
 TOPOLOGY_REPLICA_PORTS ?= 8101,8102
 TOPOLOGY_PG_PORT ?= 8132
 
-.PHONY: help install install-dev run test train bench soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
+.PHONY: help install install-dev run test test-all train bench soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -61,10 +61,18 @@ run: $(VENV)/.installed ## serve the current model in MODELS (seeded from the sh
 	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_MODEL_DIR="$(MODELS)" COMMENT_CLASSIFIER_FEEDBACK_DB="$(FEEDBACK_DB)" \
 	  $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
 
-test: $(VENV)/.installed-dev ## run the whole test suite
+# make test: the fast suite (unit, API, real data); nothing installed, no server, no browser, no fuzzing.
+# make test-all: everything, after installing chromium, nginx and PostgreSQL where missing (as root).
+FAST_TESTS := not live and not browser and not fuzz
+PYTEST_ARGS ?=
+
+test: $(VENV)/.installed-dev ## the fast test suite: unit, API and real-data tests (a few minutes)
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+
+test-all: $(VENV)/.installed-dev ## every test: the fast suite plus live servers, the browser and fuzzing (installs what they need)
 	bash tests/install-browser.sh
 	bash tests/install-servers.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # make train and make retrain are one command (python -m training) with one gate, writing to MODELS;
 # retrain adds the moderators' feedback in FEEDBACK_DB.

@@ -1,7 +1,8 @@
 """Start an app under gunicorn with the project's config, wait until it answers, stop it.
 
 Each server runs in a session (process group) of its own, so stopping it never touches the
-benchmark, and a master that will not stop is killed together with its workers.
+benchmark, and a master that will not stop is killed together with its workers. The benchmarks
+and the live tests (tests/conftest.py's fixtures) start and stop their servers with this module.
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ def _control_socket_args() -> list[str]:
 
 
 def start(name: str, app: str, log_dir: Path, env: dict[str, str] | None = None) -> Server:
-    """Run ``gunicorn -c service/gunicorn.conf.py APP`` on a free port; do not wait for it."""
+    """Run ``gunicorn -c service/gunicorn.conf.py APP`` on a free port; do not wait for it.
+
+    Its output goes to ``log_dir/NAME.log``, not to a pipe: a pipe nobody reads fills up with the
+    server's log lines, and then the server blocks on writing them.
+    """
     port = free_port()
     log = log_dir / f"{name}.log"
     child_env = {**os.environ, **(env or {}), "HOST": HOST, "PORT": str(port)}
@@ -64,6 +69,36 @@ def start(name: str, app: str, log_dir: Path, env: dict[str, str] | None = None)
             stderr=subprocess.STDOUT, start_new_session=True,
         )
     return Server(name, process, port, log)
+
+
+def start_service(model_dir: Path, log_dir: Path, env: dict[str, str] | None = None,
+                  name: str = "service") -> Server:
+    """The service (``service.wsgi:app``) on the model in ``model_dir``, as production runs it; not waited for.
+
+    ``env`` adds to (or overrides) the environment: ``COMMENT_CLASSIFIER_*`` settings, ``WORKERS``,
+    ``BIND`` (a unix socket, behind nginx) and the like.
+    """
+    return start(name, "service.wsgi:app", log_dir, {"COMMENT_CLASSIFIER_MODEL_DIR": str(model_dir), **(env or {})})
+
+
+def serve(model_dir: Path, log_dir: Path, env: dict[str, str] | None = None, name: str = "service",
+          timeout: float = 90.0) -> Server:
+    """:func:`start_service`, then wait until it is ready; stopped again (and raises) if it is not."""
+    server = start_service(model_dir, log_dir, env, name)
+    try:
+        wait_ready(server, timeout=timeout)
+    except BaseException:
+        stop(server)
+        raise
+    return server
+
+
+def output(server: Server) -> str:
+    """Everything the server has written to its log so far."""
+    try:
+        return server.log.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def log_tail(server: Server, lines: int = 15) -> str:

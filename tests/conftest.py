@@ -1,13 +1,35 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite.
+
+Tests import shared code one way, as the package it is in: ``from tests.conftest import
+train_tiny``. The markers (pyproject.toml) split the suite: ``make test`` leaves out ``live``
+(starts gunicorn, nginx or PostgreSQL), ``browser`` (drives headless chromium) and ``fuzz``
+(schemathesis, hypothesis-heavy); ``make test-all`` runs everything. A test that starts a server
+through the fixtures below must carry one of those marks, or it fails and says so.
+"""
 
 from __future__ import annotations
 
+import html
+import itertools
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench import servers
+
 REPO = Path(__file__).resolve().parent.parent
+# The example page beside the repository (../shared/examples), article then reader comments.
+SEED_PAGE = REPO.parent / "shared" / "examples" / "scraped-page-article-and-comment.txt"
+# Screenshots the browser tests leave for a person to look at.
+SCREENSHOTS = REPO / "test-output"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+SERVER_MARKS = ("live", "browser")
 
 
 @pytest.fixture(scope="session")
@@ -108,14 +130,13 @@ def postgres_server():
     import tempfile
 
     from deploy.replicas.postgres import PostgresServer, missing_reason
-    from tests.test_live import free_port
 
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
     # Not under pytest's tmp_path: its folders are private to root, and the server runs as 'postgres'.
     folder = tempfile.mkdtemp(prefix="comment-classifier-pg-")
-    server = PostgresServer(folder, free_port(), durable=False).start()
+    server = PostgresServer(folder, servers.free_port(), durable=False).start()
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
@@ -126,5 +147,135 @@ def postgres_url(postgres_server, request):
     """The URL of a fresh, empty database on the session's server."""
     import re
 
+    require_server_mark(request.node)
     name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + f"_{os.getpid()}_{id(request) % 10**6}"
     return postgres_server.create_database(name)
+
+
+# --- live servers ------------------------------------------------------------------------------
+
+
+def require_server_mark(node) -> None:
+    """Fail a test (or module) that starts a server without the mark that keeps it out of ``make test``."""
+    if not any(node.get_closest_marker(mark) for mark in SERVER_MARKS):
+        pytest.fail(f"{node.nodeid} starts a server: mark it live (or browser), so that the fast suite "
+                    "leaves it out", pytrace=False)
+
+
+class LiveServers:
+    """Starts the service under gunicorn (bench/servers.py, as production runs it) and stops what it started."""
+
+    _names = itertools.count(1)
+
+    def __init__(self, node, log_dir: Path):
+        self.node, self.log_dir, self.started = node, log_dir, []
+
+    def __call__(self, model_dir: Path, env: dict | None = None, wait: bool = True) -> servers.Server:
+        """gunicorn with two workers on ``model_dir`` on a free 127.0.0.1 port, plus ``env``; ready
+        unless ``wait`` is false. Its log: ``servers.output(server)``."""
+        require_server_mark(self.node)
+        env, name = {"WORKERS": "2", **(env or {})}, f"gunicorn-{next(self._names)}"
+        if wait:
+            try:
+                server = servers.serve(model_dir, self.log_dir, env, name, timeout=60)
+            except RuntimeError as error:  # stopped already; the error ends with its log
+                pytest.fail(f"gunicorn did not start: {error}", pytrace=False)
+        else:
+            server = servers.start_service(model_dir, self.log_dir, env, name)
+        self.started.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        while self.started:
+            servers.stop(self.started.pop())
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory) -> Path:
+    """The folder of the live servers' logs (kept with pytest's temporary folders)."""
+    return tmp_path_factory.mktemp("gunicorn-logs")
+
+
+@pytest.fixture()
+def live_server(request, server_logs):
+    """``live_server(model_dir, env=None)``: a ready gunicorn, stopped when the test ends."""
+    started = LiveServers(request.node, server_logs)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_live_server(request, server_logs):
+    """As ``live_server``, for module-scoped fixtures: the servers stop when the module's tests end."""
+    started = LiveServers(request.node, server_logs)
+    yield started
+    started.stop_all()
+
+
+def http_json(port: int, path: str, body=None, content_type: str = "application/json", method: str | None = None,
+              headers: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
+    """One request to 127.0.0.1:``port``: (status, the JSON answer). ``body``: bytes, or JSON to encode."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    sent = {**({"Content-Type": content_type} if data is not None else {}), **(headers or {})}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=sent, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def stored_feedback(port: int, key: str, limit: int = 1000) -> list[dict]:
+    """Every verdict stored on the live server, oldest first, read ``limit`` at a time with ``key``."""
+    items, after = [], 0
+    while after is not None:
+        status, page = http_json(port, f"/v1/feedback?after={after}&limit={limit}",
+                                 headers={"Authorization": f"Bearer {key}"})
+        assert status == 200, page
+        items += page["items"]
+        after = page["next_after"]
+    return items
+
+
+@pytest.fixture()
+def seed_page() -> str:
+    """The example page's text; the test skips when it is not beside the repository."""
+    if not SEED_PAGE.is_file():
+        pytest.skip(f"the example page {SEED_PAGE.name} is not beside the repository")
+    return SEED_PAGE.read_text(encoding="utf-8")
+
+
+@pytest.fixture()
+def seed_lines(seed_page) -> list[str]:
+    """The example page's non-blank lines, stripped: 15 of the article, a comment, a comment's buttons."""
+    return [line.strip() for line in seed_page.splitlines() if line.strip()]
+
+
+def seed_page_as_html(lines: list[str]) -> str:
+    """The seed page as a news site and its comment system would mark it up."""
+    article = "".join(f"<h2>{html.escape(line)}</h2>" if len(line.split()) <= 6 else f"<p>{html.escape(line)}</p>"
+                      for line in lines[:15])
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Kim shows Shoigu his weapons</title>"
+        "<script>window.dataLayer = [];</script></head><body>"
+        f"<main><article class='story'><div class='story-body'>{article}</div></article></main>"
+        "<section id='comments' class='comments'><div class='comment'>"
+        f"<div class='comment-text'><p>{html.escape(lines[15])}</p></div>"
+        f"<div class='comment-actions'>{html.escape(lines[16])}</div></div></section></body></html>"
+    )
+
+
+
+# --- the browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless chromium (Debian's, tests/install-browser.sh) through Playwright, for the session."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it; make test-all runs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

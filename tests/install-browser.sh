@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's chromium. Install it when it is missing and we may (root);
-# otherwise the browser tests skip and say why.
+# The browser tests (marked browser; make test-all) drive Debian's chromium. Install it when it is
+# missing and we may (root); otherwise the browser tests skip and say why.
 set -u
 if command -v chromium >/dev/null 2>&1; then
   exit 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The PostgreSQL feedback tests, the replicated-topology test and the production live tests (the
-# service behind nginx, deploy/nginx/) run Debian's PostgreSQL and nginx.
+# service behind nginx, deploy/nginx/), all marked live (make test-all), run Debian's PostgreSQL and nginx.
 # Install them when missing and we may (root); otherwise those tests skip and say why.
 set -u
 missing=()

@@ -3,7 +3,8 @@
 ``Production(model_dir)`` starts both as the README's production commands do (the nginx config
 rendered from ``deploy/nginx/comment-classifier.conf``) and stops them on exit; the tests talk
 to nginx on a free 127.0.0.1 port. nginx is installed by ``tests/install-servers.sh`` (called by
-``make test``); without it these tests skip and say why.
+``make test-all``); without it these tests skip and say why. gunicorn is started and stopped by
+``bench/servers.py``, as every live test's is.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from bench import servers
+
 REPO = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 RENDER = REPO / "deploy" / "nginx" / "render.py"
 
 
@@ -30,12 +32,6 @@ def nginx_binary() -> str:
     if found is None:
         pytest.skip("nginx is not installed (tests/install-servers.sh installs Debian's)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def connect(port: int, timeout: float = 10) -> socket.socket:
@@ -53,15 +49,14 @@ class Production:
         self.folder = Path(tempfile.mkdtemp(prefix="comment-classifier-production-"))
         self.folder.chmod(0o755)  # nginx's workers (user nobody under root) reach the socket through it
         self.socket = self.folder / "gunicorn.sock"
-        self.port = free_port()
+        self.port = servers.free_port()
         self.gunicorn_log = self.folder / "gunicorn.log"
         self.access_log = self.folder / "access.log"
         self.error_log = self.folder / "error.log"
-        environment = {**os.environ, "COMMENT_CLASSIFIER_MODEL_DIR": str(self.model_dir),
-                       "BIND": f"unix:{self.socket}", "WORKERS": "2", **self.env}
-        with open(self.gunicorn_log, "w") as log:
-            self.gunicorn = subprocess.Popen([str(GUNICORN), "-c", "service/gunicorn.conf.py", "service.wsgi:app"],
-                                             cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        self.gunicorn_server = servers.start_service(self.model_dir, self.folder,
+                                                     {"BIND": f"unix:{self.socket}", "WORKERS": "2", **self.env},
+                                                     name="gunicorn")
+        self.gunicorn = self.gunicorn_server.process
         conf = self.folder / "nginx.conf"
         subprocess.run([sys.executable, str(RENDER), "--listen", f"127.0.0.1:{self.port}", "--socket", str(self.socket),
                         "--run-dir", str(self.folder), "--access-log", str(self.access_log),
@@ -99,12 +94,11 @@ class Production:
         return "\n".join(parts)
 
     def __exit__(self, *exc) -> None:
-        for process in (self.nginx, self.gunicorn):
-            if process.poll() is None:
-                process.send_signal(signal.SIGQUIT if process is self.nginx else signal.SIGTERM)
-        for process in (self.nginx, self.gunicorn):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+        try:
+            self.nginx.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.nginx.kill()
+            self.nginx.wait()
+        servers.stop(self.gunicorn_server, grace=20)

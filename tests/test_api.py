@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 
 def post(client, body, content_type="application/json"):

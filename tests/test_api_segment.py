@@ -2,8 +2,8 @@
 
 import pytest
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
-from test_api import assert_error
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.test_api import assert_error
 
 
 def segment(client, body):

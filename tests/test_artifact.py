@@ -8,7 +8,7 @@ import pytest
 from model import Classifier, ModelNotFound, ModelVerificationError
 from model.artifact import ModelBundle, load, save, sha256_of
 
-from conftest import train_tiny
+from tests.conftest import train_tiny
 
 
 def copy_of(tiny_model_dir, tmp_path):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from bench import servers
 from tests.test_bad_input_live import UNUSUAL, raw
-from tests.test_live import output, serve, stop
 
 pytestmark = pytest.mark.live
 KEY = "catalogue-key"
@@ -16,17 +16,15 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_dir, tmp_path_factory):
+def server(module_live_server, tiny_model_dir, tmp_path_factory):
     db = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
-    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_API_KEYS": KEY,
-                                           "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db)})
-    yield port, process
-    stop(process)
+    return module_live_server(tiny_model_dir, {"COMMENT_CLASSIFIER_API_KEYS": KEY,
+                                               "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db)})
 
 
 @pytest.fixture(scope="module")
 def port(server):
-    return server[0]
+    return server.port
 
 
 def send(port, body, content_type="application/json", headers=None, method="POST", path="/v1/feedback"):
@@ -103,4 +101,4 @@ def test_get_with_odd_queries(port):
 
 
 def test_zz_no_traceback_in_the_server_output(server):
-    assert "Traceback" not in output(server[1])
+    assert "Traceback" not in servers.output(server)

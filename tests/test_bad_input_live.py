@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.test_live import output, serve, stop
+from bench import servers
 
 pytestmark = pytest.mark.live
 
@@ -23,15 +23,13 @@ TIMEOUT = 5  # seconds: any answer slower than this is a hang
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_dir):
-    port, process = serve(tiny_model_dir)
-    yield port, process
-    stop(process)
+def server(module_live_server, tiny_model_dir):
+    return module_live_server(tiny_model_dir)
 
 
 @pytest.fixture(scope="module")
 def port(server):
-    return server[0]
+    return server.port
 
 
 # --- A raw HTTP/1.1 client ------------------------------------------------------------------
@@ -419,11 +417,10 @@ def test_perspective_unusual_text_is_scored(port):
 # --- Last: the server logged no traceback through all of the above --------------------------
 
 def test_zz_no_traceback_in_the_server_output(server):
-    port, process = server
-    assert raw(port, "GET", "/healthz", content_type=None)[0] == 200
-    log = output(process)
+    assert raw(server.port, "GET", "/healthz", content_type=None)[0] == 200
+    log = servers.output(server)
     assert "Traceback" not in log, log[-5000:]
-    assert process.poll() is None
+    assert server.process.poll() is None
 
 
 # --- HTML pages: a clear 400 or a best-effort answer, never a 5xx or a hang --------------------

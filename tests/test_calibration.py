@@ -66,7 +66,7 @@ def test_weights_change_which_decisions_the_band_must_keep_precise():
 def test_platt_scaling_folds_exactly_into_the_pipeline():
     import numpy as np
 
-    from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+    from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
     from model.features import build_pipeline
     from model.scoring import FastScorer
     from training.calibration import apply_platt, fold_platt

@@ -8,7 +8,7 @@ from model import Classifier
 from model.artifact import ModelBundle, save
 from model.features import build_pipeline
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
 
 SARCASTIC = [
     "Oh great, another tax. Just what we all needed.",

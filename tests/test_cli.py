@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from model.cli import main
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTS = [EDITORIAL_EXAMPLES[0], COMMENT_EXAMPLES[0], "Mixed: officials said lol", EDITORIAL_EXAMPLES[3]]

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from test_live import serve, stop
 
 pytestmark = pytest.mark.live
 PATH = "/v1/coral/moderate"
@@ -59,14 +58,12 @@ def send(connection: http.client.HTTPConnection, body: bytes, sig: str) -> tuple
 
 
 @pytest.fixture(scope="module")
-def live(tiny_model_dir):
-    port, process = serve(tiny_model_dir, {
+def live(module_live_server, tiny_model_dir):
+    return module_live_server(tiny_model_dir, {
         "COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps(HELD),
         # The tiny model scores the editorial paragraph about 0.95; the shipped default is 0.95.
         "COMMENT_CLASSIFIER_CORAL_FLAG_THRESHOLD": "0.8",
-    })
-    yield port
-    stop(process)
+    }).port
 
 
 @pytest.fixture()

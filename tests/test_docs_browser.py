@@ -3,60 +3,47 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from test_live import REPO, serve, stop
+from tests.conftest import REPO, SCREENSHOTS
 
-pytestmark = pytest.mark.live
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = pytest.mark.browser
 
 DOCUMENT = json.loads((REPO / "service" / "openapi.json").read_text(encoding="utf-8"))
 OPERATIONS = sorted((method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item
                     if method in {"get", "post", "put", "patch", "delete"})
-SCREENSHOTS = REPO / "test-output"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
-def base_url(tiny_model_dir):
-    port, process = serve(tiny_model_dir)
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
+def base_url(module_live_server, tiny_model_dir):
+    return module_live_server(tiny_model_dir).url
 
 
 @pytest.fixture(scope="module")
-def page(base_url):
+def page(browser, base_url):
     """The docs page, loaded with requests to anywhere but the service refused and recorded."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        refused, problems = [], []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    refused, problems = [], []
 
-        def only_this_service(route):
-            if route.request.url.startswith(base_url + "/"):
-                route.continue_()
-            else:
-                refused.append(route.request.url)
-                route.abort()
+    def only_this_service(route):
+        if route.request.url.startswith(base_url + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
 
-        context.route("**/*", only_this_service)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        # A Content-Security-Policy violation is reported as a console error.
-        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-        page.goto(base_url + "/docs")
-        page.wait_for_selector(".opblock")
-        page.refused, page.problems = refused, problems
-        yield page
-        browser.close()
+    context.route("**/*", only_this_service)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    # A Content-Security-Policy violation is reported as a console error.
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(base_url + "/docs")
+    page.wait_for_selector(".opblock")
+    page.refused, page.problems = refused, problems
+    yield page
+    context.close()
 
 
 def test_docs_page_renders_every_operation_offline(page):

@@ -19,9 +19,9 @@ import threading
 
 import pytest
 
-from bench import texts
-from production import Production
-from tests.test_live import serve, stop
+from bench import servers, texts
+from tests.conftest import http_json
+from tests.production import Production
 
 pytestmark = pytest.mark.live
 
@@ -118,20 +118,14 @@ def test_quit_nginx_then_term_gunicorn_under_load_answers_every_request(tiny_mod
           "closed as idle while quitting, and were retried")
 
 
-def test_a_reload_replaces_the_workers_without_refusing_connections(tiny_model_dir):
+def test_a_reload_replaces_the_workers_without_refusing_connections(live_server, tiny_model_dir):
     # HUP stops the old workers with SIGTERM too, but the master keeps the listening socket for
     # the new ones: connections go on being accepted.
-    from tests.test_live import request
-    from bench.servers import worker_pids
-
-    port, process = serve(tiny_model_dir)
-    try:
-        old = set(worker_pids(process.pid))
-        process.send_signal(signal.SIGHUP)
-        while not (current := set(worker_pids(process.pid))) or current & old:
-            assert process.poll() is None, output(process)
-            threading.Event().wait(0.1)
-        for _ in range(20):
-            assert request(port, "/v1/classify", {"text": "still here after the reload"})[0] == 200
-    finally:
-        stop(process)
+    server = live_server(tiny_model_dir)
+    old = set(servers.worker_pids(server.process.pid))
+    server.process.send_signal(signal.SIGHUP)
+    while not (current := set(servers.worker_pids(server.process.pid))) or current & old:
+        assert server.process.poll() is None, servers.output(server)
+        threading.Event().wait(0.1)
+    for _ in range(20):
+        assert http_json(server.port, "/v1/classify", {"text": "still here after the reload"})[0] == 200

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("name", ["feedback_weight", "kind_policies", "generalisation"])
@@ -25,7 +25,7 @@ def test_no_production_stage_imports_an_experiment():
 
 
 def test_generalisation_scores_variants_out_of_source():
-    from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+    from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
     from training.experiments.generalisation import score_variant
     from training.records import Record
 

@@ -9,7 +9,7 @@ import pytest
 from model.explain import explain, tokens_with_offsets
 from model.text import normalize, tokenize
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_PAGE = REPO.parent / "shared" / "examples" / "scraped-page-article-and-comment.txt"
@@ -205,7 +205,7 @@ def test_character_ngrams_span_their_tokens():
     from model.features import build_pipeline
     from model.scoring import FastScorer
 
-    from conftest import TINY_PARAMS
+    from tests.conftest import TINY_PARAMS
 
     texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
     labels = ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES)

@@ -16,7 +16,7 @@ KEY = "moderators-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.live)])
 def location(request, tmp_path):
     """Where a test's feedback lives: a SQLite file, or a fresh database on the session's server."""
     if request.param == "sqlite":
@@ -424,6 +424,7 @@ def test_perspective_under_require_api_key(tiny_classifier, tmp_path):
 # --- PostgreSQL only ----------------------------------------------------------------------------
 
 
+@pytest.mark.live
 def test_postgres_store_has_a_versioned_schema_and_refuses_a_newer_one(postgres_url):
     import psycopg
 
@@ -437,6 +438,7 @@ def test_postgres_store_has_a_versioned_schema_and_refuses_a_newer_one(postgres_
         open_store(postgres_url)
 
 
+@pytest.mark.live
 def test_postgres_ids_have_no_gaps_like_sqlite(postgres_url, tmp_path):
     verdicts = [{"text": "first", "label": "comment", "comment_id": "c", "moderator": "ana"},
                 {"text": "again", "label": "editorial", "comment_id": "c", "moderator": "ana"},
@@ -450,7 +452,7 @@ def test_postgres_ids_have_no_gaps_like_sqlite(postgres_url, tmp_path):
 
 
 def test_postgres_unreachable_is_a_clear_error_without_the_password(tiny_classifier, caplog):
-    from tests.test_live import free_port
+    from bench.servers import free_port
 
     url = f"postgresql://moderator:s3cret-pw@127.0.0.1:{free_port()}/feedback"
     with pytest.raises(FeedbackError, match="cannot open the feedback store") as raised:
@@ -475,6 +477,7 @@ def test_a_database_url_that_is_not_postgresql_is_a_503_that_says_so(tiny_classi
     assert "must be a postgresql:// URL" in caplog.text
 
 
+@pytest.mark.live
 def test_postgres_backup_is_a_pg_dump_that_restores(postgres_server, postgres_url, tmp_path, capsys):
     import shutil
     import subprocess
@@ -495,6 +498,7 @@ def test_postgres_backup_is_a_pg_dump_that_restores(postgres_server, postgres_ur
     again.close()
 
 
+@pytest.mark.live
 def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
     from training.corrections import read_feedback
     from training.train import build_parser
@@ -508,6 +512,7 @@ def test_retraining_reads_every_replicas_feedback_from_postgresql(postgres_url):
     assert [row["comment_id"] for row in rows] == ["replica-1", "replica-2"]
 
 
+@pytest.mark.live
 def test_copy_moves_sqlite_feedback_into_postgresql_with_ids_and_times(postgres_url, sqlite_store, capsys):
     ids = [sqlite_store.put({"text": f"verdict {i}", "label": "comment", "comment_id": f"c{i % 3}",
                              "moderator": "ana", "scores": {"comment": 0.5}})[0] for i in range(5)]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.test_live import output, serve, stop
+from bench import servers
+from tests.conftest import http_json, stored_feedback
 
 pytestmark = pytest.mark.live
 KEY = "live-feedback-key"
@@ -18,27 +17,7 @@ CLIENTS, POSTS, DISTINCT = 16, 25, 20
 
 
 def post(port, body, key=KEY):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/feedback", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def get_all(port) -> list[dict]:
-    items, after = [], 0
-    while after is not None:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/feedback?after={after}&limit=97",
-                                         headers={"Authorization": f"Bearer {KEY}"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            page = json.loads(response.read())
-        items += page["items"]
-        after = page["next_after"]
-    return items
+    return http_json(port, "/v1/feedback", body, headers={"Authorization": f"Bearer {key}"} if key else {})
 
 
 def client_run(port, client):
@@ -59,7 +38,8 @@ def backend(request):
     return request.param
 
 
-def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_model_dir, tmp_path, backend, request):
+def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(live_server, tiny_model_dir, tmp_path, backend,
+                                                                       request):
     db = tmp_path / "feedback.sqlite3"
     env = {"COMMENT_CLASSIFIER_API_KEYS": KEY, "WORKERS": "3"}
     if backend == "sqlite":
@@ -67,18 +47,17 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_mode
     else:
         url = request.getfixturevalue("postgres_url")
         env["COMMENT_CLASSIFIER_DATABASE_URL"] = url
-    port, process = serve(tiny_model_dir, env)
-    try:
-        assert post(port, {"text": "no key here", "label": "comment"}, key=None)[0] == 401
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            runs = list(pool.map(lambda c: client_run(port, c), range(CLIENTS)))
-        answers = [answer for run in runs for answer in run]
-        assert all(status in (200, 201) for _, status, _ in answers), [a for a in answers if a[1] not in (200, 201)]
-        items = get_all(port)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
-            scrape = response.read().decode()
-    finally:
-        stop(process)
+    server = live_server(tiny_model_dir, env)
+    port = server.port
+    assert post(port, {"text": "no key here", "label": "comment"}, key=None)[0] == 401
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        runs = list(pool.map(lambda c: client_run(port, c), range(CLIENTS)))
+    answers = [answer for run in runs for answer in run]
+    assert all(status in (200, 201) for _, status, _ in answers), [a for a in answers if a[1] not in (200, 201)]
+    items = stored_feedback(port, KEY, limit=97)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        scrape = response.read().decode()
+    servers.stop(server)
 
     # /metrics sums every worker's counts: one 'created' per new row, one 'updated' per update
     stored = {action: float(line.rsplit(" ", 1)[1]) for line in scrape.splitlines()
@@ -113,48 +92,41 @@ def test_concurrent_feedback_is_all_stored_once_and_survives_a_restart(tiny_mode
         with psycopg.connect(url) as connection:
             assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == len(items)
         assert not db.exists()
-    port, process = serve(tiny_model_dir, env)
-    try:
-        status, body = post(port, {"text": "after the restart", "label": "comment", "comment_id": "c0-0",
-                                   "moderator": "mod-0"})
-        assert status == 200 and body["id"] == by_key[("c0-0", "mod-0")]["id"]
-        status, body = post(port, {"text": "a new one after the restart", "label": "comment"})
-        assert status == 201 and body["id"] > max(created)
-        again = get_all(port)
-        log = output(process)
-    finally:
-        stop(process)
+    server = live_server(tiny_model_dir, env)
+    port = server.port
+    status, body = post(port, {"text": "after the restart", "label": "comment", "comment_id": "c0-0",
+                               "moderator": "mod-0"})
+    assert status == 200 and body["id"] == by_key[("c0-0", "mod-0")]["id"]
+    status, body = post(port, {"text": "a new one after the restart", "label": "comment"})
+    assert status == 201 and body["id"] > max(created)
+    again = stored_feedback(port, KEY, limit=97)
+    log = servers.output(server)
+    servers.stop(server)
     assert KEY not in log  # keys are never logged
     assert len(again) == len(items) + 1
     assert {item["id"] for item in again} >= {item["id"] for item in items}
 
 
-def test_require_api_key_guards_other_endpoints_on_the_live_server(tiny_model_dir, tmp_path):
+def test_require_api_key_guards_other_endpoints_on_the_live_server(live_server, tiny_model_dir, tmp_path):
     env = {"COMMENT_CLASSIFIER_API_KEYS_FILE": str(tmp_path / "keys.txt"),
            "COMMENT_CLASSIFIER_REQUIRE_API_KEY": "/v1/classify,/v1/segment",
            "COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}
     (tmp_path / "keys.txt").write_text("# desk\nfile-key-1\n")
 
     def call(path, key=None):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{path}", data=json.dumps({"text": "The council met on Monday."}).encode(),
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            assert json.loads(error.read())["error"]["code"] in ("missing_api_key", "invalid_api_key")
-            return error.code
+        status, answer = http_json(port, path, {"text": "The council met on Monday."},
+                                   headers={"Authorization": f"Bearer {key}"} if key else {})
+        if status >= 400:
+            assert answer["error"]["code"] in ("missing_api_key", "invalid_api_key")
+        return status
 
-    port, process = serve(tiny_model_dir, env)
-    try:
-        assert [call("/v1/classify"), call("/v1/classify", "nope"), call("/v1/classify", "file-key-1")] == [401, 403, 200]
-        assert [call("/v1/segment"), call("/v1/segment", "file-key-1")] == [401, 200]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as response:
-            assert response.status == 200
-        (tmp_path / "keys.txt").write_text("file-key-2\n")  # rotated without a restart
-        assert [call("/v1/classify", "file-key-1"), call("/v1/classify", "file-key-2")] == [403, 200]
-        log = output(process)
-    finally:
-        stop(process)
+    server = live_server(tiny_model_dir, env)
+    port = server.port
+    assert [call("/v1/classify"), call("/v1/classify", "nope"), call("/v1/classify", "file-key-1")] == [401, 403, 200]
+    assert [call("/v1/segment"), call("/v1/segment", "file-key-1")] == [401, 200]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as response:
+        assert response.status == 200
+    (tmp_path / "keys.txt").write_text("file-key-2\n")  # rotated without a restart
+    assert [call("/v1/classify", "file-key-1"), call("/v1/classify", "file-key-2")] == [403, 200]
+    log = servers.output(server)
     assert "file-key-1" not in log and "file-key-2" not in log

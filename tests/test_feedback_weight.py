@@ -23,7 +23,7 @@ from training.experiments.feedback_weight import (
 )
 from training.records import COMMENT, EDITORIAL, Record
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
 
 TOPICS = ["transit levy", "school board budget", "riding nomination", "hospital wing", "pension reform",
           "carbon tax", "police contract", "housing plan", "ferry schedule", "mining licence"]

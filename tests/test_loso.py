@@ -11,7 +11,7 @@ from training.evaluate import editorial_probabilities, leave_one_source_out
 from training.loso import out_of_source_probabilities
 from training.records import Record
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 
 def records():

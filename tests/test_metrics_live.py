@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_live import free_port, output, serve, start, stop
+from bench import servers
 
 pytestmark = pytest.mark.live
 
@@ -51,10 +51,10 @@ def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def log_lines(process) -> list[dict]:
+def log_lines(server: servers.Server) -> list[dict]:
     """Every line the server printed, each parsed as JSON (a line that is not JSON fails the test)."""
     lines = []
-    for line in output(process).splitlines():
+    for line in servers.output(server).splitlines():
         if line.strip():
             try:
                 lines.append(json.loads(line))
@@ -63,7 +63,7 @@ def log_lines(process) -> list[dict]:
     return lines
 
 
-def lines_for(process, *request_ids: str) -> list[dict]:
+def lines_for(server: servers.Server, *request_ids: str) -> list[dict]:
     """The log, once a request line for each of ``request_ids`` is in it.
 
     A worker writes a request's line after it has sent the response (as gunicorn writes its
@@ -71,29 +71,23 @@ def lines_for(process, *request_ids: str) -> list[dict]:
     """
     deadline = time.monotonic() + 10
     while True:
-        lines = log_lines(process)
+        lines = log_lines(server)
         logged = {line.get("request_id") for line in lines if line["logger"] == "service.requests"}
         if logged.issuperset(request_ids) or time.monotonic() > deadline:
             return lines
         time.sleep(0.05)
 
 
-def metrics_folder(process) -> Path:
-    [line] = [line for line in log_lines(process) if line["message"].startswith("metrics folder ")]
+def metrics_folder(server: servers.Server) -> Path:
+    [line] = [line for line in log_lines(server) if line["message"].startswith("metrics folder ")]
     return Path(line["message"].removeprefix("metrics folder "))
 
 
-def workers(process) -> set[int]:
-    """The master's live child processes."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    return {int(pid) for pid in children}
-
-
-def two_new_workers(process, old: set[int] = frozenset()) -> set[int]:
+def two_new_workers(server: servers.Server, old: set[int] = frozenset()) -> set[int]:
     """Wait until the master runs two workers, none of them in ``old``."""
     deadline = time.monotonic() + 30
     while True:
-        current = workers(process)
+        current = set(servers.worker_pids(server.process.pid))
         if len(current) == 2 and not current & old:
             return current
         assert time.monotonic() < deadline, f"gunicorn runs workers {current}, after {old}"
@@ -108,16 +102,14 @@ def classify(port: int, i: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_dir):
-    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps([SECRET])})
-    yield port, process
-    stop(process)
+def server(module_live_server, tiny_model_dir):
+    return module_live_server(tiny_model_dir, {"COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps([SECRET])})
 
 
 def test_counts_add_up_across_workers_and_outlive_dead_workers(server, tiny_classifier):
-    port, process = server
-    first = two_new_workers(process)
-    folder = metrics_folder(process)
+    port = server.port
+    first = two_new_workers(server)
+    folder = metrics_folder(server)
     with ThreadPoolExecutor(4) as pool:
         labels = [label for labels in pool.map(lambda i: classify(port, i), range(24)) for label in labels]
     samples = scrape(port)
@@ -130,11 +122,11 @@ def test_counts_add_up_across_workers_and_outlive_dead_workers(server, tiny_clas
     replica = f"{socket.gethostname()}:{port}"  # REPLICA's default: hostname:port
     assert value(samples, "comment_classifier_model_info", replica=replica, version=tiny_classifier.version) == 1
     # The master loaded the model too, but its gauge is not among the workers'.
-    assert not (folder / f"gauge_livemax_{process.pid}.db").exists()
+    assert not (folder / f"gauge_livemax_{server.process.pid}.db").exists()
 
     for pid in first:  # both workers die without a word; gunicorn starts two new ones
         os.kill(pid, signal.SIGKILL)
-    two_new_workers(process, first)
+    two_new_workers(server, first)
     for i in range(24, 30):
         classify(port, i)
     samples = scrape(port)
@@ -147,13 +139,13 @@ def test_counts_add_up_across_workers_and_outlive_dead_workers(server, tiny_clas
     for pid in first:
         assert not (folder / f"gauge_livemax_{pid}.db").exists()
         assert (folder / f"counter_{pid}.db").exists()
-    lines = lines_for(process, *(f"live-{i}" for i in range(30)))
+    lines = lines_for(server, *(f"live-{i}" for i in range(30)))
     served = {line["pid"] for line in lines if str(line.get("request_id", "")).startswith("live-")}
     assert len(served) >= 2  # at least one old and one new worker answered
 
 
 def test_request_ids_are_echoed_generated_or_replaced(server):
-    port, _ = server
+    port = server.port
     assert http(port, "GET", "/healthz", headers={"X-Request-ID": "abc.123:x_y-z"})[1]["X-Request-ID"] == "abc.123:x_y-z"
     generated = http(port, "GET", "/healthz")[1]["X-Request-ID"]
     assert len(generated) == 32 and int(generated, 16) >= 0
@@ -167,7 +159,7 @@ def test_request_ids_are_echoed_generated_or_replaced(server):
 
 
 def test_log_lines_are_json_with_ids_and_never_the_text(server):
-    port, process = server
+    port = server.port
     http(port, "POST", "/v1/segment", {"text": TEXT + "\n\n" + EDITORIAL}, {"X-Request-ID": "seg-1"})
     http(port, "POST", "/v1alpha1/comments:analyze?key=sekrit-key-2",
          {"comment": {"text": TEXT}, "requestedAttributes": {"COMMENT": {}}}, {"X-Request-ID": "persp-1"})
@@ -179,7 +171,7 @@ def test_log_lines_are_json_with_ids_and_never_the_text(server):
                                                                   "X-Request-ID": "coral-1"})
     assert status in (200, 204)
 
-    lines = lines_for(process, "seg-1", "persp-1", "bad-1", "coral-1")
+    lines = lines_for(server, "seg-1", "persp-1", "bad-1", "coral-1")
     by_id = {}
     for line in lines:
         assert {"time", "level", "logger", "pid", "message"} <= line.keys()
@@ -193,58 +185,51 @@ def test_log_lines_are_json_with_ids_and_never_the_text(server):
     # Coral's own verdict line, written while the request was handled, carries its id too.
     assert {line["logger"] for line in by_id["coral-1"]} == {"service.coral", "service.requests"}
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
-    everything = output(process)
+    everything = servers.output(server)
     for secret in ("zebraquokka", "sekrit-key-2", "sekrit-token-1"):
         assert secret not in everything
 
 
 def test_zz_the_temporary_metrics_folder_goes_with_the_server(server):
-    _, process = server
-    folder = metrics_folder(process)
+    folder = metrics_folder(server)
     assert folder.is_dir()
-    stop(process)
+    servers.stop(server)
     assert not folder.exists()
 
 
-def test_log_text_on_and_an_operators_metrics_folder(tiny_model_dir, tmp_path):
+def test_log_text_on_and_an_operators_metrics_folder(live_server, tiny_model_dir, tmp_path):
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"a previous run's file, unreadable")
-    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_LOG_TEXT": "true", "PROMETHEUS_MULTIPROC_DIR": str(folder)})
-    try:
-        assert not (folder / "counter_1.db").exists()
-        assert metrics_folder(process) == folder
-        classify(port, 1)
-        assert value(scrape(port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 1
-        [line] = [line for line in lines_for(process, "live-1") if line.get("request_id") == "live-1"]
-        assert line["texts"] == [TEXT, EDITORIAL]
-    finally:
-        stop(process)
+    server = live_server(tiny_model_dir, {"COMMENT_CLASSIFIER_LOG_TEXT": "true",
+                                          "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    assert not (folder / "counter_1.db").exists()
+    assert metrics_folder(server) == folder
+    classify(server.port, 1)
+    assert value(scrape(server.port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 1
+    [line] = [line for line in lines_for(server, "live-1") if line.get("request_id") == "live-1"]
+    assert line["texts"] == [TEXT, EDITORIAL]
+    servers.stop(server)
     assert folder.is_dir()  # the operator's folder stays
 
 
 def test_the_temporary_folder_outlives_replaced_workers_and_goes_even_after_a_failed_start(
-        tiny_model_dir, tmp_path):
+        live_server, tiny_model_dir, tmp_path):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    port, process = serve(tiny_model_dir, {"TMPDIR": str(temporary)})
-    try:
-        folder = metrics_folder(process)
-        assert folder.parent == temporary
-        first = two_new_workers(process)
-        classify(port, 1)
-        os.kill(process.pid, signal.SIGHUP)  # new workers; the old ones exit on their own
-        two_new_workers(process, first)
-        assert folder.is_dir()
-        classify(port, 2)
-        assert value(scrape(port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 2
-    finally:
-        stop(process)
+    server = live_server(tiny_model_dir, {"TMPDIR": str(temporary)})
+    folder = metrics_folder(server)
+    assert folder.parent == temporary
+    first = two_new_workers(server)
+    classify(server.port, 1)
+    os.kill(server.process.pid, signal.SIGHUP)  # new workers; the old ones exit on their own
+    two_new_workers(server, first)
+    assert folder.is_dir()
+    classify(server.port, 2)
+    assert value(scrape(server.port), "comment_classifier_requests_total", endpoint="api.classify", status="200") == 2
+    servers.stop(server)
     assert list(temporary.iterdir()) == []
 
-    failed = start(tmp_path / "no-model", free_port(), {"TMPDIR": str(temporary)})
-    try:
-        assert failed.wait(timeout=60) != 0
-    finally:
-        failed.log_path.unlink(missing_ok=True)
+    failed = live_server(tmp_path / "no-model", {"TMPDIR": str(temporary)}, wait=False)
+    assert failed.process.wait(timeout=60) != 0
     assert list(temporary.iterdir()) == []

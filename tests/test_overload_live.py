@@ -16,12 +16,10 @@ import time
 
 import pytest
 
-from bench import texts
+from bench import servers, texts
 from service import overload
-from tests.test_live import output, serve, stop
 
-pytestmark = pytest.mark.live
-
+# The in-process tests run in the fast suite; the two against gunicorn are marked live.
 CLIENTS = 10
 TIMEOUT = 60  # seconds: a socket timeout, only so that a hang fails instead of blocking the suite
 
@@ -108,60 +106,60 @@ def _post(port: int, path: str, body: str) -> tuple[int, dict, dict]:
         connection.close()
 
 
-def test_saturated_worker_sheds_load_with_503_before_the_slow_answers(tiny_model_dir):
-    port, process = serve(tiny_model_dir, {"WORKERS": "1", "THREADS": "4",
+@pytest.mark.live
+def test_saturated_worker_sheds_load_with_503_before_the_slow_answers(live_server, tiny_model_dir):
+    server = live_server(tiny_model_dir, {"WORKERS": "1", "THREADS": "4",
                                            "COMMENT_CLASSIFIER_MAX_IN_FLIGHT": "1"})
-    try:
-        slow_body = json.dumps({"texts": texts.cycle(1000), "explain": True})
-        start = threading.Barrier(CLIENTS)
-        arrivals: list[tuple[int, int, dict, dict]] = []  # (order, status, headers, body)
-        failures: list[BaseException] = []
-        lock = threading.Lock()
+    port = server.port
+    slow_body = json.dumps({"texts": texts.cycle(1000), "explain": True})
+    start = threading.Barrier(CLIENTS)
+    arrivals: list[tuple[int, int, dict, dict]] = []  # (order, status, headers, body)
+    failures: list[BaseException] = []
+    lock = threading.Lock()
 
-        def client():
-            start.wait(TIMEOUT)
-            try:
-                status, headers, body = _post(port, "/v1/classify", slow_body)
-            except BaseException as error:  # a connection error is a failure, kept for the assert
-                with lock:
-                    failures.append(error)
-                return
+    def client():
+        start.wait(TIMEOUT)
+        try:
+            status, headers, body = _post(port, "/v1/classify", slow_body)
+        except BaseException as error:  # a connection error is a failure, kept for the assert
             with lock:
-                arrivals.append((len(arrivals), status, headers, body))
+                failures.append(error)
+            return
+        with lock:
+            arrivals.append((len(arrivals), status, headers, body))
 
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        # While the worker is full, the probes are answered by a spare thread.
-        probes = []
-        while any(thread.is_alive() for thread in threads) and len(probes) < 3:
-            probes.append(_get_status(port, "/healthz"))
-            time.sleep(0.05)
-        for thread in threads:
-            thread.join(TIMEOUT * 2)
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    # While the worker is full, the probes are answered by a spare thread.
+    probes = []
+    while any(thread.is_alive() for thread in threads) and len(probes) < 3:
+        probes.append(_get_status(port, "/healthz"))
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(TIMEOUT * 2)
 
-        assert failures == []
-        assert len(arrivals) == CLIENTS
-        statuses = [status for _, status, _, _ in arrivals]
-        assert set(statuses) <= {200, 503}, statuses
-        assert 200 in statuses and 503 in statuses, statuses
-        for _, status, headers, body in arrivals:
-            if status == 503:
-                assert body["error"]["code"] == "overloaded"
-                assert headers["Retry-After"] == str(overload.RETRY_AFTER_SECONDS)
-            else:
-                assert len(body["results"]) == 1000
-        # Every 503 arrived before the first slow answer: none of them waited behind it.
-        first_ok = statuses.index(200)
-        assert statuses[first_ok:] == [200] * (len(statuses) - first_ok), statuses
-        assert probes and set(probes) == {200}, probes
+    assert failures == []
+    assert len(arrivals) == CLIENTS
+    statuses = [status for _, status, _, _ in arrivals]
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses and 503 in statuses, statuses
+    for _, status, headers, body in arrivals:
+        if status == 503:
+            assert body["error"]["code"] == "overloaded"
+            assert headers["Retry-After"] == str(overload.RETRY_AFTER_SECONDS)
+        else:
+            assert len(body["results"]) == 1000
+    # Every 503 arrived before the first slow answer: none of them waited behind it.
+    first_ok = statuses.index(200)
+    assert statuses[first_ok:] == [200] * (len(statuses) - first_ok), statuses
+    assert probes and set(probes) == {200}, probes
 
-        # Normal service afterwards.
-        status, _, body = _post(port, "/v1/classify", json.dumps({"text": "The council met on Monday."}))
-        assert status == 200 and body["label"] in ("editorial", "comment")
-        assert "Traceback" not in output(process)
-    finally:
-        stop(process)
+    # Normal service afterwards.
+    status, _, body = _post(port, "/v1/classify", json.dumps({"text": "The council met on Monday."}))
+    assert status == 200 and body["label"] in ("editorial", "comment")
+    assert "Traceback" not in servers.output(server)
+    servers.stop(server)
 
 
 def _get_status(port: int, path: str) -> int:
@@ -175,27 +173,27 @@ def _get_status(port: int, path: str) -> int:
         connection.close()
 
 
-def test_a_refused_body_is_read_before_the_answer_so_the_client_gets_it(tiny_model_dir):
+@pytest.mark.live
+def test_a_refused_body_is_read_before_the_answer_so_the_client_gets_it(live_server, tiny_model_dir):
     # gunicorn drains only 64 KiB of a body the app refused unread, then closes a connection
     # whose answer promised keep-alive: the client still sending would meet a broken pipe. The
     # worker reads the rest first, so the answer arrives and the connection stays usable; a
     # body that stops coming gets its answer, after 2 s, with Connection: close.
-    port, process = serve(tiny_model_dir, {"WORKERS": "1"})
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-        answers = []
-        for body in ({"text": "first"}, {"text": "x" * 3_000_000}, {"text": "after the refused body"}):
-            connection.request("POST", "/v1/classify", json.dumps(body), {"Content-Type": "application/json"})
-            response = connection.getresponse()
-            answers.append((response.status, response.will_close, json.loads(response.read())))
-        connection.close()
-        assert [(status, closes) for status, closes, _ in answers] == [(200, False), (413, False), (200, False)]
-        assert answers[1][2]["error"]["code"] == "body_too_large"
+    server = live_server(tiny_model_dir, {"WORKERS": "1"})
+    port = server.port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    answers = []
+    for body in ({"text": "first"}, {"text": "x" * 3_000_000}, {"text": "after the refused body"}):
+        connection.request("POST", "/v1/classify", json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answers.append((response.status, response.will_close, json.loads(response.read())))
+    connection.close()
+    assert [(status, closes) for status, closes, _ in answers] == [(200, False), (413, False), (200, False)]
+    assert answers[1][2]["error"]["code"] == "body_too_large"
 
-        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as stalled:
-            stalled.sendall(b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            b"Content-Length: 5000000\r\n\r\n" + b"x" * 100_000)
-            head = stalled.recv(65536).split(b"\r\n\r\n")[0].decode().lower()
-        assert head.startswith("http/1.1 413") and "connection: close" in head
-    finally:
-        stop(process)
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as stalled:
+        stalled.sendall(b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 5000000\r\n\r\n" + b"x" * 100_000)
+        head = stalled.recv(65536).split(b"\r\n\r\n")[0].decode().lower()
+    assert head.startswith("http/1.1 413") and "connection: close" in head
+    servers.stop(server)

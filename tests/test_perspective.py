@@ -9,7 +9,7 @@ import pytest
 from service import create_app
 from service.integrations.perspective import ERROR_TYPE, sentences, supported, utf16_offsets
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
 
 ANALYZE = "/v1alpha1/comments:analyze"
 SUGGEST = "/v1alpha1/comments:suggestscore"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from test_live import request as http_request, serve, stop
+from tests.conftest import http_json
 
 pytestmark = pytest.mark.live
 REPO = Path(__file__).resolve().parent.parent
@@ -20,15 +20,13 @@ errors = pytest.importorskip("googleapiclient.errors")
 
 
 @pytest.fixture(params=[None, "test-key"], ids=["no-keys", "keys"])
-def live(request, tiny_model_dir, monkeypatch):
+def live(request, live_server, tiny_model_dir, monkeypatch):
     """A live service, without API keys or with ``test-key`` as its only key; yields (port, key)."""
     if request.param:
         monkeypatch.setenv("COMMENT_CLASSIFIER_API_KEYS", json.dumps([request.param]))
     else:
         monkeypatch.delenv("COMMENT_CLASSIFIER_API_KEYS", raising=False)
-    port, process = serve(tiny_model_dir)
-    yield port, request.param
-    stop(process)
+    return live_server(tiny_model_dir).port, request.param
 
 
 def google_client(port: int, key: str | None):
@@ -79,15 +77,14 @@ def test_googles_client_built_from_the_served_discovery_document(live, tiny_clas
     assert response["attributeScores"]["EDITORIAL"]["summaryScore"]["value"] == pytest.approx(p)
 
 
+@pytest.mark.parametrize("live", ["test-key"], ids=["keys"], indirect=True)
 def test_a_wrong_or_missing_key_is_refused(live):
     port, key = live
-    if key is None:
-        pytest.skip("the service has no keys configured")
     body = {"comment": {"text": "hi"}, "requestedAttributes": {"COMMENT": {}}}
     with pytest.raises(errors.HttpError) as raised:
         google_client(port, "wrong-key").comments().analyze(body=body).execute()
     assert raised.value.status_code == 400
     assert raised.value.reason == "API key not valid. Please pass a valid API key."
-    status, answer = http_request(port, "/v1alpha1/comments:analyze", body)
+    status, answer = http_json(port, "/v1alpha1/comments:analyze", body)
     assert (status, answer["error"]["status"]) == (403, "PERMISSION_DENIED")
     assert os.environ.get("COMMENT_CLASSIFIER_API_KEYS") == '["test-key"]'

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bench import adversarial
-from production import Production, connect
+from tests.production import Production, connect
 
 pytestmark = pytest.mark.live
 REPO = Path(__file__).resolve().parent.parent

@@ -5,23 +5,13 @@ the keyboard-only path through the seed page and a 200-row file, every verdict f
 from __future__ import annotations
 
 import csv
-import json
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
-from tests.test_live import REPO, serve, stop
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, REPO, SCREENSHOTS, SEED_PAGE, http_json, stored_feedback
 
-pytestmark = [pytest.mark.live, pytest.mark.artifact]
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-from tests.test_web_browser import SCREENSHOTS, SEED_PAGE, browser  # noqa: E402,F401  (browser: a fixture)
+pytestmark = [pytest.mark.browser, pytest.mark.artifact]
 
 KEY = "queue-key-1"
 LABELS = {"e": ("editorial", None), "c": ("comment", None), "s": ("comment", "sarcastic"),
@@ -29,35 +19,22 @@ LABELS = {"e": ("editorial", None), "c": ("comment", None), "s": ("comment", "sa
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(module_live_server, tmp_path_factory):
     folder = tmp_path_factory.mktemp("queue")
-    port, process = serve(REPO / "model", {
+    return module_live_server(REPO / "model", {
         "COMMENT_CLASSIFIER_API_KEYS": KEY, "COMMENT_CLASSIFIER_FEEDBACK_DB": str(folder / "feedback.sqlite3"),
         "COMMENT_CLASSIFIER_REVIEW_LOG_SIZE": "100", "COMMENT_CLASSIFIER_REVIEW_LOG_DB": str(folder / "review.sqlite3"),
-    })
-    yield port
-    stop(process)
+    }).port
 
 
 def api(port, method, path, body=None, key=KEY):
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"} if data else {}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        raw = response.read()
-        return json.loads(raw) if raw else None
+    status, answer = http_json(port, path, body, method=method, headers={"Authorization": f"Bearer {key}"} if key else {})
+    assert status < 400, answer
+    return answer
 
 
 def stored(port) -> list[dict]:
-    rows, after = [], 0
-    while True:
-        page = api(port, "GET", f"/v1/feedback?limit=1000&after={after}")
-        rows += page["items"]
-        if page["next_after"] is None:
-            return rows
-        after = page["next_after"]
+    return stored_feedback(port, KEY)
 
 
 def open_page(browser, port, width=1280, phone=False):
@@ -230,36 +207,34 @@ def test_the_service_s_review_log_is_pulled_and_a_verdict_takes_it_out(browser, 
     page.context.close()
 
 
-def test_without_keys_the_queue_says_corrections_are_off(browser, tiny_model_dir, tmp_path):
-    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")})
-    try:
-        page = open_page(browser, port)
-        posts = []
-        page.on("request", lambda request: posts.append(request.url) if request.method == "POST" and
-                "feedback" in request.url else None)
-        page.wait_for_selector("#queue-corrections:not([hidden])")
-        assert "Corrections are off on this server" in page.inner_text("#queue-corrections")
-        page.fill("#text", "\n".join([EDITORIAL_EXAMPLES[0], COMMENT_EXAMPLES[0]]))
-        page.click("#analyse")
-        page.wait_for_selector("#analyse-status.status-ok")
-        assert page.locator("#results .feedback").first.is_hidden()  # no buttons that cannot work
-        assert page.locator("#moderator-settings").is_hidden()
-        page.uncheck("#queue-only-review")
-        page.click("#queue-page")
-        page.wait_for_selector("#queue-status.status-ok")
-        card = page.locator(".qcard").first
-        assert card.locator("button").count() == 0
-        assert card.locator(".qoff").inner_text() == "Corrections are off on this server."
-        card.focus()
-        page.keyboard.press("c")
-        assert page.locator(".qcard").count() == 2 and posts == []
-        body = page.inner_text("body")
-        for operator_words in ("COMMENT_CLASSIFIER", "keys_not_configured", "API_KEYS"):
-            assert operator_words not in body
-        assert page.errors == []
-        page.context.close()
-    finally:
-        stop(process)
+def test_without_keys_the_queue_says_corrections_are_off(browser, live_server, tiny_model_dir, tmp_path):
+    server = live_server(tiny_model_dir, {"COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")})
+    port = server.port
+    page = open_page(browser, port)
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" and
+            "feedback" in request.url else None)
+    page.wait_for_selector("#queue-corrections:not([hidden])")
+    assert "Corrections are off on this server" in page.inner_text("#queue-corrections")
+    page.fill("#text", "\n".join([EDITORIAL_EXAMPLES[0], COMMENT_EXAMPLES[0]]))
+    page.click("#analyse")
+    page.wait_for_selector("#analyse-status.status-ok")
+    assert page.locator("#results .feedback").first.is_hidden()  # no buttons that cannot work
+    assert page.locator("#moderator-settings").is_hidden()
+    page.uncheck("#queue-only-review")
+    page.click("#queue-page")
+    page.wait_for_selector("#queue-status.status-ok")
+    card = page.locator(".qcard").first
+    assert card.locator("button").count() == 0
+    assert card.locator(".qoff").inner_text() == "Corrections are off on this server."
+    card.focus()
+    page.keyboard.press("c")
+    assert page.locator(".qcard").count() == 2 and posts == []
+    body = page.inner_text("body")
+    for operator_words in ("COMMENT_CLASSIFIER", "keys_not_configured", "API_KEYS"):
+        assert operator_words not in body
+    assert page.errors == []
+    page.context.close()
 
 
 def test_the_queue_on_a_390px_phone(browser, server):

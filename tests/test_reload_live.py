@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from bench import servers
 from tests.conftest import train_tiny
-from tests.test_live import output, serve, stop
 
 pytestmark = pytest.mark.live
 SWITCH_WITHIN = 5.0
@@ -67,7 +67,7 @@ def switch_delay(answers, switched: float, old: str, until: float = float("inf")
                 if version == old and switched < started < until), default=0.0)
 
 
-def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(tmp_path):
+def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(live_server, tmp_path):
     from model.artifact import load
     from model.store import ModelStore
 
@@ -79,19 +79,18 @@ def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(tm
     artifact = load(tmp_path / "tiny-2")
     card = artifact.card
     store.add(artifact, {k: v for k, v in card.items() if k != "artifact"})
-    port, process = serve(store.root)
-    try:
-        with Load(port) as load_:
-            wait_for(lambda: len(load_.answers) > 200, 20)
-            store.promote("tiny-2")
-            promoted = time.monotonic()
-            wait_for(lambda: False, SWITCH_WITHIN + 2)
-            assert store.rollback() == "tiny-1"
-            rolled_back = time.monotonic()
-            wait_for(lambda: False, SWITCH_WITHIN + 2)
-        log = output(process)
-    finally:
-        stop(process)
+    server = live_server(store.root)
+    port = server.port
+    with Load(port) as load_:
+        wait_for(lambda: len(load_.answers) > 200, 20)
+        store.promote("tiny-2")
+        promoted = time.monotonic()
+        wait_for(lambda: False, SWITCH_WITHIN + 2)
+        assert store.rollback() == "tiny-1"
+        rolled_back = time.monotonic()
+        wait_for(lambda: False, SWITCH_WITHIN + 2)
+    log = servers.output(server)
+    servers.stop(server)
     assert not load_.failures, load_.failures[:5]
     assert {status for _, status, _, _ in load_.answers} == {200}
     # Every answer names the model that made it, in the header and the body alike.
@@ -108,23 +107,22 @@ def test_promotion_and_rollback_take_over_under_load_without_a_failed_request(tm
     assert log.count("switched model from tiny-2 to tiny-1") == 2
 
 
-def test_a_model_that_fails_verification_is_refused_and_the_old_one_serves(tmp_path):
+def test_a_model_that_fails_verification_is_refused_and_the_old_one_serves(live_server, tmp_path):
     model_dir = tmp_path / "model"
     train_tiny(model_dir, version="tiny-1")
-    port, process = serve(model_dir)
-    try:
-        card = json.loads((model_dir / "card.json").read_text())
-        card["version"] = "tampered"
-        card["artifact"]["sha256"] = "f" * 64
-        (model_dir / "card.json").write_text(json.dumps(card))
-        wait_for(lambda: output(process).count("refused the model") >= 2, SWITCH_WITHIN + 5)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("POST", "/v1/classify", json.dumps({"text": "lol sure"}), {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        log = output(process)
-    finally:
-        stop(process)
+    server = live_server(model_dir)
+    port = server.port
+    card = json.loads((model_dir / "card.json").read_text())
+    card["version"] = "tampered"
+    card["artifact"]["sha256"] = "f" * 64
+    (model_dir / "card.json").write_text(json.dumps(card))
+    wait_for(lambda: servers.output(server).count("refused the model") >= 2, SWITCH_WITHIN + 5)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", "/v1/classify", json.dumps({"text": "lol sure"}), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    log = servers.output(server)
+    servers.stop(server)
     assert response.status == 200 and response.getheader("X-Model-Version") == "tiny-1"
     assert log.count("refused the model") == 2 and "still serving tiny-1" in log
 
@@ -149,7 +147,7 @@ def artifact_of(store, version: str):
     return store.path_of(version) / card["artifact"]["file"]
 
 
-def test_a_worker_restarted_after_its_version_was_damaged_in_place_serves_that_version(tmp_path):
+def test_a_worker_restarted_after_its_version_was_damaged_in_place_serves_that_version(live_server, tmp_path):
     """Issue: a version tampered with in place, then a worker killed: the new worker served the
     master's start-up model beside the others' newer one. The master now follows the store."""
     import os
@@ -158,25 +156,24 @@ def test_a_worker_restarted_after_its_version_was_damaged_in_place_serves_that_v
     from tests.test_metrics_live import http, lines_for, two_new_workers
 
     store = store_with_two_versions(tmp_path)
-    port, process = serve(store.root)
-    try:
-        first = two_new_workers(process)
-        store.promote("tiny-2")
-        wait_for(lambda: output(process).count("switched model from tiny-1 to tiny-2") == 2
-                 and "master now holds model tiny-2" in output(process), SWITCH_WITHIN + 5)
-        assert "master now holds model tiny-2" in output(process)
-        with open(artifact_of(store, "tiny-2"), "ab") as handle:  # damaged in place: no longer verifiable
-            handle.write(b"tampered")
-        victim = sorted(first)[0]
-        os.kill(victim, signal.SIGKILL)
-        now = two_new_workers(process, {victim})
-        [newcomer] = now - first
-        answers = [http(port, "POST", "/v1/classify", {"text": "lol sure"}, {"X-Request-ID": f"tamper-{i}"})
-                   for i in range(40)]
-        ready = [json.loads(http(port, "GET", "/readyz")[2]) for _ in range(6)]
-        lines = lines_for(process, *(f"tamper-{i}" for i in range(40)))
-    finally:
-        stop(process)
+    server = live_server(store.root)
+    port = server.port
+    first = two_new_workers(server)
+    store.promote("tiny-2")
+    wait_for(lambda: servers.output(server).count("switched model from tiny-1 to tiny-2") == 2
+             and "master now holds model tiny-2" in servers.output(server), SWITCH_WITHIN + 5)
+    assert "master now holds model tiny-2" in servers.output(server)
+    with open(artifact_of(store, "tiny-2"), "ab") as handle:  # damaged in place: no longer verifiable
+        handle.write(b"tampered")
+    victim = sorted(first)[0]
+    os.kill(victim, signal.SIGKILL)
+    now = two_new_workers(server, {victim})
+    [newcomer] = now - first
+    answers = [http(port, "POST", "/v1/classify", {"text": "lol sure"}, {"X-Request-ID": f"tamper-{i}"})
+               for i in range(40)]
+    ready = [json.loads(http(port, "GET", "/readyz")[2]) for _ in range(6)]
+    lines = lines_for(server, *(f"tamper-{i}" for i in range(40)))
+    servers.stop(server)
     assert {status for status, _, _ in answers} == {200}
     assert {headers["X-Model-Version"] for _, headers, _ in answers} == {"tiny-2"}
     served = {line["pid"] for line in lines if str(line.get("request_id", "")).startswith("tamper-")}
@@ -184,7 +181,7 @@ def test_a_worker_restarted_after_its_version_was_damaged_in_place_serves_that_v
     assert all(body["model"] == {"version": "tiny-2", "store_version": "tiny-2", "in_sync": True} for body in ready)
 
 
-def test_a_replica_that_cannot_verify_the_new_version_keeps_the_last_good_one_and_says_so(tmp_path):
+def test_a_replica_that_cannot_verify_the_new_version_keeps_the_last_good_one_and_says_so(live_server, tmp_path):
     """A shared folder whose pointer arrived before the version's files were whole (a sync still
     copying): the replica refuses, keeps serving, reports it in /readyz and /metrics, and takes
     the version once its files are whole."""
@@ -195,22 +192,21 @@ def test_a_replica_that_cannot_verify_the_new_version_keeps_the_last_good_one_an
     whole = artifact.read_bytes()
     artifact.write_bytes(whole[: len(whole) // 2])  # half copied
     pointer = {"version": "tiny-2", "previous": ["tiny-1"], "switched": "2026-01-01T00:00:00+00:00"}
-    port, process = serve(store.root, {"COMMENT_CLASSIFIER_REPLICA": "replica-a"})
-    try:
-        (store.root / "current.json.sync").write_text(json.dumps(pointer))
-        (store.root / "current.json.sync").rename(store.root / "current.json")  # as another host's sync would
-        wait_for(lambda: output(process).count("refused the model") >= 2, SWITCH_WITHIN + 5)
-        ready = json.loads(http(port, "GET", "/readyz")[2])
-        samples = scrape(port)
-        answer = http(port, "POST", "/v1/classify", {"text": "lol sure"})
-        artifact.write_bytes(whole)  # the sync finishes
-        repaired = time.monotonic()
-        wait_for(lambda: output(process).count("switched model from tiny-1 to tiny-2") == 2, 15)
-        took = time.monotonic() - repaired
-        after = json.loads(http(port, "GET", "/readyz")[2])
-        samples_after = scrape(port)
-    finally:
-        stop(process)
+    server = live_server(store.root, {"COMMENT_CLASSIFIER_REPLICA": "replica-a"})
+    port = server.port
+    (store.root / "current.json.sync").write_text(json.dumps(pointer))
+    (store.root / "current.json.sync").rename(store.root / "current.json")  # as another host's sync would
+    wait_for(lambda: servers.output(server).count("refused the model") >= 2, SWITCH_WITHIN + 5)
+    ready = json.loads(http(port, "GET", "/readyz")[2])
+    samples = scrape(port)
+    answer = http(port, "POST", "/v1/classify", {"text": "lol sure"})
+    artifact.write_bytes(whole)  # the sync finishes
+    repaired = time.monotonic()
+    wait_for(lambda: servers.output(server).count("switched model from tiny-1 to tiny-2") == 2, 15)
+    took = time.monotonic() - repaired
+    after = json.loads(http(port, "GET", "/readyz")[2])
+    samples_after = scrape(port)
+    servers.stop(server)
     assert ready["replica"] == "replica-a"
     assert ready["model"]["version"] == "tiny-1"
     assert ready["model"]["store_version"] == "tiny-2" and ready["model"]["in_sync"] is False

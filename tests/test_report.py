@@ -189,7 +189,7 @@ def test_a_missing_card_is_an_error_that_says_what_to_run(tmp_path, capsys):
 
 
 def test_scores_that_differ_from_the_card_stop_the_report(tiny_model_dir, tmp_path, monkeypatch):
-    from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+    from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
     from training.records import Record
 
     held = [Record(t, "editorial", "news", str(i)) for i, t in enumerate(EDITORIAL_EXAMPLES)]

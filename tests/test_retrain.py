@@ -23,7 +23,7 @@ from training.corrections import (
 from training.gate import format_gate, gate
 from training.retrain import main
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 # A 24-text corpus: its 10 feedback rows could never move the model at the default 20% share.
 TINY = ["--param", "features__chars__min_df=1", "--param", "features__words__min_df=1",

@@ -2,7 +2,9 @@
 
 Each operation gets a bounded number of generated requests (valid and invalid); each answer must
 not be a server error, and its status, content type, body and (once the service sends them)
-headers must be the ones the document gives.
+headers must be the ones the document gives. The service runs with everything the document
+describes turned on (keys, Coral's signing secret, feedback, the review log), so that every
+operation can answer its success as well as its errors.
 """
 
 from __future__ import annotations
@@ -11,48 +13,61 @@ import hashlib
 import hmac
 import json
 import os
-from functools import cache
 
 import pytest
 import requests
-
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402  (after the importorskip)
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from test_live import REPO, serve, stop  # noqa: E402
+from tests.conftest import COMMENT_EXAMPLES, REPO
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.fuzz]
 
 SCHEMA = schemathesis.openapi.from_path(REPO / "service" / "openapi.json")
 # Explicit examples, then random valid and invalid requests. The coverage phase (every boundary
 # of every constraint: 20,000-character texts, 1,000-item batches) takes minutes here.
 SCHEMA.config.phases.update(phases=["examples", "fuzzing"])
 KEY = "schemathesis-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
 CORAL_SECRET = "empsec_schemathesis"
-# Bounded, and the same cases on every run (derandomized): 19 operations, about 200 requests in
+# Bounded, and the same cases on every run (derandomized): 20 operations, about 200 requests in
 # all. SCHEMATHESIS_MAX_EXAMPLES=200 explores further by hand.
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+REVIEW_LOG_ENTRY = "/v1/review-log/{entry_id}"
+# A band every score falls in: each text classified with it goes to the review log.
+ALL_REVIEW = [0.0, 1.0]
 
 
 @pytest.fixture(scope="module")
-def live_service(tiny_model_dir, tmp_path_factory):
-    """gunicorn with the tiny model, one API key, a Coral signing secret and a feedback file:
-    (base URL, whether it sends request ids)."""
+def live_service(module_live_server, tiny_model_dir, tmp_path_factory):
+    """gunicorn with the tiny model, one API key, a Coral signing secret, a feedback file and the
+    review log on, holding a few texts: (base URL, whether it sends request ids)."""
+    folder = tmp_path_factory.mktemp("schemathesis")
     env = {"COMMENT_CLASSIFIER_API_KEYS": json.dumps([KEY]),
            "COMMENT_CLASSIFIER_CORAL_SIGNING_SECRETS": json.dumps([CORAL_SECRET]),
-           "COMMENT_CLASSIFIER_FEEDBACK_DB": str(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3")}
-    port, process = serve(tiny_model_dir, env)
-    base_url = f"http://127.0.0.1:{port}"
-    yield base_url, _has_header(base_url, "X-Request-ID")
-    stop(process)
+           "COMMENT_CLASSIFIER_FEEDBACK_DB": str(folder / "feedback.sqlite3"),
+           "COMMENT_CLASSIFIER_REVIEW_LOG_SIZE": "1000",
+           "COMMENT_CLASSIFIER_REVIEW_LOG_DB": str(folder / "review-log.sqlite3")}
+    base_url = module_live_server(tiny_model_dir, env).url
+    for text in COMMENT_EXAMPLES[:5]:
+        seed_review_log(base_url, text)
+    return base_url, _has_header(base_url, "X-Request-ID")
+
+
+def seed_review_log(base_url: str, text: str) -> int:
+    """Send ``text`` to review (a band every score falls in) and return its entry's id in the log."""
+    response = requests.post(f"{base_url}/v1/classify", json={"text": text, "review_band": ALL_REVIEW}, timeout=10)
+    assert response.status_code == 200 and response.json()["decision"] == "review", response.text
+    items = requests.get(f"{base_url}/v1/review-log?limit=1000", headers=AUTH, timeout=10).json()["items"]
+    return max(item["id"] for item in items if item["text"] == text)
 
 
 def _has_header(base_url: str, name: str) -> bool:
@@ -60,27 +75,16 @@ def _has_header(base_url: str, name: str) -> bool:
     return name in requests.get(f"{base_url}/healthz", timeout=10).headers
 
 
-@cache
-def _route_exists(base_url: str, path: str) -> bool:
-    """False when the path is in the document but not yet in the service (built on another branch)."""
-    if "{" in path:
-        return True
-    response = requests.request("OPTIONS", base_url + path, timeout=10)
-    return response.status_code != 404
-
-
 @SCHEMA.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_live_service_conforms_to_the_document(case, live_service):
     base_url, sends_request_ids = live_service
-    if not _route_exists(base_url, case.operation.path):
-        pytest.skip(f"{case.operation.label} is documented but not served yet; checked once it exists")
     # X-Request-ID is required by the document on every response; checked once the service sends it.
     checks = CHECKS + ([response_headers_conformance] if sends_request_ids else [])
     # The configured key, as a bearer key and as Perspective's, in place of any the case made up:
     # wrong keys would only ever reach the 401/403 answers (tests/test_feedback*.py cover those).
-    headers = {"Authorization": f"Bearer {KEY}", "X-Goog-Api-Key": KEY}
+    headers = {**AUTH, "X-Goog-Api-Key": KEY}
     if case.headers:
         for name in headers:
             case.headers.pop(name, None)
@@ -94,3 +98,15 @@ def test_live_service_conforms_to_the_document(case, live_service):
         case.validate_response(response, checks=checks)
         return
     case.call_and_validate(base_url=base_url, headers=headers, checks=checks, timeout=10)
+    entry_id = (case.path_parameters or {}).get("entry_id")
+    if case.operation.path == REVIEW_LOG_ENTRY and isinstance(entry_id, int) and entry_id >= 0:
+        # A made-up id is (almost always) not in the log: 404. The same case on an entry that is
+        # there takes it out: 204, and it is gone from the log.
+        case.path_parameters["entry_id"] = seed_review_log(base_url, f"to be resolved: {entry_id}, lol")
+        kwargs = case.as_transport_kwargs(base_url=base_url, headers=headers)
+        kwargs["headers"].update(AUTH)  # a case made to go without a key is sent with it here
+        response = requests.request(**kwargs, timeout=10)
+        assert response.status_code == 204, response.text
+        case.validate_response(response, checks=checks)
+        items = requests.get(f"{base_url}/v1/review-log?limit=1000", headers=AUTH, timeout=10).json()["items"]
+        assert case.path_parameters["entry_id"] not in {item["id"] for item in items}

@@ -4,7 +4,7 @@ import numpy as np
 
 from model.features import char_terms, style_terms, word_terms
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 UNSEEN = [
     "The minister said the plan would be reviewed.",

@@ -11,13 +11,13 @@ from model import Classifier, ModelNotFound
 from model.artifact import load
 from model.store import ModelStore, StoreError, current_version, is_store, main, resolve
 
-from conftest import REPO
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
 def tiny_pair(tmp_path_factory):
     """The tiny model's artifact and card, to add to stores under other version names."""
-    from conftest import train_tiny
+    from tests.conftest import train_tiny
 
     directory = tmp_path_factory.mktemp("pair")
     train_tiny(directory, version="tiny-1")
@@ -265,32 +265,29 @@ def test_the_service_reloads_on_promote_and_rollback(store):
 
 
 @pytest.mark.live
-def test_gunicorn_serves_a_store_and_follows_its_pointer(store):
+def test_gunicorn_serves_a_store_and_follows_its_pointer(live_server, store):
     """As make run does: gunicorn on a store, then a promotion and a rollback while it serves."""
     import time
 
-    from test_live import request, serve, stop
+    from tests.conftest import http_json
 
     def serving_version(expected):
         deadline = time.monotonic() + 20
         while True:
-            status, body = request(port, "/v1/model")
+            status, body = http_json(port, "/v1/model")
             if status == 200 and body["version"] == expected or time.monotonic() > deadline:
                 return body["version"]
             time.sleep(0.2)
 
     store.promote("v3")
-    port, process = serve(store.root)
-    try:
-        assert serving_version("v3") == "v3"
-        status, body = request(port, "/v1/classify", {"texts": ["lol who even cares, wake up people"]})
-        assert status == 200 and body["results"][0]["label"] == "comment"
-        store.promote("v2")
-        assert serving_version("v2") == "v2"
-        store.rollback()
-        assert serving_version("v3") == "v3"
-    finally:
-        stop(process)
+    port = live_server(store.root).port
+    assert serving_version("v3") == "v3"
+    status, body = http_json(port, "/v1/classify", {"texts": ["lol who even cares, wake up people"]})
+    assert status == 200 and body["results"][0]["label"] == "comment"
+    store.promote("v2")
+    assert serving_version("v2") == "v2"
+    store.rollback()
+    assert serving_version("v3") == "v3"
 
 
 # --- export: publishing a version as the shipped seed --------------------------------------------

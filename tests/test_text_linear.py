@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import text_reference as reference
 from bench import adversarial
 from model import Classifier
 from model.explain import _normalize_aligned, tokens_with_offsets
@@ -28,6 +27,7 @@ from model.text import normalize, tokenize, unescape_all
 from service import create_app
 from service.integrations.coral import text_of_html
 from service.integrations.perspective import sentences
+from tests import text_reference as reference
 
 REPO = Path(__file__).resolve().parent.parent
 # Generous: the quadratic paths took 1-13 s on these texts; the linear ones take milliseconds.
@@ -51,6 +51,7 @@ texts = st.one_of(
 )
 
 
+@pytest.mark.fuzz
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
 def test_normalize_and_tokenize_equal_the_reference(text):
@@ -59,12 +60,14 @@ def test_normalize_and_tokenize_equal_the_reference(text):
     assert tokenize(normalize(text)) == tokenize(expected)
 
 
+@pytest.mark.fuzz
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
 def test_explanation_offsets_equal_the_reference(text):
     assert _normalize_aligned(text) == reference.aligned(text)
 
 
+@pytest.mark.fuzz
 @settings(max_examples=1000, deadline=None)
 @given(texts)
 def test_unescape_all_is_html_unescape_until_nothing_changes(text):
@@ -80,11 +83,20 @@ def test_unescape_all_is_html_unescape_until_nothing_changes(text):
     assert tracked == expected and len(starts) == len(ends) == len(expected)
 
 
+@pytest.mark.fuzz
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from([".", "!", "?", "\u2026", '"', "'", "\u201d", ")", "]", " ", "\n", "\t",
                                  "a", "b", "x."]), max_size=40).map("".join))
 def test_sentences_equal_the_reference(text):
     assert sentences(text) == reference.sentences(text)
+
+
+def test_every_piece_and_pair_of_pieces_equals_the_reference():
+    # The fast suite's share of the generated tests above (marked fuzz): the same pieces, each one
+    # and each pair, every time.
+    for text in PIECES + [first + second for first in PIECES for second in PIECES]:
+        assert normalize(text) == reference.normalize(text), text
+        assert _normalize_aligned(text) == reference.aligned(text), text
 
 
 @pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
@@ -146,6 +158,7 @@ def test_adversarial_families_score_within_the_bound(paths, family):
     _within_bound(paths, adversarial.FAMILIES[family])
 
 
+@pytest.mark.fuzz
 @pytest.mark.artifact
 # Derandomised: the same fifteen texts on every run, so that two runs of the suite agree.
 @settings(max_examples=15, deadline=None, derandomize=True,

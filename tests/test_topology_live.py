@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.servers import free_port
 from tests.conftest import train_tiny
-from tests.test_live import free_port
 
 pytestmark = pytest.mark.live
 KEY = "topology-moderator-key"

@@ -10,7 +10,7 @@ from model import Classifier
 from model.store import ModelStore, current_version
 from training.train import main
 
-from conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
 
 
 @pytest.fixture()

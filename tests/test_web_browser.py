@@ -10,36 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from test_live import REPO, serve, stop
+from tests.conftest import REPO, SCREENSHOTS, SEED_PAGE, seed_page_as_html
 
-pytestmark = [pytest.mark.live, pytest.mark.artifact]
+pytestmark = [pytest.mark.browser, pytest.mark.artifact]
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-SEED_PAGE = REPO.parent / "shared" / "examples" / "scraped-page-article-and-comment.txt"
-SCREENSHOTS = REPO / "test-output"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 EDITORIAL = "The finance minister announced on Tuesday that the budget deficit would narrow next year."
 COMMENT = "lol, as if that will EVER happen... wake up people!!"
 
 
 @pytest.fixture(scope="module")
-def base_url():
-    port, process = serve(REPO / "model")
-    yield f"http://127.0.0.1:{port}/"
-    stop(process)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
+def base_url(module_live_server):
+    return module_live_server(REPO / "model").url + "/"
 
 
 @pytest.fixture
@@ -185,10 +166,8 @@ def test_keyboard_reaches_textarea_and_button(page):
 def test_pasted_html_is_segmented(page):
     if not SEED_PAGE.exists():
         pytest.skip(f"{SEED_PAGE} not found")
-    from test_segment_live import seed_as_html
-
     lines = [line.strip() for line in SEED_PAGE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    analyse(page, seed_as_html(lines))
+    analyse(page, seed_page_as_html(lines))
     labels = page.eval_on_selector_all("#results .block", "blocks => blocks.map(b => b.dataset.label)")
     assert labels == ["editorial"] * 15 + ["comment", "other"]
     assert page.inner_text("#analyse-status").startswith("HTML page, 17 blocks")

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from tests.test_live import serve, stop
+from tests.conftest import stored_feedback
 
-pytestmark = pytest.mark.live
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found (tests/install-browser.sh installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-# The same headless chromium as the desk's other browser tests (imported after the skips).
-from tests.test_web_browser import browser  # noqa: E402,F401  (a pytest fixture)
+pytestmark = pytest.mark.browser
 
 KEY = "desk-key-123"
 PAGE = "The council voted on Monday to approve the new housing plan, officials said.\nlol as if that will ever get built"
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_dir, tmp_path_factory):
+def server(module_live_server, tiny_model_dir, tmp_path_factory):
     db = tmp_path_factory.mktemp("desk") / "feedback.sqlite3"
-    port, process = serve(tiny_model_dir, {"COMMENT_CLASSIFIER_API_KEYS": KEY,
-                                           "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db)})
-    yield port
-    stop(process)
+    return module_live_server(tiny_model_dir, {"COMMENT_CLASSIFIER_API_KEYS": KEY,
+                                               "COMMENT_CLASSIFIER_FEEDBACK_DB": str(db)}).port
 
 
 @pytest.fixture
@@ -47,10 +33,7 @@ def page(browser, server):
 
 
 def stored(port) -> list[dict]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/feedback?limit=1000",
-                                     headers={"Authorization": f"Bearer {KEY}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["items"]
+    return stored_feedback(port, KEY)
 
 
 def analyse(page):
