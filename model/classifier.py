@@ -17,10 +17,15 @@ from model.labels import (
     decision_for,
     label_for,
 )
-from model.scoring import FastScorer
+from model.scoring import BatchScorer, FastScorer
 from model.text import normalize, tokenize
 from model.chrome import shipped_detector
 from model.segment import OTHER, SegmentParams, comments_start, segment_blocks
+
+
+# From this many texts on, a batch is scored with numpy at once (``BatchScorer``); fewer are
+# scored one by one in plain Python (``FastScorer``), where numpy's cost per call would dominate.
+VECTOR_MIN_TEXTS = 4
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -53,6 +58,8 @@ class Classifier:
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
         )
+        # Both models at once for batches: one term table per block, the arithmetic in numpy.
+        self.batch_scorer = BatchScorer([self.pipeline] + ([self.kind_pipeline] if self.kind_pipeline is not None else []))
         # P(sarcastic) in [low, high) is too unsure to name a kind (chosen out of source at
         # training); cards without one name the likelier kind, as before.
         band = ((card.get("kind") or {}).get("metrics") or {}).get("confident_band")
@@ -90,7 +97,10 @@ class Classifier:
             return None
         if tokens is None:
             tokens = tokenize(normalize(text))
-        q = self.kind_scorer.probability_of_tokens(tokens, counted)
+        return self._kind_of(self.kind_scorer.probability_of_tokens(tokens, counted))
+
+    def _kind_of(self, q: float) -> dict:
+        """The ``kind`` of a comment whose P(sarcastic) is ``q``."""
         low, high = self.kind_band
         label = SARCASTIC if q >= high else OPINION if q < low else None
         scores = {"scores": {SARCASTIC: q, OPINION: 1.0 - q}}
@@ -137,7 +147,22 @@ class Classifier:
         kind model; ``explanation`` when asked for.
         """
         band = self.review_band if review_band is None else review_band
-        return [self.result(text, band, explain, explain_top) for text in texts]
+        if len(texts) < VECTOR_MIN_TEXTS:
+            return [self.result(text, band, explain, explain_top) for text in texts]
+        tokens = [tokenize(normalize(text)) for text in texts]
+        probabilities = self.batch_scorer.probabilities(tokens).tolist()
+        editorial = probabilities[0]
+        sarcastic = probabilities[1] if self.kind_scorer is not None else None
+        results = []
+        for index, (text, p) in enumerate(zip(texts, editorial)):
+            label = label_for(p)
+            result = {"label": label, "scores": {EDITORIAL: p, COMMENT: 1.0 - p}, "decision": decision_for(p, band)}
+            if label == COMMENT and sarcastic is not None:
+                result["kind"] = self._kind_of(sarcastic[index])
+            if explain:
+                result["explanation"] = self.explain(text, explain_top)
+            results.append(result)
+        return results
 
     def segment_page(
         self,
@@ -160,7 +185,10 @@ class Classifier:
         band = self.review_band if review_band is None else review_band
         texts = [text for _start, _end, text in blocks]
         tokens = [tokenize(normalize(text)) for text in texts]
-        probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
+        if len(tokens) < VECTOR_MIN_TEXTS:
+            probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
+        else:
+            probabilities = self.batch_scorer.probabilities(tokens)[0].tolist()
         segmented = segment_blocks(texts, probabilities, self.segment_params, markup=markup)
         labels = [item["label"] for item in segmented]
         results = []
