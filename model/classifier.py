@@ -26,6 +26,10 @@ from model.segment import OTHER, SegmentParams, comments_start, segment_blocks
 # From this many texts on, a batch is scored with numpy at once (``BatchScorer``); fewer are
 # scored one by one in plain Python (``FastScorer``), where numpy's cost per call would dominate.
 VECTOR_MIN_TEXTS = 4
+# A large batch is scored this many texts at a time: the terms of 1,000 texts at once are a
+# quarter of a million strings (tens of MB per request in flight), and past a few hundred texts
+# numpy's cost per call is already spread thin.
+VECTOR_CHUNK_TEXTS = 200
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -149,10 +153,7 @@ class Classifier:
         band = self.review_band if review_band is None else review_band
         if len(texts) < VECTOR_MIN_TEXTS:
             return [self.result(text, band, explain, explain_top) for text in texts]
-        tokens = [tokenize(normalize(text)) for text in texts]
-        probabilities = self.batch_scorer.probabilities(tokens).tolist()
-        editorial = probabilities[0]
-        sarcastic = probabilities[1] if self.kind_scorer is not None else None
+        editorial, sarcastic = self._batch_probabilities(texts)
         results = []
         for index, (text, p) in enumerate(zip(texts, editorial)):
             label = label_for(p)
@@ -163,6 +164,18 @@ class Classifier:
                 result["explanation"] = self.explain(text, explain_top)
             results.append(result)
         return results
+
+    def _batch_probabilities(self, texts: Sequence[str]) -> tuple[list[float], list[float] | None]:
+        """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks."""
+        editorial: list[float] = []
+        sarcastic: list[float] | None = [] if self.kind_scorer is not None else None
+        for start in range(0, len(texts), VECTOR_CHUNK_TEXTS):
+            chunk = [tokenize(normalize(text)) for text in texts[start : start + VECTOR_CHUNK_TEXTS]]
+            probabilities = self.batch_scorer.probabilities(chunk).tolist()
+            editorial.extend(probabilities[0])
+            if sarcastic is not None:
+                sarcastic.extend(probabilities[1])
+        return editorial, sarcastic
 
     def segment_page(
         self,
@@ -188,7 +201,10 @@ class Classifier:
         if len(tokens) < VECTOR_MIN_TEXTS:
             probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
         else:
-            probabilities = self.batch_scorer.probabilities(tokens)[0].tolist()
+            probabilities = []
+            for start in range(0, len(tokens), VECTOR_CHUNK_TEXTS):
+                chunk = tokens[start : start + VECTOR_CHUNK_TEXTS]
+                probabilities.extend(self.batch_scorer.probabilities(chunk)[0].tolist())
         segmented = segment_blocks(texts, probabilities, self.segment_params, markup=markup)
         labels = [item["label"] for item in segmented]
         results = []

@@ -96,8 +96,12 @@ def test_batch_scorer_matches_predict_proba_for_two_pipelines(tiny_classifier):
     assert {name: len(v.vocabulary_) for name, v in pipeline.named_steps["features"].transformer_list} == sizes
 
 
-def test_classify_a_batch_as_one_text_at_a_time(tiny_classifier):
+@pytest.mark.parametrize("chunk", [200, 5])  # the default, and chunks that split the batch unevenly
+def test_classify_a_batch_as_one_text_at_a_time(tiny_classifier, monkeypatch, chunk):
+    from model import classifier as classifier_module
     from model.classifier import VECTOR_MIN_TEXTS, Classifier
+
+    monkeypatch.setattr(classifier_module, "VECTOR_CHUNK_TEXTS", chunk)
 
     classifier = Classifier({"classifier": tiny_classifier.pipeline, "kind": _kind_pipeline()}, {"version": "t"})
     texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES + UNSEEN + REPEATS[:2]
