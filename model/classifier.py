@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from scipy.special import expit
+
 from model.artifact import DEFAULT_DIR, load
 from model.labels import (
     COMMENT,
@@ -119,14 +121,16 @@ class Classifier:
     def result(self, text: str, band, explain: bool = False, explain_top: int | None = 10) -> dict:
         """The plain-data result for one text: label, scores, decision, kind, explanation."""
         tokens = tokenize(normalize(text))
-        counted: dict = {}  # the term counts, made once for both models
-        p = self.scorer.probability_of_tokens(tokens, counted)
-        result = {
-            "label": label_for(p),
-            "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
-            "decision": decision_for(p, band),
-        }
-        return self._add_kind_and_explanation(result, text, tokens, explain, explain_top, counted)
+        # Both models at once: the terms are made and looked up once.
+        probabilities = expit(self.batch_scorer.logits_one(tokens)).tolist()
+        p = probabilities[0]
+        label = label_for(p)
+        result = {"label": label, "scores": {EDITORIAL: p, COMMENT: 1.0 - p}, "decision": decision_for(p, band)}
+        if label == COMMENT and self.kind_scorer is not None:
+            result["kind"] = self._kind_of(probabilities[1])
+        if explain:
+            result["explanation"] = self.explain(text, explain_top)
+        return result
 
     def _add_kind_and_explanation(self, result: dict, text: str, tokens: list[str], explain: bool,
                                   explain_top: int | None, counted: dict | None = None) -> dict:

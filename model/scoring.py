@@ -245,6 +245,34 @@ class BatchScorer:
             result[model] = intercept + scores.reshape(n, n_blocks).sum(axis=1)
         return result
 
+    def logits_one(self, tokens: list[str]) -> np.ndarray:
+        """``logits([tokens])[:, 0]`` with a third of the numpy calls: one text's terms are counted
+        in C (``Counter``), every block's rows gathered at once for all pipelines, and each
+        block's sums taken with ``numpy.add.reduceat``."""
+        if self.sublinear is not None:
+            return self.logits([tokens])[:, 0]
+        maps, values, starts, offsets = [], [], [], []
+        length = 0
+        for _name, terms_of, get, size, offset in self.blocks:
+            counts = Counter(terms_of(tokens))
+            if counts:  # an empty block adds nothing (and reduceat cannot sum an empty run)
+                maps.append(map(get, counts, repeat(size)))
+                values.append(counts.values())
+                starts.append(length)
+                offsets.append(offset)
+                length += len(counts)
+        if not length:
+            return self.intercepts.copy()
+        rows = np.fromiter(chain.from_iterable(maps), np.intp, length)
+        for start, end, offset in zip(starts, starts[1:] + [length], offsets):
+            if offset:
+                rows[start:end] += offset
+        tf = 1.0 + np.log(np.fromiter(chain.from_iterable(values), float, length))
+        squares = np.add.reduceat(self.idf_squared[:, rows] * (tf * tf), starts, axis=1)
+        weighted = np.add.reduceat(self.weights[:, rows] * tf, starts, axis=1)
+        scores = np.divide(weighted, np.sqrt(squares), out=np.zeros_like(weighted), where=squares > 0)
+        return self.intercepts + scores.sum(axis=1)
+
     def probabilities(self, token_lists: list[list[str]]) -> np.ndarray:
         """Each pipeline's probability of its positive class (rows) for each text (columns)."""
         return expit(self.logits(token_lists))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from model.features import char_terms, style_terms, word_terms
 
@@ -88,10 +89,11 @@ def test_batch_scorer_matches_predict_proba_for_two_pipelines(tiny_classifier):
     for row, model in enumerate((pipeline, kind)):
         expected = model.predict_proba(texts)[:, 1]
         np.testing.assert_allclose(batch[row], expected, rtol=0, atol=1e-12)
-    # One text at a time gives the same figures as the batch.
+    # One text at a time gives the same figures as the batch, through either path.
     for index, text in enumerate(texts):
-        np.testing.assert_allclose(scorer.probabilities([tokenize(normalize(text))])[:, 0], batch[:, index],
-                                   rtol=0, atol=1e-15)
+        tokens = tokenize(normalize(text))
+        np.testing.assert_allclose(scorer.probabilities([tokens])[:, 0], batch[:, index], rtol=0, atol=1e-15)
+        np.testing.assert_allclose(expit(scorer.logits_one(tokens)), batch[:, index], rtol=0, atol=1e-12)
     # The fitted vectorizers' own vocabularies are left as they were.
     assert {name: len(v.vocabulary_) for name, v in pipeline.named_steps["features"].transformer_list} == sizes
 
