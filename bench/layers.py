@@ -7,6 +7,8 @@ texts and for batches. Each layer is then timed on its own over the same texts: 
 parsing the JSON body, validation, normalising, tokenising, the model's terms, look-ups and sums,
 the metrics, the request's log line and the response's JSON. What remains of the whole request is
 Flask's own work, the service's hooks (request id, auth, in-flight limit) and the middleware.
+The same service with the model replaced by a constant answer shows what the model costs inside
+a request (more than in a loop of its own: the request evicts its tables from the CPU's caches).
 Beside it, the hello-world app of the HTTP benchmark through the same call. Figures are medians
 over rounds of this thread's CPU time (``time.thread_time``: time spent waiting for a core on a
 shared machine is left out), in microseconds per request and per text; nothing is asserted.
@@ -39,6 +41,19 @@ def _environ(body: bytes) -> dict:
         "wsgi.errors": sys.stderr, "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
         "REMOTE_ADDR": "127.0.0.1",
     }
+
+
+class _Answer:
+    """A stand-in for the classifier that answers at once (the same label for every text)."""
+
+    kind_scorer = None
+
+    def __init__(self, real):
+        self.version, self.card, self.review_band = real.version, real.card, real.review_band
+
+    def classify(self, texts, review_band=None, explain=False, explain_top=10):
+        return [{"label": "comment", "scores": {"editorial": 0.25, "comment": 0.75}, "decision": "comment"}
+                for _text in texts]
 
 
 def _call(wsgi, body: bytes) -> bytes:
@@ -78,6 +93,9 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
 
     app = create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0})
     wsgi = WholeResponses(app.wsgi_app)
+    # The same service answering without the model: what a request costs around it.
+    stubbed = WholeResponses(create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0,
+                                         "CLASSIFIER": _Answer(app.extensions["classifier"])}).wsgi_app)
     hello = hello_app().wsgi_app
     gc.freeze()  # as gunicorn's pre_fork does
     loaded = app.extensions["classifier"]
@@ -135,6 +153,7 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
 
         layers = {
             "whole request (WSGI)": each(lambda body: _call(wsgi, body), bodies),
+            "whole request, model stubbed (WSGI)": each(lambda body: _call(stubbed, body), bodies),
             "hello-world app (WSGI)": each(lambda body: _call(hello, body), bodies),
             "JSON body parse": each(payload_of, bodies),
             "validation": each(validate, payloads),
@@ -159,13 +178,16 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
         medians["terms, look-ups, sums"] = model - medians["normalise"] - medians["tokenise"]
         measured = ("JSON body parse", "validation", "classify (all model work)", "metrics", "log line", "response JSON")
         medians["Flask, hooks, middleware (the rest)"] = medians["whole request (WSGI)"] - sum(medians[m] for m in measured)
+        medians["model inside the request"] = (medians["whole request (WSGI)"]
+                                               - medians["whole request, model stubbed (WSGI)"])
         results[case] = {"texts_per_request": len(groups[0]), "us_per_request": medians}
     return results
 
 
 def table(results: dict) -> str:
     order = ["whole request (WSGI)", "JSON body parse", "validation", "normalise", "tokenise", "terms, look-ups, sums",
-             "metrics", "log line", "response JSON", "Flask, hooks, middleware (the rest)", "hello-world app (WSGI)"]
+             "metrics", "log line", "response JSON", "Flask, hooks, middleware (the rest)",
+             "whole request, model stubbed (WSGI)", "model inside the request", "hello-world app (WSGI)"]
     single, batch = results["single"], results["batch"]
     n = batch["texts_per_request"]
     lines = [f"{'layer (us)':38} {'single text':>12} {f'batch of {n}':>14} {'per text':>9}"]
