@@ -137,3 +137,20 @@ def test_shipped_model_batches_match_predict_proba():
         sarcastic = shipped.kind_pipeline.predict_proba([texts[i] for i in comments])[:, 1]
         np.testing.assert_allclose([results[i]["kind"]["scores"]["sarcastic"] for i in comments], sarcastic,
                                    rtol=0, atol=1e-12)
+
+
+def test_batch_scorer_with_character_ngrams():
+    from conftest import TINY_PARAMS
+    from model.features import build_pipeline
+    from model.scoring import BatchScorer
+    from model.text import normalize, tokenize
+
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
+    pipeline = build_pipeline(TINY_PARAMS, blocks=("words", "chars", "style")).fit(
+        texts, ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES))
+    scorer = BatchScorer([pipeline])
+    unseen = UNSEEN + REPEATS
+    tokens = [tokenize(normalize(t)) for t in unseen]
+    expected = pipeline.predict_proba(unseen)[:, 1]
+    np.testing.assert_allclose(scorer.probabilities(tokens)[0], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([expit(scorer.logits_one(t))[0] for t in tokens], expected, rtol=0, atol=1e-12)
