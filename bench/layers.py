@@ -8,7 +8,8 @@ parsing the JSON body, validation, normalising, tokenising, the model's terms, l
 the metrics, the request's log line and the response's JSON. What remains of the whole request is
 Flask's own work, the service's hooks (request id, auth, in-flight limit) and the middleware.
 The same service with the model replaced by a constant answer shows what the model costs inside
-a request (more than in a loop of its own: the request evicts its tables from the CPU's caches).
+a request (more than in a loop of its own, most likely because the rest of the request evicts its
+tables from the CPU's caches).
 Beside it, the hello-world app of the HTTP benchmark through the same call. Figures are medians
 over rounds of this thread's CPU time (``time.thread_time``: time spent waiting for a core on a
 shared machine is left out), in microseconds per request and per text; nothing is asserted.
