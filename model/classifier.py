@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from scipy.special import expit
+
 from model.artifact import DEFAULT_DIR, ModelBundle, load
 from model.labels import (
     COMMENT,
@@ -21,10 +23,19 @@ from model.labels import (
     decision_for,
     label_for,
 )
-from model.scoring import FastScorer
+from model.scoring import BatchScorer, FastScorer
 from model.text import normalize, tokenize
 from model.chrome import shipped_detector
 from model.segment import OTHER, comments_start, segment_blocks
+
+
+# From this many texts on, a batch is scored with numpy at once (``BatchScorer``); fewer are
+# scored one by one in plain Python (``FastScorer``), where numpy's cost per call would dominate.
+VECTOR_MIN_TEXTS = 4
+# A large batch is scored this many texts at a time: the terms of 1,000 texts at once are a
+# quarter of a million strings (tens of MB per request in flight), and past a few hundred texts
+# numpy's cost per call is already spread thin.
+VECTOR_CHUNK_TEXTS = 200
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -54,6 +65,8 @@ class Classifier:
         self.kind_scorer = (
             _checked_scorer(self.kind_pipeline, OPINION, SARCASTIC) if self.kind_pipeline is not None else None
         )
+        # Both models at once for batches: one term table per block, the arithmetic in numpy.
+        self.batch_scorer = BatchScorer([self.pipeline] + ([self.kind_pipeline] if self.kind_pipeline is not None else []))
         # P(sarcastic) in [low, high) is too unsure to name a kind (chosen out of source at
         # training); cards without one name the likelier kind, as before.
         band = ((self.card.get("kind") or {}).get("metrics") or {}).get("confident_band")
@@ -90,7 +103,10 @@ class Classifier:
             return None
         if tokens is None:
             tokens = tokenize(normalize(text))
-        q = self.kind_scorer.probability_of_tokens(tokens, counted)
+        return self._kind_of(self.kind_scorer.probability_of_tokens(tokens, counted))
+
+    def _kind_of(self, q: float) -> dict:
+        """The ``kind`` of a comment whose P(sarcastic) is ``q``."""
         low, high = self.kind_band
         label = SARCASTIC if q >= high else OPINION if q < low else None
         scores = {"scores": {SARCASTIC: q, OPINION: 1.0 - q}}
@@ -105,14 +121,16 @@ class Classifier:
     def result(self, text: str, band, explain: bool = False, explain_top: int | None = 10) -> dict:
         """The plain-data result for one text: label, scores, decision, kind, explanation."""
         tokens = tokenize(normalize(text))
-        counted: dict = {}  # the term counts, made once for both models
-        p = self.scorer.probability_of_tokens(tokens, counted)
-        result = {
-            "label": label_for(p),
-            "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
-            "decision": decision_for(p, band),
-        }
-        return self._add_kind_and_explanation(result, text, tokens, explain, explain_top, counted)
+        # Both models at once: the terms are made and looked up once.
+        probabilities = expit(self.batch_scorer.logits_one(tokens)).tolist()
+        p = probabilities[0]
+        label = label_for(p)
+        result = {"label": label, "scores": {EDITORIAL: p, COMMENT: 1.0 - p}, "decision": decision_for(p, band)}
+        if label == COMMENT and self.kind_scorer is not None:
+            result["kind"] = self._kind_of(probabilities[1])
+        if explain:
+            result["explanation"] = self.explain(text, explain_top)
+        return result
 
     def _add_kind_and_explanation(self, result: dict, text: str, tokens: list[str], explain: bool,
                                   explain_top: int | None, counted: dict | None = None) -> dict:
@@ -137,7 +155,31 @@ class Classifier:
         kind model; ``explanation`` when asked for.
         """
         band = self.review_band if review_band is None else review_band
-        return [self.result(text, band, explain, explain_top) for text in texts]
+        if len(texts) < VECTOR_MIN_TEXTS:
+            return [self.result(text, band, explain, explain_top) for text in texts]
+        editorial, sarcastic = self._batch_probabilities(texts)
+        results = []
+        for index, (text, p) in enumerate(zip(texts, editorial)):
+            label = label_for(p)
+            result = {"label": label, "scores": {EDITORIAL: p, COMMENT: 1.0 - p}, "decision": decision_for(p, band)}
+            if label == COMMENT and sarcastic is not None:
+                result["kind"] = self._kind_of(sarcastic[index])
+            if explain:
+                result["explanation"] = self.explain(text, explain_top)
+            results.append(result)
+        return results
+
+    def _batch_probabilities(self, texts: Sequence[str]) -> tuple[list[float], list[float] | None]:
+        """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks."""
+        editorial: list[float] = []
+        sarcastic: list[float] | None = [] if self.kind_scorer is not None else None
+        for start in range(0, len(texts), VECTOR_CHUNK_TEXTS):
+            chunk = [tokenize(normalize(text)) for text in texts[start : start + VECTOR_CHUNK_TEXTS]]
+            probabilities = self.batch_scorer.probabilities(chunk).tolist()
+            editorial.extend(probabilities[0])
+            if sarcastic is not None:
+                sarcastic.extend(probabilities[1])
+        return editorial, sarcastic
 
     def segment_page(
         self,
@@ -160,7 +202,13 @@ class Classifier:
         band = self.review_band if review_band is None else review_band
         texts = [text for _start, _end, text in blocks]
         tokens = [tokenize(normalize(text)) for text in texts]
-        probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
+        if len(tokens) < VECTOR_MIN_TEXTS:
+            probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
+        else:
+            probabilities = []
+            for start in range(0, len(tokens), VECTOR_CHUNK_TEXTS):
+                chunk = tokens[start : start + VECTOR_CHUNK_TEXTS]
+                probabilities.extend(self.batch_scorer.probabilities(chunk)[0].tolist())
         segmented = segment_blocks(texts, probabilities, self.bundle.segment_params, markup=markup)
         labels = [item["label"] for item in segmented]
         results = []

@@ -8,6 +8,7 @@ the very same terms, so their probabilities agree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,10 +41,13 @@ _MASKS = frozenset((NAME, NUMBER, ACRONYM, SHOUT))
 _LENGTH_BUCKETS = (3, 6, 10, 16, 25, 40, 70, 120)
 
 
+_join = " ".join
+
+
 def word_terms(tokens: list[str]) -> list[str]:
     """Word unigrams and bigrams over masked tokens, punctuation included."""
     terms = list(tokens)
-    terms.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    terms.extend(map(_join, zip(tokens, tokens[1:])))  # "a b": in C, no Python frame per pair
     return terms
 
 
@@ -64,17 +68,24 @@ def _shape(token: str) -> str:
     return "w"
 
 
+# Both depend on the token alone and a few thousand tokens make most text, so their answers are
+# kept (a bounded cache: the tokens are the users'). A shape starts with a letter or digit
+# exactly when its token does: it is the token itself, or "w" for one that starts with a letter.
+_shape_of = functools.lru_cache(maxsize=65_536)(_shape)
+_starts_alnum = functools.lru_cache(maxsize=4_096)(lambda shape: shape[0].isalnum())
+
+
 def style_terms(tokens: list[str]) -> list[str]:
     """Function words, punctuation and masks with content words as ``w``: 1- to 3-grams.
 
     Plus two cues no n-gram sees: the length bucket and whether the text ends without a
     full stop, question or exclamation mark.
     """
-    shapes = [_shape(t) for t in tokens]
+    shapes = list(map(_shape_of, tokens))
     terms = list(shapes)
-    terms.extend(f"{a} {b}" for a, b in zip(shapes, shapes[1:]))
-    terms.extend(f"{a} {b} {c}" for a, b, c in zip(shapes, shapes[1:], shapes[2:]))
-    words = sum(1 for t in tokens if t[0].isalnum())
+    terms.extend(map(_join, zip(shapes, shapes[1:])))
+    terms.extend(map(_join, zip(shapes, shapes[1:], shapes[2:])))
+    words = sum(map(_starts_alnum, shapes))
     bucket = next((b for b in _LENGTH_BUCKETS if words <= b), "more")
     terms.append(f"<len {bucket}>")
     if not tokens or tokens[-1] not in (".", "!", "?", '"', ")"):

@@ -15,8 +15,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from itertools import chain, repeat
 from typing import NamedTuple
 
+import numpy as np
+from scipy.special import expit
 from sklearn.pipeline import Pipeline
 
 from model.features import TERM_FUNCTIONS
@@ -134,3 +137,153 @@ class FastScorer:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
         return e / (1.0 + e)
+
+
+def _checked_blocks(pipeline: Pipeline):
+    """The pipeline's ``(name, vectorizer)`` blocks, its coefficients and intercept; ValueError
+    for what the scorers do not compute (as ``FastScorer``)."""
+    union = pipeline.named_steps["features"]
+    clf = pipeline.named_steps["clf"]
+    if union.transformer_weights:
+        raise ValueError("BatchScorer does not support FeatureUnion transformer_weights")
+    for name, vectorizer in union.transformer_list:
+        if vectorizer.norm != "l2" or not vectorizer.use_idf:
+            raise ValueError(f"BatchScorer needs l2-normalised TF-IDF (block {name!r})")
+        if name not in TERM_FUNCTIONS:
+            raise ValueError(f"BatchScorer has no term function for block {name!r}")
+    return union.transformer_list, clf.coef_[0], float(clf.intercept_[0])
+
+
+class BatchScorer:
+    """The logits of one or more pipelines for a batch of tokenised texts, in a few numpy calls.
+
+    The pipelines (the classifier and the comment-kind model) share their term functions, so one
+    table per feature block serves all of them: the first pipeline's own vocabulary dict (copied
+    only when a later pipeline knows terms it does not), mapping each term to a row whose idf
+    squared and idf x coefficient each pipeline keeps in an array (zero where a pipeline does
+    not know the term). A batch is scored by making every text's terms, looking them all up in
+    one ``map`` per block, counting each (text, term) pair with ``numpy.unique``, and summing
+    per text and block with ``numpy.bincount``: the Python work per text is the terms and their
+    look-up, and the arithmetic is per batch. The logits equal ``FastScorer``'s (and so the
+    pipelines' own) up to the order of floating-point additions.
+    """
+
+    def __init__(self, pipelines: list[Pipeline]):
+        checked = [_checked_blocks(pipeline) for pipeline in pipelines]
+        self.intercepts = np.array([intercept for _blocks, _coef, intercept in checked])
+        # Per block: its union vocabulary (term -> local row), and per pipeline the vectorizer.
+        vocabularies: dict[str, dict] = {}
+        copied: set[str] = set()
+        for blocks, _coef, _intercept in checked:
+            for name, vectorizer in blocks:
+                vocabulary = vocabularies.get(name)
+                if vocabulary is None:
+                    vocabularies[name] = vectorizer.vocabulary_
+                    continue
+                missing = [term for term in vectorizer.vocabulary_ if term not in vocabulary]
+                if missing:
+                    if name not in copied:  # never grow a fitted vectorizer's own dict
+                        vocabulary = vocabularies[name] = dict(vocabulary)
+                        copied.add(name)
+                    for term in missing:
+                        vocabulary[term] = len(vocabulary)
+        # Rows of all blocks end to end; each block ends with a row of zeros for unknown terms.
+        self.blocks = []
+        offset = 0
+        for name, vocabulary in vocabularies.items():
+            size = len(vocabulary)
+            self.blocks.append((name, TERM_FUNCTIONS[name], vocabulary.get, size, offset))
+            offset += size + 1
+        self.rows = offset
+        starts = np.array([block_offset for *_rest, block_offset in self.blocks])
+        self.block_of_row = (np.searchsorted(starts, np.arange(offset), side="right") - 1).astype(np.intp)
+        self.idf_squared = np.zeros((len(checked), offset))
+        self.weights = np.zeros((len(checked), offset))
+        sublinear = np.zeros((len(checked), offset), dtype=bool)
+        block_offsets = {name: block_offset for name, _terms, _get, _size, block_offset in self.blocks}
+        for model, (blocks, coef, _intercept) in enumerate(checked):
+            position = 0
+            for name, vectorizer in blocks:
+                idf = vectorizer.idf_
+                vocabulary = vocabularies[name]
+                if vocabulary is vectorizer.vocabulary_:
+                    rows = np.arange(len(idf))
+                else:  # the union row of each of this vectorizer's columns
+                    own = vectorizer.vocabulary_
+                    rows = np.empty(len(idf), dtype=np.intp)
+                    rows[np.fromiter(own.values(), np.intp, len(own))] = np.fromiter(
+                        map(vocabulary.__getitem__, own), np.intp, len(own))
+                rows = rows + block_offsets[name]
+                self.idf_squared[model, rows] = idf * idf
+                self.weights[model, rows] = idf * coef[position : position + len(idf)]
+                block_rows = slice(block_offsets[name], block_offsets[name] + len(vocabulary) + 1)
+                sublinear[model, block_rows] = vectorizer.sublinear_tf
+                position += len(idf)
+        # tf is 1 + log(count) for sublinear blocks, the count otherwise.
+        self.sublinear = None if sublinear.all() else sublinear
+
+    def logits(self, token_lists: list[list[str]]) -> np.ndarray:
+        """The decision function of each pipeline (rows) for each tokenised text (columns)."""
+        n = len(token_lists)
+        n_blocks = len(self.blocks)
+        parts, counts = [], []
+        for _name, terms_of, get, size, offset in self.blocks:
+            terms = [terms_of(tokens) for tokens in token_lists]
+            flat = list(chain.from_iterable(terms))
+            rows = np.fromiter(map(get, flat, repeat(size)), np.intp, len(flat))
+            if offset:
+                rows += offset
+            parts.append(rows)
+            counts.append(np.fromiter(map(len, terms), np.intp, n))
+        rows = np.concatenate(parts)
+        docs = np.repeat(np.tile(np.arange(n), n_blocks), np.concatenate(counts))
+        # Each (text, row) pair once, with how often it occurs in the text.
+        pairs, tf = np.unique(docs * self.rows + rows, return_counts=True)
+        docs = pairs // self.rows
+        rows = pairs - docs * self.rows
+        segments = docs * n_blocks + self.block_of_row[rows]
+        if self.sublinear is None:
+            tf = 1.0 + np.log(tf)
+        else:
+            tf = tf.astype(float)
+        result = np.empty((len(self.intercepts), n))
+        for model, intercept in enumerate(self.intercepts):
+            model_tf = tf if self.sublinear is None else np.where(self.sublinear[model, rows], 1.0 + np.log(tf), tf)
+            squares = np.bincount(segments, model_tf * model_tf * self.idf_squared[model, rows], minlength=n * n_blocks)
+            weighted = np.bincount(segments, model_tf * self.weights[model, rows], minlength=n * n_blocks)
+            norms = np.sqrt(squares)
+            scores = np.divide(weighted, norms, out=np.zeros_like(weighted), where=squares > 0)
+            result[model] = intercept + scores.reshape(n, n_blocks).sum(axis=1)
+        return result
+
+    def logits_one(self, tokens: list[str]) -> np.ndarray:
+        """``logits([tokens])[:, 0]`` with a third of the numpy calls: one text's terms are counted
+        in C (``Counter``), every block's rows gathered at once for all pipelines, and each
+        block's sums taken with ``numpy.add.reduceat``."""
+        if self.sublinear is not None:
+            return self.logits([tokens])[:, 0]
+        maps, values, starts, offsets = [], [], [], []
+        length = 0
+        for _name, terms_of, get, size, offset in self.blocks:
+            counts = Counter(terms_of(tokens))
+            if counts:  # an empty block adds nothing (and reduceat cannot sum an empty run)
+                maps.append(map(get, counts, repeat(size)))
+                values.append(counts.values())
+                starts.append(length)
+                offsets.append(offset)
+                length += len(counts)
+        if not length:
+            return self.intercepts.copy()
+        rows = np.fromiter(chain.from_iterable(maps), np.intp, length)
+        for start, end, offset in zip(starts, starts[1:] + [length], offsets):
+            if offset:
+                rows[start:end] += offset
+        tf = 1.0 + np.log(np.fromiter(chain.from_iterable(values), float, length))
+        squares = np.add.reduceat(self.idf_squared[:, rows] * (tf * tf), starts, axis=1)
+        weighted = np.add.reduceat(self.weights[:, rows] * tf, starts, axis=1)
+        scores = np.divide(weighted, np.sqrt(squares), out=np.zeros_like(weighted), where=squares > 0)
+        return self.intercepts + scores.sum(axis=1)
+
+    def probabilities(self, token_lists: list[list[str]]) -> np.ndarray:
+        """Each pipeline's probability of its positive class (rows) for each text (columns)."""
+        return expit(self.logits(token_lists))

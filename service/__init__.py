@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["REVIEW_BAND"] = check_band(app.config["REVIEW_BAND"])
     app.json.sort_keys = False
     app.json.compact = True
+    _remember_sync_functions(app)
 
     from service import api, auth, docs, errors, feedback, logs, metrics, overload, reload, review_log, web
     from service.integrations import coral, perspective
@@ -91,6 +92,32 @@ def create_app(config: dict | None = None) -> Flask:
         load_model(app)
     metrics.record_serving(app)
     return app
+
+
+def _remember_sync_functions(app: Flask, most: int = 1024) -> None:
+    """Make ``app.ensure_sync`` remember its answer for each view and hook.
+
+    Flask calls ``ensure_sync`` on the view and on every request hook of every request, and each
+    call asks ``inspect.iscoroutinefunction`` again: eight times per classify request, several
+    microseconds each. The views and hooks are a fixed set, so the answer is kept (for at most
+    ``most`` functions, in case something makes them per request). Flask documents
+    ``ensure_sync`` as the method to override to change how functions are run.
+    """
+    original = app.ensure_sync
+    known: dict = {}
+
+    def ensure_sync(func):
+        try:
+            return known[func]
+        except KeyError:
+            answer = original(func)
+            if len(known) < most:
+                known[func] = answer
+            return answer
+        except TypeError:  # an unhashable callable
+            return original(func)
+
+    app.ensure_sync = ensure_sync
 
 
 def load_model(app: Flask) -> Classifier:

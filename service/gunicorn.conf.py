@@ -2,8 +2,10 @@
 GRACEFUL_TIMEOUT, KEEPALIVE, WORKER_CONNECTIONS and BACKLOG override the defaults."""
 
 import atexit
+import datetime
 import gc
 import glob
+import json
 import logging
 import os
 import re
@@ -116,12 +118,48 @@ class RedactKeysFilter(logging.Filter):
 # and the fields a line adds (request_id; the per-request line's method, path, status...).
 # The service's own loggers (model loading, Coral verdicts, unexpected errors, one line per
 # request) go beside gunicorn's; gunicorn's loggers stop propagating so nothing is printed twice.
-_JSON = {
-    "()": "pythonjsonlogger.json.JsonFormatter",
-    "fmt": ["levelname", "name", "process", "message"],
-    "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
-    "timestamp": "time",
-}
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+
+
+def _json_default(value):
+    """What JSON cannot hold as it is: dates in ISO 8601, anything else as its text."""
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
+_encode = json.JSONEncoder(default=_json_default).encode
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``level``, ``logger``, ``pid``, ``message``, ``exc_info`` and
+    ``stack_info`` when there are, the fields the line adds (``extra``), ``time``.
+
+    The same lines as python-json-logger's formatter wrote with these settings, in about half its
+    time (it runs once per request): a dict made in one pass and the standard library's encoder.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"level": record.levelname, "logger": record.name, "pid": record.process,
+                "message": record.getMessage()}
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exc_info"] = record.exc_text
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_FIELDS:
+                line[key] = value
+        line["time"] = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat()
+        return _encode(line)
+
+
+_JSON = {"()": JsonFormatter}
+# No line shows the thread or the multiprocessing process name: don't collect them for every
+# record (the logging module's documented switches; the pid stays).
+logging.logThreads = False
+logging.logMultiprocessing = False
 logconfig_dict = {
     "formatters": {"json": _JSON},
     "filters": {"request_id": {"()": RequestIdFilter}, "redact_keys": {"()": RedactKeysFilter}},

@@ -114,10 +114,15 @@ def _write_line(error: BaseException | None) -> None:
 
 
 def _emit(state) -> None:
-    """Write the request's line (built while the request context was still there), once."""
+    """Write the request's line (built while the request context was still there), once.
+
+    The record is made and handed to the logger's handlers directly (``Logger.makeRecord`` and
+    ``Logger.handle``, what ``Logger.log`` does after it has looked up the calling frame's file
+    and line, which no line of ours shows and which cost as much as the rest of the call).
+    """
     line = state.__dict__.pop("log_line", None)
     if line is not None:
-        log.log(line[0], "request", extra=line[1])
+        log.handle(log.makeRecord(log.name, line[0], __file__, 0, "request", None, None, extra=line[1]))
 
 
 def init_app(app: Flask) -> None:

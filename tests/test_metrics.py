@@ -240,3 +240,19 @@ def test_hot_reload_switches_and_refusals_show(tmp_path):
     assert delta(before, after, "comment_classifier_model_reloads_total", outcome="refused") == 1
     assert value(after, "comment_classifier_model_info", replica=metrics.replica_name({}), version="metrics-2") == 1
     assert value(after, "comment_classifier_model_info", replica=metrics.replica_name({}), version="metrics-1") == 0
+
+
+def test_a_batch_fills_the_length_buckets_as_one_observation_per_text(client):
+    # Lengths on both sides of bucket bounds (10, 25, 100, ...), on them, and past the last one.
+    lengths = [1, 9, 10, 11, 25, 26, 99, 100, 101, 250, 999, 1_000, 5_000, 19_999, 20_000, 7, 10]
+    texts = [("w" * n) for n in lengths]
+    before = scrape(client)
+    assert client.post("/v1/classify", json={"texts": texts}).status_code == 200
+    after = scrape(client)
+    name = "comment_classifier_text_length_characters"
+    assert delta(before, after, f"{name}_count", endpoint="api.classify") == len(lengths)
+    assert delta(before, after, f"{name}_sum", endpoint="api.classify") == sum(lengths)
+    for bound in (10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, float("inf")):
+        le = "+Inf" if bound == float("inf") else f"{bound:.1f}"
+        assert delta(before, after, f"{name}_bucket", endpoint="api.classify", le=le) == \
+            sum(n <= bound for n in lengths), le

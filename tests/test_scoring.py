@@ -1,6 +1,8 @@
 """The fast scorer gives the saved pipeline's own probabilities."""
 
 import numpy as np
+import pytest
+from scipy.special import expit
 
 from model.features import char_terms, style_terms, word_terms
 
@@ -50,3 +52,105 @@ def test_term_functions():
     style = style_terms(tokens)
     assert "i w N" in style and "<len 3>" in style and "<open end>" not in style
     assert "<open end>" in style_terms(["no", "stop"])
+
+
+REPEATS = [
+    "No no no no NO. Never, never, never!!! Not again, not ever, not here, not now.",
+    "The the the the the the the the the the the the minister minister said said.",
+    "",  # no tokens at all: every block is empty
+]
+
+
+def _kind_pipeline():
+    """A second tiny pipeline (opinion / sarcastic) whose vocabulary holds terms the first lacks."""
+    from model.features import build_pipeline
+    from tests.conftest import TINY_PARAMS
+
+    sarcastic = ["Oh great, another genius plan from the geniuses upstairs. Bravo.",
+                 "Wow, truly brilliant. Said nobody, ever, zebra.",
+                 "Sure, because that always works so well. Marvellous.",
+                 "Yeah right, and pigs fly every Tuesday, quokka."]
+    opinion = ["I think the council should fund more buses.",
+               "In my view the plan is sensible and overdue.",
+               "I disagree with the author about the tax rise.",
+               "We need better schools, not more car parks, wombat."]
+    return build_pipeline(TINY_PARAMS).fit(sarcastic + opinion, ["sarcastic"] * 4 + ["opinion"] * 4)
+
+
+def test_batch_scorer_matches_predict_proba_for_two_pipelines(tiny_classifier):
+    from model.scoring import BatchScorer
+    from model.text import normalize, tokenize
+
+    pipeline, kind = tiny_classifier.pipeline, _kind_pipeline()
+    sizes = {name: len(v.vocabulary_) for name, v in pipeline.named_steps["features"].transformer_list}
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES + UNSEEN + REPEATS + ["Oh great, zebra quokka wombat. Bravo."]
+    scorer = BatchScorer([pipeline, kind])
+    batch = scorer.probabilities([tokenize(normalize(t)) for t in texts])
+    for row, model in enumerate((pipeline, kind)):
+        expected = model.predict_proba(texts)[:, 1]
+        np.testing.assert_allclose(batch[row], expected, rtol=0, atol=1e-12)
+    # One text at a time gives the same figures as the batch, through either path.
+    for index, text in enumerate(texts):
+        tokens = tokenize(normalize(text))
+        np.testing.assert_allclose(scorer.probabilities([tokens])[:, 0], batch[:, index], rtol=0, atol=1e-15)
+        np.testing.assert_allclose(expit(scorer.logits_one(tokens)), batch[:, index], rtol=0, atol=1e-12)
+    # The fitted vectorizers' own vocabularies are left as they were.
+    assert {name: len(v.vocabulary_) for name, v in pipeline.named_steps["features"].transformer_list} == sizes
+
+
+@pytest.mark.parametrize("chunk", [200, 5])  # the default, and chunks that split the batch unevenly
+def test_classify_a_batch_as_one_text_at_a_time(tiny_classifier, monkeypatch, chunk):
+    from model import classifier as classifier_module
+    from model.classifier import VECTOR_MIN_TEXTS, Classifier
+
+    monkeypatch.setattr(classifier_module, "VECTOR_CHUNK_TEXTS", chunk)
+
+    classifier = Classifier({"classifier": tiny_classifier.pipeline, "kind": _kind_pipeline()}, {"version": "t"})
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES + UNSEEN + REPEATS[:2]
+    assert len(texts) >= VECTOR_MIN_TEXTS
+    batch = classifier.classify(texts, review_band=(0.3, 0.7))
+    singles = [classifier.classify([text], review_band=(0.3, 0.7))[0] for text in texts]
+    assert [r.keys() for r in batch] == [r.keys() for r in singles]
+    assert any("kind" in r for r in batch)
+    for got, one in zip(batch, singles):
+        assert (got["label"], got["decision"], got.get("kind", {}).get("label")) == \
+               (one["label"], one["decision"], one.get("kind", {}).get("label"))
+        assert got["scores"]["editorial"] == pytest.approx(one["scores"]["editorial"], abs=1e-12)
+        if "kind" in got:
+            assert got["kind"]["scores"]["sarcastic"] == pytest.approx(one["kind"]["scores"]["sarcastic"], abs=1e-12)
+
+
+@pytest.mark.artifact
+def test_shipped_model_batches_match_predict_proba():
+    from pathlib import Path
+
+    from bench.texts import all_texts
+    from model import Classifier
+
+    shipped = Classifier.load(Path(__file__).resolve().parent.parent / "model")
+    texts = all_texts() + UNSEEN + REPEATS[:2]
+    results = shipped.classify(texts)
+    expected = shipped.pipeline.predict_proba(texts)[:, list(shipped.pipeline.classes_).index("editorial")]
+    np.testing.assert_allclose([r["scores"]["editorial"] for r in results], expected, rtol=0, atol=1e-12)
+    if shipped.kind_pipeline is not None:
+        comments = [i for i, r in enumerate(results) if r["label"] == "comment"]
+        sarcastic = shipped.kind_pipeline.predict_proba([texts[i] for i in comments])[:, 1]
+        np.testing.assert_allclose([results[i]["kind"]["scores"]["sarcastic"] for i in comments], sarcastic,
+                                   rtol=0, atol=1e-12)
+
+
+def test_batch_scorer_with_character_ngrams():
+    from tests.conftest import TINY_PARAMS
+    from model.features import build_pipeline
+    from model.scoring import BatchScorer
+    from model.text import normalize, tokenize
+
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
+    pipeline = build_pipeline(TINY_PARAMS, blocks=("words", "chars", "style")).fit(
+        texts, ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES))
+    scorer = BatchScorer([pipeline])
+    unseen = UNSEEN + REPEATS
+    tokens = [tokenize(normalize(t)) for t in unseen]
+    expected = pipeline.predict_proba(unseen)[:, 1]
+    np.testing.assert_allclose(scorer.probabilities(tokens)[0], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([expit(scorer.logits_one(t))[0] for t in tokens], expected, rtol=0, atol=1e-12)
