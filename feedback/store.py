@@ -4,6 +4,10 @@ Several gunicorn workers write to one file at once. WAL lets readers run beside 
 the busy timeout makes a writer wait for the lock instead of failing, and every write is one
 short transaction, so nothing is lost or stored twice. The schema version lives in SQLite's own
 ``user_version``; ``MIGRATIONS`` brings any older file up to date when a store opens it.
+
+It also holds what the PostgreSQL store (``feedback.postgres``) shares with this one: the table as
+migration 1 made it, how a verdict becomes parameters and a row becomes a verdict, the schema
+version check and ``rows()``.
 """
 
 from __future__ import annotations
