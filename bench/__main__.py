@@ -16,7 +16,6 @@ import json
 import os
 import re
 import runpy
-import signal
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import inprocess, load, report, servers
+from bench import inprocess, load, report, servers, stopping
 
 MODEL_APP = "service.wsgi:app"
 HELLO_APP = "bench.hello:create_app()"
@@ -118,20 +117,6 @@ def _patched_environ(values: dict[str, str]):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    # `make` or a supervisor ends us with SIGTERM: unwind through the finally blocks that stop
-    # the servers instead of dying with them still running.
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def start_servers(model_dir: Path, work: Path) -> dict[str, servers.Server]:
@@ -250,19 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds, "cpus": os.cpu_count(), "worker_class": "-", "workers": "-",
         "threads": "-", "wrk_threads": args.wrk_threads, "batch_concurrency": args.batch_concurrency,
     }}
-    try:
-        with _sigterm_as_interrupt():
-            if not args.no_http:
-                results.update(measure_http(args, model_dir))
-                results["setup"].update(results.pop("gunicorn"))
-            if not args.no_inprocess:
-                results.update(measure_inprocess(args, model_dir))
-    except KeyboardInterrupt:
-        print("bench: interrupted; servers stopped", file=sys.stderr)
-        return 130
-    except RuntimeError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 1
+    with stopping.exit_codes("bench", "servers stopped") as stopped:
+        if not args.no_http:
+            results.update(measure_http(args, model_dir))
+            results["setup"].update(results.pop("gunicorn"))
+        if not args.no_inprocess:
+            results.update(measure_inprocess(args, model_dir))
+    if stopped.code is not None:
+        return stopped.code
     print(report.table(results))
     report.write_json(results, args.output)
     say(f"wrote {args.output}")

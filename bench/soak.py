@@ -20,7 +20,6 @@ import math
 import os
 import random
 import re
-import signal
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import servers, texts
+from bench import servers, stopping, texts
 
 SEED_PAGE = servers.REPO.parent / "shared" / "examples" / "scraped-page-article-and-comment.txt"
 JSON = "application/json"
@@ -296,11 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kinds = request_kinds(page)
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, stopping.exit_codes("soak", "server stopped") as stopped:
         server = servers.start("soak", "service.wsgi:app", Path(tmp),
                                {"COMMENT_CLASSIFIER_MODEL_DIR": str(_model(args.model).resolve())})
         try:
@@ -322,15 +317,10 @@ def main(argv: list[str] | None = None) -> int:
             load.run(args.seconds)
             settings["client_cpu"] = (time.process_time() - cpu_began) / (time.monotonic() - began)
             rss_end = {pid: rss_mib(pid) for pid in servers.worker_pids(server.process.pid)}
-        except KeyboardInterrupt:
-            print("soak: interrupted; server stopped", file=sys.stderr)
-            return 130
-        except RuntimeError as error:
-            print(f"soak: {error}", file=sys.stderr)
-            return 1
         finally:
             servers.stop(server)
-            signal.signal(signal.SIGTERM, previous)
+    if stopped.code is not None:
+        return stopped.code
     text, passed = report(settings, load.records, began, args.window,
                           {p: v for p, v in rss_start.items() if v}, {p: v for p, v in rss_end.items() if v},
                           args.max_rss_growth)

@@ -42,6 +42,29 @@ MAX_SPANS = 100
 _Aligned = tuple[str, list[int], list[int]]
 
 
+def _splice(aligned: _Aligned, edits) -> _Aligned:
+    """``aligned`` with each edit ``(a, b, out, (start, end))`` made: ``out`` stands for characters
+    ``a:b`` (an insertion where ``a == b``), each of its characters from ``start`` to ``end`` of
+    the original text. Edits come in order and do not overlap; with none, ``aligned`` itself."""
+    text, starts, ends = aligned
+    pieces, new_starts, new_ends = [], [], []
+    last = 0
+    for a, b, out, (origin_start, origin_end) in edits:
+        pieces.append(text[last:a])
+        new_starts += starts[last:a]
+        new_ends += ends[last:a]
+        pieces.append(out)
+        new_starts += [origin_start] * len(out)
+        new_ends += [origin_end] * len(out)
+        last = b
+    if not pieces:
+        return aligned
+    pieces.append(text[last:])
+    new_starts += starts[last:]
+    new_ends += ends[last:]
+    return "".join(pieces), new_starts, new_ends
+
+
 def _replace(aligned: _Aligned, pattern: re.Pattern, repl, end: int | None = None) -> _Aligned:
     """``pattern.sub(repl, text[:end]) + text[end:]`` keeping each output character's origin.
 
@@ -50,60 +73,32 @@ def _replace(aligned: _Aligned, pattern: re.Pattern, repl, end: int | None = Non
     ``model.text.unescape_all``, which carries the origins the same way.
     """
     text, starts, ends = aligned
-    pieces, new_starts, new_ends = [], [], []
-    last = 0
-    for match in pattern.finditer(text, 0, len(text) if end is None else end):
-        a, b = match.span()
-        source = match.group()
-        out = repl if isinstance(repl, str) else repl(match)
-        if out == source:
-            continue
-        pieces.append(text[last:a])
-        new_starts += starts[last:a]
-        new_ends += ends[last:a]
-        head_end = b
-        head = text[a:head_end]
-        low = a + len(head) - len(head.lstrip())
-        high = head_end - (len(head) - len(head.rstrip()))
-        if low >= high:
-            low, high = a, head_end
-        if low < high:
-            origin = (starts[low], ends[high - 1])
-        else:  # an empty head: anchor at the position it stood
-            origin = (ends[a - 1], ends[a - 1]) if a else (0, 0)
-        pieces.append(out)
-        new_starts += [origin[0]] * len(out)
-        new_ends += [origin[1]] * len(out)
-        last = b
-    if not pieces:
-        return aligned
-    pieces.append(text[last:])
-    new_starts += starts[last:]
-    new_ends += ends[last:]
-    return "".join(pieces), new_starts, new_ends
+
+    def edits():
+        for match in pattern.finditer(text, 0, len(text) if end is None else end):
+            a, b = match.span()
+            out = repl if isinstance(repl, str) else repl(match)
+            if out == match.group():
+                continue
+            head = text[a:b]
+            low = a + len(head) - len(head.lstrip())
+            high = b - (len(head) - len(head.rstrip()))
+            if low >= high:
+                low, high = a, b
+            if low < high:
+                origin = (starts[low], ends[high - 1])
+            else:  # an empty head: anchor at the position it stood
+                origin = (ends[a - 1], ends[a - 1]) if a else (0, 0)
+            yield a, b, out, origin
+
+    return _splice(aligned, edits())
 
 
 def _space_after(aligned: _Aligned, pattern: re.Pattern) -> _Aligned:
     """Insert a space after each match (``sub(r"\\g<0> ")``); the space comes from nowhere."""
-    text, starts, ends = aligned
-    pieces, new_starts, new_ends = [], [], []
-    last = 0
-    for match in pattern.finditer(text):
-        b = match.end()
-        pieces.append(text[last:b])
-        pieces.append(" ")
-        new_starts += starts[last:b]
-        new_ends += ends[last:b]
-        at = ends[b - 1] if b else 0
-        new_starts.append(at)
-        new_ends.append(at)
-        last = b
-    if not pieces:
-        return aligned
-    pieces.append(text[last:])
-    new_starts += starts[last:]
-    new_ends += ends[last:]
-    return "".join(pieces), new_starts, new_ends
+    ends = aligned[2]
+    return _splice(aligned, ((b, b, " ", (ends[b - 1], ends[b - 1]) if b else (0, 0))
+                             for b in (match.end() for match in pattern.finditer(aligned[0]))))
 
 
 def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
@@ -125,23 +120,9 @@ def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
 
 def _fold_unicode(aligned: _Aligned) -> _Aligned:
     """``model.text.fold_characters(text)`` keeping origins."""
-    text, starts, ends = aligned
-    pieces, new_starts, new_ends = [], [], []
-    last = 0
-    for match in _NON_ASCII_RUN.finditer(text):
-        a = match.start()
-        pieces.append(text[last:a])
-        new_starts += starts[last:a]
-        new_ends += ends[last:a]
-        for low, high, out in _fold_run(match):
-            pieces.append(out)
-            new_starts += [starts[low]] * len(out)
-            new_ends += [ends[high - 1]] * len(out)
-        last = match.end()
-    pieces.append(text[last:])
-    new_starts += starts[last:]
-    new_ends += ends[last:]
-    return "".join(pieces), new_starts, new_ends
+    starts, ends = aligned[1], aligned[2]
+    return _splice(aligned, ((low, high, out, (starts[low], ends[high - 1]))
+                             for match in _NON_ASCII_RUN.finditer(aligned[0]) for low, high, out in _fold_run(match)))
 
 
 def _normalize_aligned(text: str) -> _Aligned:

@@ -62,6 +62,17 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _rate_axes(ax, xlabel: str, ylabel: str, y_low: float, title: str, legend: str) -> None:
+    """The frame of a curve over rates: labels, x from 0 to 1, y from ``y_low`` to just above 1,
+    a title and the legend at ``legend``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(y_low, 1.01)
+    ax.set_title(title)
+    ax.legend(loc=legend)
+
+
 def _label_legend(ax, labels) -> None:
     from matplotlib.patches import Patch
 
@@ -252,12 +263,8 @@ def plot_roc(labels: list[str], p_editorial, path: Path) -> tuple[Path, float]:
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     ax.plot(fpr, tpr, color=COLOURS[EDITORIAL], label=f"model (AUC {auc:.4f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color=OTHER_COLOUR, label="chance")
-    ax.set_xlabel("false positive rate (comments called editorial)")
-    ax.set_ylabel("true positive rate (editorial found)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_title(f"ROC on the held-out split (n = {len(labels)})")
-    ax.legend(loc="lower right")
+    _rate_axes(ax, "false positive rate (comments called editorial)", "true positive rate (editorial found)", 0,
+               f"ROC on the held-out split (n = {len(labels)})", "lower right")
     return _save(fig, path), auc
 
 
@@ -274,12 +281,8 @@ def plot_precision_recall(labels: list[str], p_editorial, path: Path) -> tuple[P
         precision, recall, _ = precision_recall_curve(truth, score)
         ap[label] = float(average_precision_score(truth, score))
         ax.plot(recall, precision, color=COLOURS[label], label=f"{label} (AP {ap[label]:.4f})")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0.4, 1.01)
-    ax.set_title(f"Precision-recall on the held-out split (n = {len(labels)})")
-    ax.legend(loc="lower left")
+    _rate_axes(ax, "recall", "precision", 0.4, f"Precision-recall on the held-out split (n = {len(labels)})",
+               "lower left")
     return _save(fig, path), ap
 
 
