@@ -194,12 +194,12 @@ def _brute_force(blocks, probabilities, params):
     scores = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     table, start = _transitions(params)
     best, best_path = -np.inf, None
-    for path in itertools.product(range(5), repeat=len(blocks)):
+    for path in itertools.product(range(len(start)), repeat=len(blocks)):
         total = start[path[0]] + sum(scores[i, s] for i, s in enumerate(path))
         total += sum(table[a, b] for a, b in zip(path, path[1:]))
         if total > best + 1e-12:
             best, best_path = total, path
-    states_to_labels = ("editorial", "other", "other", "comment", "other")
+    states_to_labels = ("editorial", "other", "other", "comment", "other", "comment", "other")
     return [states_to_labels[s] for s in best_path]
 
 
@@ -215,7 +215,7 @@ def test_viterbi_finds_the_best_path_and_batches_agree():
     for blocks, probabilities in pages:
         assert segment(blocks, probabilities, params, rows(blocks)) == _brute_force(blocks, probabilities, params)
     longest = max(len(b) for b, _ in pages)
-    scores = np.zeros((len(pages), longest, 5))
+    scores = np.zeros((len(pages), longest, 7))
     for i, (blocks, probabilities) in enumerate(pages):
         scores[i, : len(blocks)] = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     codes = decode_codes(scores, [len(b) for b, _ in pages], params)

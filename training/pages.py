@@ -449,7 +449,10 @@ def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams
         moved = False
         for key, values in grid.items():
             for option in values:
-                candidate = replace(best, **{key: float(option)})
+                # A key may name several costs moved together (a tuple), which a move of one
+                # at a time cannot reach when each alone would break a page of ``keep``.
+                names, chosen = (key, option) if isinstance(key, tuple) else ((key,), (option,))
+                candidate = replace(best, **{name: float(v) for name, v in zip(names, chosen)})
                 candidate_value, metrics = value(candidate)
                 if candidate_value > best_value + 1e-9:
                     best, best_value, best_metrics, moved = candidate, candidate_value, metrics, True
