@@ -65,6 +65,8 @@ class SegmentParams:
     enter_without_header: float = 0.0
     # Turning from the comment section back into article prose.
     leave_comments: float = 6.0
+    # ... when the page began with its comments (then its first blocks were likely the article).
+    leave_opening_comments: float = 6.0
     # A page that opens with its comment section: at 0, a page of comments alone, or a single
     # block, is labelled by the classifier.
     start_in_comments: float = 0.0
@@ -260,7 +262,7 @@ def emissions(features: np.ndarray, params: SegmentParams) -> np.ndarray:
 
 def _transitions(params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     never = -np.inf
-    enter, leave = -params.enter_comments, -params.leave_comments
+    enter, leave, leave0 = -params.enter_comments, -params.leave_comments, -params.leave_opening_comments
     straight = enter - params.enter_without_header
     # Rows: from; columns: to (E, OA, OPENED, C, OC, C0, OC0). The header state only opens a
     # section; a page that starts in its comments stays in C0 and OC0 until it leaves them.
@@ -270,10 +272,13 @@ def _transitions(params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
         [leave, leave, 0.0, 0.0, never, never, never],
         [leave, leave, never, 0.0, 0.0, never, never],
         [leave, leave, never, 0.0, 0.0, never, never],
-        [leave, leave, never, never, never, 0.0, 0.0],
-        [leave, leave, never, never, never, 0.0, 0.0],
+        [leave0, leave0, never, never, never, 0.0, 0.0],
+        [leave0, leave0, never, never, never, 0.0, 0.0],
     ])
-    start = np.array([0.0, 0.0, -params.start_in_comments, never, never, -params.start_in_comments, never])
+    # A page may open with its comment section, chrome or comment, but not with its opening:
+    # chrome at the top of a page is the page's, or that of a section that began above it.
+    start_comments = -params.start_in_comments
+    start = np.array([0.0, 0.0, never, never, never, start_comments, start_comments])
     return table, start
 
 

@@ -414,7 +414,8 @@ def overturns(batch: PageBatch, params: SegmentParams, levels: Sequence[float] =
     return result
 
 
-# The values each cost may take; the fit moves one at a time (coordinate ascent).
+# The values each cost may take; the fit moves one at a time (coordinate ascent), or the
+# costs a tuple names together.
 GRID = {
     "enter_comments": (0.1, 0.25, 0.5, 1.0, 2.0, 4.0),
     "leave_comments": (3.0, 4.0, 6.0, 8.0),
@@ -424,6 +425,17 @@ GRID = {
     "header_after_comments": (0.0, 2.0, 4.0, 6.0, 8.0),
     "chrome_weight": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
     "protect": (0.95, 0.99, 0.999, 2.0),
+    "enter_without_header": (0.0, 1.0, 2.0, 4.0, 8.0),
+    "text_bonus": (0.0, 0.35, 0.7, 1.0, 1.5),
+    "relative": (0.0, 0.25, 0.5, 0.75, 1.0),
+    "opening_weight": (1.0, 2.0, 4.0, 8.0),
+    # Moved together: each alone can break the seed page that the other then mends.
+    ("enter_without_header", "opening_weight"): tuple(
+        (a, b) for a in (0.0, 1.0, 2.0, 4.0) for b in (1.0, 2.0, 4.0, 8.0)),
+    ("enter_without_header", "relative"): tuple(
+        (a, b) for a in (0.0, 1.0, 2.0, 4.0) for b in (0.0, 0.25, 0.5, 0.75)),
+    "header_in_opening_comments": (0.0, 2.0, 4.0, 8.0, 16.0),
+    "leave_opening_comments": (3.0, 6.0, 8.0, 16.0, 32.0),
 }
 
 
