@@ -10,14 +10,26 @@ little evidence of their own, so they take the label of the text around them.
 The hidden states and the label each emits:
 
     article:          EDITORIAL        OTHER (chrome within the article)
-    comment section:  OPENED (other: its header, before any comment)
+    comment section:  OPENED (other: its header or first meta line, before any comment)
                       COMMENT          OTHER (chrome after the first comment)
+    a page that begins with its comments (no article above them):
+                      COMMENT0         OTHER0
 
-Entering the comment section costs ``enter_comments`` once; going back costs
-``leave_comments``. A comment section's chrome (its header, a comment's own controls) costs
-``comment_chrome_in_article`` inside the article, in proportion to how sure the detector is of
-its kind, and a header costs ``header_after_comments`` once comments have begun, so a header
-marks where the section starts.
+Entering the comment section costs ``enter_comments`` once, and ``enter_without_header`` more
+when it opens straight on a comment rather than on a header or meta line (the opening state
+weighs the detector's chrome odds ``opening_weight`` times, so a line of prose does not pass
+for a header). Going back costs ``leave_comments`` (``leave_opening_comments`` from a page
+that began with comments). A comment section's chrome (its header, a comment's own controls)
+costs ``comment_chrome_in_article`` inside the article, in proportion to how sure the detector
+is of its kind; a header costs ``header_after_comments`` once comments have begun, and
+``header_in_opening_comments`` on a page that began with comments (a header there says the
+blocks above it were the article). A page cannot begin on the OPENED state: chrome at the top
+is the page's own or that of a comment section already under way.
+
+Each block's log-odds of editorial may be taken relative to its page (``relative`` times the
+median log-odds of the page's long text blocks is subtracted), so that an article whose every
+paragraph the classifier finds a little comment-like is still compared with the comments
+below it.
 
 Context may overturn a block's own label (a short rude line inside the article stays
 editorial), but never a confident one: a block of at least ``full_evidence_words`` words whose

@@ -439,15 +439,23 @@ GRID = {
 }
 
 
+# Starts drawn from the grid besides the neutral one, for each fit of the evaluation.
+FIT_RESTARTS = 4
+
+
 def objective(metrics: dict) -> float:
     """What the fit maximises: block accuracy plus exact-boundary rate."""
     return metrics["block_accuracy"] + metrics["boundary_exact"]
 
 
 def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams(),
-        rounds: int = 3, keep: PageBatch | None = None) -> tuple[SegmentParams, dict]:
+        rounds: int = 3, keep: PageBatch | None = None, restarts: int = 0, seed: int = 0) -> tuple[SegmentParams, dict]:
     """Coordinate ascent over ``grid`` from ``base``: the best ``objective`` on ``batch`` among
-    the costs that label every block of ``keep`` (pages that must stay right) right."""
+    the costs that label every block of ``keep`` (pages that must stay right) right.
+
+    With ``restarts``, the ascent also starts from that many points drawn from the grid (seeded),
+    and the best end point wins: one ascent alone stops at the first point that no single move
+    improves. A start that breaks a page of ``keep`` moves to the first candidate that does not."""
 
     def value(params: SegmentParams) -> tuple[float, dict]:
         metrics = evaluate(batch, batch.segment(params))
@@ -455,22 +463,32 @@ def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams
             return -1.0, metrics
         return objective(metrics), metrics
 
-    best = base
-    best_value, best_metrics = value(best)
-    for _ in range(rounds):
-        moved = False
-        for key, values in grid.items():
-            for option in values:
-                # A key may name several costs moved together (a tuple), which a move of one
-                # at a time cannot reach when each alone would break a page of ``keep``.
-                names, chosen = (key, option) if isinstance(key, tuple) else ((key,), (option,))
-                candidate = replace(best, **{name: float(v) for name, v in zip(names, chosen)})
-                candidate_value, metrics = value(candidate)
-                if candidate_value > best_value + 1e-9:
-                    best, best_value, best_metrics, moved = candidate, candidate_value, metrics, True
-        if not moved:
-            break
-    return best, best_metrics
+    def ascend(start: SegmentParams) -> tuple[SegmentParams, float, dict]:
+        best = start
+        best_value, best_metrics = value(best)
+        for _ in range(rounds):
+            moved = False
+            for key, values in grid.items():
+                for option in values:
+                    # A key may name several costs moved together (a tuple), which a move of one
+                    # at a time cannot reach when each alone would break a page of ``keep``.
+                    names, chosen = (key, option) if isinstance(key, tuple) else ((key,), (option,))
+                    candidate = replace(best, **{name: float(v) for name, v in zip(names, chosen)})
+                    candidate_value, metrics = value(candidate)
+                    if candidate_value > best_value + 1e-9:
+                        best, best_value, best_metrics, moved = candidate, candidate_value, metrics, True
+            if not moved:
+                break
+        return best, best_value, best_metrics
+
+    starts = [base]
+    rng = random.Random(seed)
+    single = {k: v for k, v in grid.items() if not isinstance(k, tuple)}
+    for _ in range(restarts):
+        starts.append(replace(base, **{k: float(rng.choice(v)) for k, v in sorted(single.items())}))
+    results = [ascend(start) for start in starts]
+    best, _value, metrics = max(results, key=lambda r: r[1])
+    return best, metrics
 
 
 # --- The evaluation ---------------------------------------------------------------------------
@@ -536,7 +554,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     say("fitting costs on each fold, reporting on the other ...")
     for index, (fold, batch) in enumerate(zip(folds, batches)):
         other = batches[1 - index]
-        params, _fitted = fit(other, keep=keep)
+        params, _fitted = fit(other, keep=keep, restarts=FIT_RESTARTS, seed=seed)
         report["folds"].append({
             "fold": asdict(fold),
             "params_fitted_on_other_fold": asdict(params),
@@ -545,7 +563,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
             "overturns": overturns(batch, params),
         })
     pooled = PageBatch.concat(batches)
-    params, fitted = fit(pooled, keep=keep)
+    params, fitted = fit(pooled, keep=keep, restarts=FIT_RESTARTS, seed=seed)
     report["params"] = asdict(params)
     report["fit_on_both_folds"] = fitted
     report["overturns_on_both_folds"] = overturns(pooled, params)
