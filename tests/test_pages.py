@@ -16,6 +16,7 @@ from training.pages import (
     fit,
     halves,
     make_folds,
+    objective,
     overturns,
 )
 from training.records import Record
@@ -140,6 +141,21 @@ def test_fit_returns_the_best_grid_point(tiny_detector):
     params, metrics = fit(batch, grid={"enter_comments": (0.5, 60.0)}, base=SegmentParams(enter_comments=60.0))
     assert params.enter_comments == 0.5
     assert metrics["boundary_exact"] > evaluate(batch, batch.segment(SegmentParams(enter_comments=60.0)))["boundary_exact"]
+
+
+def test_fit_restarts_from_grid_points_and_moves_costs_together(tiny_detector):
+    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
+             for seed in range(5)]
+    scores = {b: (0.9 if label == "editorial" else 0.1 if label == "comment" else 0.5)
+              for page in pages for b, label in zip(page.blocks, page.labels)}
+    batch = PageBatch.of(pages, scores, tiny_detector)
+    grid = {"enter_comments": (0.5, 60.0), ("leave_comments", "max_evidence"): ((3.0, 1.0), (8.0, 3.0))}
+    base = SegmentParams(enter_comments=60.0)
+    once, once_metrics = fit(batch, grid=grid, base=base)
+    again, metrics = fit(batch, grid=grid, base=base, restarts=3, seed=1)
+    assert (again.leave_comments, again.max_evidence) in ((3.0, 1.0), (8.0, 3.0), (6.0, 3.0))
+    assert objective(metrics) >= objective(once_metrics)
+    assert fit(batch, grid=grid, base=base, restarts=3, seed=1) == (again, metrics)
 
 
 def test_batches_concatenate(tiny_detector):

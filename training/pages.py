@@ -424,7 +424,6 @@ GRID = {
     "comment_chrome_in_article": (0.0, 1.0, 2.0, 4.0, 6.0),
     "header_after_comments": (0.0, 2.0, 4.0, 6.0, 8.0),
     "chrome_weight": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
-    "protect": (0.95, 0.99, 0.999, 2.0),
     "enter_without_header": (0.0, 1.0, 2.0, 4.0, 8.0),
     "text_bonus": (0.0, 0.35, 0.7, 1.0, 1.5),
     "relative": (0.0, 0.25, 0.5, 0.75, 1.0),
@@ -441,6 +440,10 @@ GRID = {
 
 # Starts drawn from the grid besides the neutral one, for each fit of the evaluation.
 FIT_RESTARTS = 4
+# Not fitted: a text block of full evidence whose own P(label) is this or more keeps its label,
+# so context never overturns a confident block.
+PROTECT = 0.95
+FIT_BASE = SegmentParams(protect=PROTECT)
 
 
 def objective(metrics: dict) -> float:
@@ -554,7 +557,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     say("fitting costs on each fold, reporting on the other ...")
     for index, (fold, batch) in enumerate(zip(folds, batches)):
         other = batches[1 - index]
-        params, _fitted = fit(other, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+        params, _fitted = fit(other, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
         report["folds"].append({
             "fold": asdict(fold),
             "params_fitted_on_other_fold": asdict(params),
@@ -563,7 +566,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
             "overturns": overturns(batch, params),
         })
     pooled = PageBatch.concat(batches)
-    params, fitted = fit(pooled, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+    params, fitted = fit(pooled, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
     report["params"] = asdict(params)
     report["fit_on_both_folds"] = fitted
     report["overturns_on_both_folds"] = overturns(pooled, params)
