@@ -170,7 +170,7 @@ def test_batches_concatenate(tiny_detector):
 @pytest.mark.realdata
 def test_out_of_vocabulary_evaluation_on_the_corpora(data_dir):
     """A small run of ``--evaluate``: two folds, costs cross-fitted; at full size the decoder found the
-    first comment exactly on 72.5% of pages against 48.4% for each block's own label."""
+    first comment exactly on 75.6% of pages against 38.9% for each block's own label."""
     from training.pages import run_evaluation
 
     report = run_evaluation(data_dir, pages=80, cap=300, jobs=1)
@@ -181,6 +181,7 @@ def test_out_of_vocabulary_evaluation_on_the_corpora(data_dir):
     summary = report["summary"]
     assert summary["segment"]["boundary_exact"] >= summary["argmax"]["boundary_exact"] + 0.1
     assert summary["segment"]["block_accuracy"] >= 0.8
-    if report["params"]["protect"] <= 0.99 and report["params"]["full_evidence_words"] <= 48:
-        # The bound: no confident block of full evidence is relabelled by its context.
+    # The bound is held at 0.95, not fitted; no confident block of full evidence is relabelled.
+    assert report["params"]["protect"] == 0.95
+    if report["params"]["full_evidence_words"] <= 48:
         assert report["overturns_on_both_folds"]["0.99"]["changed"] in (0.0, None)
