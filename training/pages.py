@@ -13,8 +13,10 @@ chrome (share links, "Published ...") around the article. Every chrome line is a
 sources (editorial and comment, each) are split in two halves. In each of two folds, a
 classifier (``model.features.build_pipeline``) and a chrome detector are trained on one half;
 pages are built from the other half's texts and strings, with placeholder values from a pool
-the detector never saw. The decoder's costs are fitted by coordinate ascent on one fold's pages
-and reported on the other's (cross-fitted), against each block's own label (argmax). With
+the detector never saw. The decoder's costs are fitted by coordinate ascent (from the neutral
+costs and from ``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at 0.95) on one
+fold's pages and reported on the other's (cross-fitted), against each block's own label
+(argmax). With
 ``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
 a chrome detector trained on every system and source to ``model/segment_data/chrome.json.gz``:
 rerun it after the classifier is retrained.
