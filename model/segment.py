@@ -10,14 +10,26 @@ little evidence of their own, so they take the label of the text around them.
 The hidden states and the label each emits:
 
     article:          EDITORIAL        OTHER (chrome within the article)
-    comment section:  OPENED (other: its header, before any comment)
+    comment section:  OPENED (other: its header or first meta line, before any comment)
                       COMMENT          OTHER (chrome after the first comment)
+    a page that begins with its comments (no article above them):
+                      COMMENT0         OTHER0
 
-Entering the comment section costs ``enter_comments`` once; going back costs
-``leave_comments``. A comment section's chrome (its header, a comment's own controls) costs
-``comment_chrome_in_article`` inside the article, in proportion to how sure the detector is of
-its kind, and a header costs ``header_after_comments`` once comments have begun, so a header
-marks where the section starts.
+Entering the comment section costs ``enter_comments`` once, and ``enter_without_header`` more
+when it opens straight on a comment rather than on a header or meta line (the opening state
+weighs the detector's chrome odds ``opening_weight`` times, so a line of prose does not pass
+for a header). Going back costs ``leave_comments`` (``leave_opening_comments`` from a page
+that began with comments). A comment section's chrome (its header, a comment's own controls)
+costs ``comment_chrome_in_article`` inside the article, in proportion to how sure the detector
+is of its kind; a header costs ``header_after_comments`` once comments have begun, and
+``header_in_opening_comments`` on a page that began with comments (a header there says the
+blocks above it were the article). A page cannot begin on the OPENED state: chrome at the top
+is the page's own or that of a comment section already under way.
+
+Each block's log-odds of editorial may be taken relative to its page (``relative`` times the
+median log-odds of the page's long text blocks is subtracted), so that an article whose every
+paragraph the classifier finds a little comment-like is still compared with the comments
+below it.
 
 Context may overturn a block's own label (a short rude line inside the article stays
 editorial), but never a confident one: a block of at least ``full_evidence_words`` words whose
@@ -61,8 +73,12 @@ class SegmentParams:
 
     # The one switch from the article to its comment section.
     enter_comments: float = 0.5
+    # Added when the section opens straight on a comment, with no header or meta line before it.
+    enter_without_header: float = 0.0
     # Turning from the comment section back into article prose.
     leave_comments: float = 6.0
+    # ... when the page began with its comments (then its first blocks were likely the article).
+    leave_opening_comments: float = 6.0
     # A page that opens with its comment section: at 0, a page of comments alone, or a single
     # block, is labelled by the classifier.
     start_in_comments: float = 0.0
@@ -75,8 +91,20 @@ class SegmentParams:
     comment_chrome_in_article: float = 2.0
     # A comment-section header after the first comment.
     header_after_comments: float = 4.0
+    # A comment-section header on a page that opened with comments: the page must have had an
+    # article before that header, so its first blocks were not comments after all.
+    header_in_opening_comments: float = 0.0
     # The detector's log-odds of chrome are multiplied by this.
     chrome_weight: float = 1.0
+    # ... and by this too where the comment section opens (its header, the first meta line):
+    # above 1, a line of prose is not easily taken for the section's opening.
+    opening_weight: float = 1.0
+    # Added to a text state's score: in the article a text block is editorial, in the comment
+    # section a comment, so a block the classifier cannot place is not thereby taken for chrome.
+    text_bonus: float = 0.0
+    # How much of the page's own centre (the median log-odds of its long text blocks) is taken
+    # off each block's log-odds: blocks are compared with the rest of their page.
+    relative: float = 0.0
     # A block of full evidence whose own P(label) is at least this keeps its label (above 1: off).
     protect: float = 0.99
     # HTML only: a vote of the markup (a comment container, the article's body, page furniture)
@@ -153,24 +181,31 @@ def split_blocks(text: str) -> list[tuple[int, int, str]]:
 
 # --- Decoding -----------------------------------------------------------------------------
 
-# Hidden states: article editorial, article other, section opened, comment, comment other.
-_E, _OA, _OPENED, _C, _OC = range(5)
+# Hidden states: article editorial, article other, section opened, comment, comment other,
+# and comment and comment other on a page that began with its comments (no article before).
+_E, _OA, _OPENED, _C, _OC, _C0, _OC0 = range(7)
+N_STATES = 7
 _STATE_CODES = np.array(
-    [SEGMENT_LABELS.index(label) for label in (EDITORIAL, OTHER, OTHER, COMMENT, OTHER)], dtype=np.int8
+    [SEGMENT_LABELS.index(label) for label in (EDITORIAL, OTHER, OTHER, COMMENT, OTHER, COMMENT, OTHER)],
+    dtype=np.int8,
 )
 _OWN_CODES = np.array([SEGMENT_LABELS.index(label) for label in (EDITORIAL, COMMENT, OTHER)], dtype=np.int8)
 _P_EPSILON = 1e-9
 # Block features (see ``block_features``), one row per block.
 _LOGIT, _WORDS, _LOG_CHROME, _LOG_NOT_CHROME, _HEADER_SHARE, _ITEM_SHARE = range(6)
 _MARKUP = slice(6, 9)  # the markup's votes for editorial, comment, other (HTML only)
-N_FEATURES = 9
+_CENTRE = 9  # the page's median log-odds of editorial over its long text blocks
+N_FEATURES = 10
+# Blocks of at least this many words, taken for text, set the page's centre.
+CENTRE_WORDS = 8
 
 
 def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: np.ndarray | None = None,
                    markup: np.ndarray | None = None) -> np.ndarray:
-    """What decoding needs of each block (an ``(n, 9)`` array): log-odds of editorial, words,
-    log P(chrome), log P(text), the shares of header and item among the chrome kinds, and the
-    markup's votes for editorial, comment and other.
+    """What decoding needs of each block (an ``(n, 10)`` array): log-odds of editorial, words,
+    log P(chrome), log P(text), the shares of header and item among the chrome kinds, the
+    markup's votes for editorial, comment and other, and the page's centre (the median log-odds
+    of its blocks of ``CENTRE_WORDS`` words or more that the detector takes for text; 0 if none).
 
     ``chrome`` is ``chrome_probabilities(blocks)``, computed here when not given; ``markup``
     comes from ``model.html_page.markup_evidence`` (none for plain text).
@@ -191,6 +226,9 @@ def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: 
     rows[:, _ITEM_SHARE] = chrome[:, 2] / kinds
     if markup is not None:
         rows[:, _MARKUP] = np.asarray(markup, dtype=float).reshape(len(blocks), 3)
+    long_text = (rows[:, _WORDS] >= CENTRE_WORDS) & (p_text >= 0.5)
+    if long_text.any():
+        rows[:, _CENTRE] = float(np.median(rows[long_text, _LOGIT]))
     return rows
 
 
@@ -208,47 +246,58 @@ def _protected(features: np.ndarray, params: SegmentParams) -> tuple[np.ndarray,
 def emissions(features: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Log-scores of each block (rows of ``block_features``, any leading shape) under each state."""
     weight = np.minimum(1.0, features[..., _WORDS] / params.full_evidence_words)
-    z = np.clip(weight * features[..., _LOGIT], -params.max_evidence, params.max_evidence)
+    logit = features[..., _LOGIT] - params.relative * features[..., _CENTRE]
+    z = np.clip(weight * logit, -params.max_evidence, params.max_evidence)
     # The detector's log-odds of chrome, scaled, turned back into log P(chrome) and log P(text).
     odds = params.chrome_weight * (features[..., _LOG_CHROME] - features[..., _LOG_NOT_CHROME])
     chrome, not_chrome = -np.logaddexp(0.0, -odds), -np.logaddexp(0.0, odds)
+    opening = -np.logaddexp(0.0, -params.opening_weight * odds)
     header, item = features[..., _HEADER_SHARE], features[..., _ITEM_SHARE]
-    scores = np.empty(features.shape[:-1] + (5,))
-    scores[..., _E] = not_chrome - np.logaddexp(0.0, -z)
-    scores[..., _C] = not_chrome - np.logaddexp(0.0, z)
+    scores = np.empty(features.shape[:-1] + (N_STATES,))
+    scores[..., _E] = not_chrome - np.logaddexp(0.0, -z) + params.text_bonus
+    scores[..., _C] = not_chrome - np.logaddexp(0.0, z) + params.text_bonus
     scores[..., _OA] = chrome - params.comment_chrome_in_article * (header + item)
-    scores[..., _OPENED] = chrome
+    scores[..., _OPENED] = opening
     scores[..., _OC] = chrome - params.header_after_comments * header
+    scores[..., _C0] = scores[..., _C]
+    scores[..., _OC0] = chrome - params.header_in_opening_comments * header
     votes = params.markup_weight * features[..., _MARKUP]
     scores[..., _E] += votes[..., 0]
-    scores[..., _C] += votes[..., 1]
-    scores[..., (_OA, _OPENED, _OC)] += votes[..., 2:3]
+    scores[..., (_C, _C0)] += votes[..., 1:2]
+    scores[..., (_OA, _OPENED, _OC, _OC0)] += votes[..., 2:3]
     editorial, comment = _protected(features, params)
-    keep_e = np.array([0.0, -np.inf, -np.inf, -np.inf, -np.inf])
-    keep_c = np.array([-np.inf, -np.inf, -np.inf, 0.0, -np.inf])
+    keep_e = np.array([0.0, -np.inf, -np.inf, -np.inf, -np.inf, -np.inf, -np.inf])
+    keep_c = np.array([-np.inf, -np.inf, -np.inf, 0.0, -np.inf, 0.0, -np.inf])
     scores = np.where(editorial[..., None], scores + keep_e, scores)
     return np.where(comment[..., None], scores + keep_c, scores)
 
 
 def _transitions(params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     never = -np.inf
-    enter, leave = -params.enter_comments, -params.leave_comments
-    # Rows: from; columns: to (E, OA, OPENED, C, OC). The header state only opens a section.
+    enter, leave, leave0 = -params.enter_comments, -params.leave_comments, -params.leave_opening_comments
+    straight = enter - params.enter_without_header
+    # Rows: from; columns: to (E, OA, OPENED, C, OC, C0, OC0). The header state only opens a
+    # section; a page that starts in its comments stays in C0 and OC0 until it leaves them.
     table = np.array([
-        [0.0, 0.0, enter, enter, never],
-        [0.0, 0.0, enter, enter, never],
-        [leave, leave, 0.0, 0.0, never],
-        [leave, leave, never, 0.0, 0.0],
-        [leave, leave, never, 0.0, 0.0],
+        [0.0, 0.0, enter, straight, never, never, never],
+        [0.0, 0.0, enter, straight, never, never, never],
+        [leave, leave, 0.0, 0.0, never, never, never],
+        [leave, leave, never, 0.0, 0.0, never, never],
+        [leave, leave, never, 0.0, 0.0, never, never],
+        [leave0, leave0, never, never, never, 0.0, 0.0],
+        [leave0, leave0, never, never, never, 0.0, 0.0],
     ])
-    start = np.array([0.0, 0.0, -params.start_in_comments, -params.start_in_comments, never])
+    # A page may open with its comment section, chrome or comment, but not with its opening:
+    # chrome at the top of a page is the page's, or that of a section that began above it.
+    start_comments = -params.start_in_comments
+    start = np.array([0.0, 0.0, never, never, never, start_comments, start_comments])
     return table, start
 
 
 def decode_states(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
     """Viterbi over many pages at once.
 
-    ``scores`` is ``(pages, longest, 5)`` from ``emissions`` (padding past a page's length is
+    ``scores`` is ``(pages, longest, N_STATES)`` from ``emissions`` (padding past a page's length is
     ignored); the result is ``(pages, longest)`` hidden states, -1 past a page's end.
     """
     table, start = _transitions(params)
@@ -310,6 +359,10 @@ _REASONS = {
     (COMMENT, _OPENED): "where the comment section opens, before its first comment",
     (EDITORIAL, _OC): "a short line among the comments' controls",
     (COMMENT, _OC): "a short line among the comments' controls",
+    (EDITORIAL, _C0): "inside the comment section",
+    (OTHER, _C0): "inside the comment section",
+    (EDITORIAL, _OC0): "a short line among the comments' controls",
+    (COMMENT, _OC0): "a short line among the comments' controls",
 }
 
 

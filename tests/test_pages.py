@@ -16,6 +16,7 @@ from training.pages import (
     fit,
     halves,
     make_folds,
+    objective,
     overturns,
 )
 from training.records import Record
@@ -142,6 +143,21 @@ def test_fit_returns_the_best_grid_point(tiny_detector):
     assert metrics["boundary_exact"] > evaluate(batch, batch.segment(SegmentParams(enter_comments=60.0)))["boundary_exact"]
 
 
+def test_fit_restarts_from_grid_points_and_moves_costs_together(tiny_detector):
+    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
+             for seed in range(5)]
+    scores = {b: (0.9 if label == "editorial" else 0.1 if label == "comment" else 0.5)
+              for page in pages for b, label in zip(page.blocks, page.labels)}
+    batch = PageBatch.of(pages, scores, tiny_detector)
+    grid = {"enter_comments": (0.5, 60.0), ("leave_comments", "max_evidence"): ((3.0, 1.0), (8.0, 3.0))}
+    base = SegmentParams(enter_comments=60.0)
+    once, once_metrics = fit(batch, grid=grid, base=base)
+    again, metrics = fit(batch, grid=grid, base=base, restarts=3, seed=1)
+    assert (again.leave_comments, again.max_evidence) in ((3.0, 1.0), (8.0, 3.0), (6.0, 3.0))
+    assert objective(metrics) >= objective(once_metrics)
+    assert fit(batch, grid=grid, base=base, restarts=3, seed=1) == (again, metrics)
+
+
 def test_batches_concatenate(tiny_detector):
     one = PageBatch.of([Page(("Reply", ARTICLE[0]), ("other", "editorial"))], {"Reply": 0.5, ARTICLE[0]: 0.9},
                        tiny_detector)
@@ -154,7 +170,7 @@ def test_batches_concatenate(tiny_detector):
 @pytest.mark.realdata
 def test_out_of_vocabulary_evaluation_on_the_corpora(data_dir):
     """A small run of ``--evaluate``: two folds, costs cross-fitted; at full size the decoder found the
-    first comment exactly on 72.5% of pages against 48.4% for each block's own label."""
+    first comment exactly on 75.6% of pages against 38.9% for each block's own label."""
     from training.pages import run_evaluation
 
     report = run_evaluation(data_dir, pages=80, cap=300, jobs=1)
@@ -165,6 +181,7 @@ def test_out_of_vocabulary_evaluation_on_the_corpora(data_dir):
     summary = report["summary"]
     assert summary["segment"]["boundary_exact"] >= summary["argmax"]["boundary_exact"] + 0.1
     assert summary["segment"]["block_accuracy"] >= 0.8
-    if report["params"]["protect"] <= 0.99 and report["params"]["full_evidence_words"] <= 48:
-        # The bound: no confident block of full evidence is relabelled by its context.
+    # The bound is held at 0.95, not fitted; no confident block of full evidence is relabelled.
+    assert report["params"]["protect"] == 0.95
+    if report["params"]["full_evidence_words"] <= 48:
         assert report["overturns_on_both_folds"]["0.99"]["changed"] in (0.0, None)

@@ -190,16 +190,51 @@ def test_fitted_params_are_read_from_the_data_file(tmp_path):
         SegmentParams.from_dict({"nope": 1})
 
 
+def test_a_comment_like_article_above_a_header_stays_the_article():
+    # Every paragraph leans comment, but the section's header comes after them: a page that
+    # began with its comments would have no header there.
+    blocks = [PARAGRAPH, PARAGRAPH, PARAGRAPH, "12 Comments", COMMENT, "Reply", COMMENT]
+    probabilities = [0.3, 0.25, 0.35, 0.3, 0.05, 0.4, 0.05]
+    assert seg(blocks, probabilities)[:3] == ["comment"] * 3
+    params = replace(PARAMS, header_in_opening_comments=8.0, relative=0.5)
+    result = segment_blocks(blocks, probabilities, params, rows(blocks))
+    assert [b["label"] for b in result] == ["editorial"] * 3 + ["other", "comment", "other", "comment"]
+    assert all(b["context"] == "inside the article, before its comment section" for b in result[:3])
+
+
+def test_a_section_that_opens_without_a_header_costs_more():
+    blocks = [PARAGRAPH, PARAGRAPH, "So it goes, and it is sad.", COMMENT]
+    probabilities = [0.95, 0.9, 0.4, 0.2]
+    assert seg(blocks, probabilities)[2] == "comment"
+    assert seg(blocks, probabilities, replace(PARAMS, enter_without_header=2.0))[2] == "editorial"
+
+
+def test_a_page_cannot_open_on_its_comment_sections_header():
+    # Chrome at the top of a page is the page's own: the article below it is not comments.
+    blocks = ["Advertisement", PARAGRAPH, PARAGRAPH, "12 Comments", COMMENT]
+    probabilities = [0.5, 0.45, 0.45, 0.3, 0.1]
+    params = replace(PARAMS, enter_without_header=2.0, header_in_opening_comments=8.0)
+    assert seg(blocks, probabilities, params) == ["other", "editorial", "editorial", "other", "comment"]
+
+
+def test_the_page_centre_is_the_median_log_odds_of_its_long_text_blocks():
+    blocks = [PARAGRAPH, PARAGRAPH, "Reply", PARAGRAPH, "Short line"]
+    features = block_features(blocks, [0.9, 0.5, 0.5, 0.1, 0.99], rows(blocks))
+    assert np.allclose(features[:, 9], 0.0)
+    features = block_features(blocks, [0.9, 0.8, 0.5, 0.6, 0.01], rows(blocks))
+    assert np.allclose(features[:, 9], np.log(0.8 / 0.2))
+
+
 def _brute_force(blocks, probabilities, params):
     scores = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     table, start = _transitions(params)
     best, best_path = -np.inf, None
-    for path in itertools.product(range(5), repeat=len(blocks)):
+    for path in itertools.product(range(len(start)), repeat=len(blocks)):
         total = start[path[0]] + sum(scores[i, s] for i, s in enumerate(path))
         total += sum(table[a, b] for a, b in zip(path, path[1:]))
         if total > best + 1e-12:
             best, best_path = total, path
-    states_to_labels = ("editorial", "other", "other", "comment", "other")
+    states_to_labels = ("editorial", "other", "other", "comment", "other", "comment", "other")
     return [states_to_labels[s] for s in best_path]
 
 
@@ -207,7 +242,9 @@ def test_viterbi_finds_the_best_path_and_batches_agree():
     rng = np.random.default_rng(0)
     vocabulary = [PARAGRAPH, COMMENT, " ".join([PARAGRAPH] * 2), "Reply", "12 Comments", "Advertisement",
                   "A noteworthy visit", "So true!"]
-    params = replace(PARAMS, enter_comments=1.0, max_evidence=4.0, header_after_comments=2.0, protect=0.9)
+    params = replace(PARAMS, enter_comments=1.0, max_evidence=4.0, header_after_comments=2.0, protect=0.9,
+                     enter_without_header=1.0, opening_weight=2.0, relative=0.5, header_in_opening_comments=3.0,
+                     leave_opening_comments=2.0)
     pages = []
     for _ in range(40):
         n = int(rng.integers(1, 7))
@@ -215,7 +252,7 @@ def test_viterbi_finds_the_best_path_and_batches_agree():
     for blocks, probabilities in pages:
         assert segment(blocks, probabilities, params, rows(blocks)) == _brute_force(blocks, probabilities, params)
     longest = max(len(b) for b, _ in pages)
-    scores = np.zeros((len(pages), longest, 5))
+    scores = np.zeros((len(pages), longest, 7))
     for i, (blocks, probabilities) in enumerate(pages):
         scores[i, : len(blocks)] = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     codes = decode_codes(scores, [len(b) for b, _ in pages], params)

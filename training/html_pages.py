@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from model.html_page import markup_evidence, parse_blocks
-from model.segment import SEGMENT_LABELS, SegmentParams, block_features
+from model.segment import N_FEATURES, SEGMENT_LABELS, SegmentParams, block_features
 from training.pages import (
     DATA_SETTING,
     FOLD_CAP,
@@ -204,7 +204,7 @@ def html_batch(pages: Sequence[Page], htmls: Sequence[str], probability, detecto
         labels = tuple(truth.get(block.text, "other") for block in parsed)
         parsed_pages.append((parsed, labels))
         longest = max(longest, len(parsed))
-    features = np.zeros((len(pages), longest, 9))
+    features = np.zeros((len(pages), longest, N_FEATURES))
     truth_codes = np.full((len(pages), longest), -1, dtype=np.int8)
     for index, (parsed, labels) in enumerate(parsed_pages):
         texts = [b.text for b in parsed]
@@ -233,7 +233,7 @@ def trafilatura_codes(pages: Sequence[Page], htmls: Sequence[str]) -> tuple[Page
             said = "editorial" if key in main_lines else "comment" if key in comment_lines else "other"
             truth[index, j] = SEGMENT_LABELS.index(label)
             codes[index, j] = SEGMENT_LABELS.index(said)
-    batch = PageBatch(np.zeros((len(pages), longest, 9)), truth, np.array([len(p.blocks) for p in pages]))
+    batch = PageBatch(np.zeros((len(pages), longest, N_FEATURES)), truth, np.array([len(p.blocks) for p in pages]))
     return batch, codes
 
 
