@@ -154,3 +154,32 @@ def test_batch_scorer_with_character_ngrams():
     expected = pipeline.predict_proba(unseen)[:, 1]
     np.testing.assert_allclose(scorer.probabilities(tokens)[0], expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose([expit(scorer.logits_one(t))[0] for t in tokens], expected, rtol=0, atol=1e-12)
+
+
+def test_a_batch_of_long_texts_is_scored_in_chunks_of_bounded_size(tiny_classifier):
+    """The chunks are bounded by their tokens, not only by their number of texts: 50 texts of
+    nearly 20,000 characters (a 1 MB body) must not have all their terms made at once."""
+    import tracemalloc
+
+    from model.classifier import VECTOR_MIN_TEXTS
+
+    words = (EDITORIAL_EXAMPLES[0] + " " + COMMENT_EXAMPLES[0]).split()
+    long_text = " ".join(words * (19_500 // (len(" ".join(words)) + 1)))[:19_500]
+    texts = [f"{long_text} {index}" for index in range(50)]
+    assert len(texts) >= VECTOR_MIN_TEXTS
+
+    def peak_mib(run) -> float:
+        tracemalloc.start()
+        try:
+            run()
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    one = peak_mib(lambda: tiny_classifier.classify(texts[:1]))
+    batch_results = []
+    batch = peak_mib(lambda: batch_results.extend(tiny_classifier.classify(texts)))
+    # Scoring the batch holds a few texts' terms at a time, not 50 texts' worth.
+    assert batch < 8 * one, (batch, one)
+    single = tiny_classifier.classify(texts[:1])[0]
+    assert batch_results[0]["scores"]["editorial"] == pytest.approx(single["scores"]["editorial"], abs=1e-12)
