@@ -183,3 +183,46 @@ def test_a_batch_of_long_texts_is_scored_in_chunks_of_bounded_size(tiny_classifi
     assert batch < 8 * one, (batch, one)
     single = tiny_classifier.classify(texts[:1])[0]
     assert batch_results[0]["scores"]["editorial"] == pytest.approx(single["scores"]["editorial"], abs=1e-12)
+
+
+def test_the_shape_caches_keep_no_long_token_of_the_users():
+    """The style terms' caches are bounded in entries; long tokens (a 19,000-letter "word", or one
+    starting with "½", whose shape is the token itself) must not be kept in them, or a few thousand
+    requests hold gigabytes. The terms stay exactly those of the uncached functions."""
+    import gc
+    import random
+    import string
+    import tracemalloc
+
+    from model.features import FUNCTION_WORDS, _LENGTH_BUCKETS
+
+    def reference(tokens):  # style_terms as written before any cache
+        shapes = [t if t in FUNCTION_WORDS or t in ("N", "0", "ACR", "CAPS") or not t[0].isalpha() else "w"
+                  for t in tokens]
+        terms = shapes + [f"{a} {b}" for a, b in zip(shapes, shapes[1:])]
+        terms += [f"{a} {b} {c}" for a, b, c in zip(shapes, shapes[1:], shapes[2:])]
+        words = sum(1 for t in tokens if t[0].isalnum())
+        terms.append(f"<len {next((b for b in _LENGTH_BUCKETS if words <= b), 'more')}>")
+        if not tokens or tokens[-1] not in (".", "!", "?", '"', ")"):
+            terms.append("<open end>")
+        return terms
+
+    rng = random.Random(7)
+    style_terms(["warm", "up", "."])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            long_word = "".join(rng.choices(string.ascii_lowercase, k=2_000))
+            tokens = ["the", long_word, "½" + long_word, "_" * rng.randint(40, 4_000), "said", "."]
+            assert style_terms(tokens) == reference(tokens)
+            del long_word, tokens
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # 200 texts of ~8,000 characters went through: what stays is cache bookkeeping, not their tokens.
+    assert kept < 200_000, kept
+    for tokens in (["no", "stop"], ["I", "N", "said", "0", "ACR", "!"], ["½", "_", "__", "w"], []):
+        assert style_terms(tokens) == reference(tokens)
