@@ -36,6 +36,24 @@ VECTOR_MIN_TEXTS = 4
 # quarter of a million strings (tens of MB per request in flight), and past a few hundred texts
 # numpy's cost per call is already spread thin.
 VECTOR_CHUNK_TEXTS = 200
+# ... and at most this many tokens at a time (a chunk holds about five terms per token): 200 texts
+# of comment length fit, while 200 texts of 20,000 characters would be a million terms at once
+# (a 1 MB body of long texts took a request past 100 MB). A longer text is a chunk of its own.
+VECTOR_CHUNK_TOKENS = 10_000
+
+
+def _chunks(token_lists):
+    """``token_lists`` (an iterable) in consecutive lists of at most ``VECTOR_CHUNK_TEXTS`` texts
+    and, unless one text alone is longer, ``VECTOR_CHUNK_TOKENS`` tokens."""
+    chunk, tokens = [], 0
+    for token_list in token_lists:
+        if chunk and (len(chunk) >= VECTOR_CHUNK_TEXTS or tokens + len(token_list) > VECTOR_CHUNK_TOKENS):
+            yield chunk
+            chunk, tokens = [], 0
+        chunk.append(token_list)
+        tokens += len(token_list)
+    if chunk:
+        yield chunk
 
 
 def _checked_scorer(pipeline, negative: str, positive: str) -> FastScorer:
@@ -170,11 +188,10 @@ class Classifier:
         return results
 
     def _batch_probabilities(self, texts: Sequence[str]) -> tuple[list[float], list[float] | None]:
-        """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks."""
+        """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks (``_chunks``)."""
         editorial: list[float] = []
         sarcastic: list[float] | None = [] if self.kind_scorer is not None else None
-        for start in range(0, len(texts), VECTOR_CHUNK_TEXTS):
-            chunk = [tokenize(normalize(text)) for text in texts[start : start + VECTOR_CHUNK_TEXTS]]
+        for chunk in _chunks(tokenize(normalize(text)) for text in texts):
             probabilities = self.batch_scorer.probabilities(chunk).tolist()
             editorial.extend(probabilities[0])
             if sarcastic is not None:
@@ -206,8 +223,7 @@ class Classifier:
             probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
         else:
             probabilities = []
-            for start in range(0, len(tokens), VECTOR_CHUNK_TEXTS):
-                chunk = tokens[start : start + VECTOR_CHUNK_TEXTS]
+            for chunk in _chunks(tokens):
                 probabilities.extend(self.batch_scorer.probabilities(chunk)[0].tolist())
         segmented = segment_blocks(texts, probabilities, self.bundle.segment_params, markup=markup)
         labels = [item["label"] for item in segmented]

@@ -71,8 +71,11 @@ def _shape(token: str) -> str:
 # Both depend on the token alone and a few thousand tokens make most text, so their answers are
 # kept (a bounded cache: the tokens are the users'). A shape starts with a letter or digit
 # exactly when its token does: it is the token itself, or "w" for one that starts with a letter.
+# Only texts whose tokens are all short go through the caches: a cache bounded in entries is not
+# bounded in bytes when its keys are users' tokens of thousands of characters.
 _shape_of = functools.lru_cache(maxsize=65_536)(_shape)
 _starts_alnum = functools.lru_cache(maxsize=4_096)(lambda shape: shape[0].isalnum())
+_CACHED_TOKEN_CHARS = 40
 
 
 def style_terms(tokens: list[str]) -> list[str]:
@@ -81,11 +84,15 @@ def style_terms(tokens: list[str]) -> list[str]:
     Plus two cues no n-gram sees: the length bucket and whether the text ends without a
     full stop, question or exclamation mark.
     """
-    shapes = list(map(_shape_of, tokens))
+    if tokens and max(map(len, tokens)) > _CACHED_TOKEN_CHARS:  # rare: uncached, see _shape_of
+        shapes = [_shape(t) for t in tokens]
+        words = sum(1 for t in tokens if t[0].isalnum())
+    else:
+        shapes = list(map(_shape_of, tokens))
+        words = sum(map(_starts_alnum, shapes))
     terms = list(shapes)
     terms.extend(map(_join, zip(shapes, shapes[1:])))
     terms.extend(map(_join, zip(shapes, shapes[1:], shapes[2:])))
-    words = sum(map(_starts_alnum, shapes))
     bucket = next((b for b in _LENGTH_BUCKETS if words <= b), "more")
     terms.append(f"<len {bucket}>")
     if not tokens or tokens[-1] not in (".", "!", "?", '"', ")"):

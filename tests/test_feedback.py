@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -528,3 +529,21 @@ def test_copy_moves_sqlite_feedback_into_postgresql_with_ids_and_times(postgres_
     target.close()
     assert feedback_cli(["copy", "--db", str(sqlite_store.path), "--to", postgres_url]) == 2
     assert "already holds feedback" in capsys.readouterr().err
+
+
+def test_the_feedback_package_does_not_load_the_model_stack():
+    """feedback takes its label names from model.labels; importing it (python -m feedback export,
+    backup) must not load scikit-learn, SciPy and the classifier with them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, feedback, feedback.store; "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'model.classifier', 'joblib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "[]", done.stdout
+    # The package's names still come from it, loaded when first used.
+    code = "from model import Classifier, ModelBundle, ModelNotFound, LABELS; import model; print(model.Classifier is Classifier)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "True"

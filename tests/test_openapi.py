@@ -105,12 +105,10 @@ def emitted_codes() -> set[tuple[int, str]]:
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", None))
-            code = next((k.value.value for k in node.keywords if k.arg == "code" and isinstance(k.value, ast.Constant)),
-                        None)
-            if code is not None and name in classes:
-                emitted.add((classes[name][0], code))
-            if name == "error_body" and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2]):
-                emitted.add((node.args[0].value, node.args[1].value))
+            constants = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+            if name in classes and ("code" in constants or "status" in constants):
+                # APIError(message, code=..., status=...): either one overrides the class's own.
+                emitted.add((constants.get("status", classes[name][0]), constants.get("code", classes[name][1])))
     return emitted
 
 

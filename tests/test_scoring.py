@@ -154,3 +154,75 @@ def test_batch_scorer_with_character_ngrams():
     expected = pipeline.predict_proba(unseen)[:, 1]
     np.testing.assert_allclose(scorer.probabilities(tokens)[0], expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose([expit(scorer.logits_one(t))[0] for t in tokens], expected, rtol=0, atol=1e-12)
+
+
+def test_a_batch_of_long_texts_is_scored_in_chunks_of_bounded_size(tiny_classifier):
+    """The chunks are bounded by their tokens, not only by their number of texts: 50 texts of
+    nearly 20,000 characters (a 1 MB body) must not have all their terms made at once."""
+    import tracemalloc
+
+    from model.classifier import VECTOR_MIN_TEXTS
+
+    words = (EDITORIAL_EXAMPLES[0] + " " + COMMENT_EXAMPLES[0]).split()
+    long_text = " ".join(words * (19_500 // (len(" ".join(words)) + 1)))[:19_500]
+    texts = [f"{long_text} {index}" for index in range(50)]
+    assert len(texts) >= VECTOR_MIN_TEXTS
+
+    def peak_mib(run) -> float:
+        tracemalloc.start()
+        try:
+            run()
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    one = peak_mib(lambda: tiny_classifier.classify(texts[:1]))
+    batch_results = []
+    batch = peak_mib(lambda: batch_results.extend(tiny_classifier.classify(texts)))
+    # Scoring the batch holds a few texts' terms at a time, not 50 texts' worth.
+    assert batch < 8 * one, (batch, one)
+    single = tiny_classifier.classify(texts[:1])[0]
+    assert batch_results[0]["scores"]["editorial"] == pytest.approx(single["scores"]["editorial"], abs=1e-12)
+
+
+def test_the_shape_caches_keep_no_long_token_of_the_users():
+    """The style terms' caches are bounded in entries; long tokens (a 19,000-letter "word", or one
+    starting with "½", whose shape is the token itself) must not be kept in them, or a few thousand
+    requests hold gigabytes. The terms stay exactly those of the uncached functions."""
+    import gc
+    import random
+    import string
+    import tracemalloc
+
+    from model.features import FUNCTION_WORDS, _LENGTH_BUCKETS
+
+    def reference(tokens):  # style_terms as written before any cache
+        shapes = [t if t in FUNCTION_WORDS or t in ("N", "0", "ACR", "CAPS") or not t[0].isalpha() else "w"
+                  for t in tokens]
+        terms = shapes + [f"{a} {b}" for a, b in zip(shapes, shapes[1:])]
+        terms += [f"{a} {b} {c}" for a, b, c in zip(shapes, shapes[1:], shapes[2:])]
+        words = sum(1 for t in tokens if t[0].isalnum())
+        terms.append(f"<len {next((b for b in _LENGTH_BUCKETS if words <= b), 'more')}>")
+        if not tokens or tokens[-1] not in (".", "!", "?", '"', ")"):
+            terms.append("<open end>")
+        return terms
+
+    rng = random.Random(7)
+    style_terms(["warm", "up", "."])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            long_word = "".join(rng.choices(string.ascii_lowercase, k=2_000))
+            tokens = ["the", long_word, "½" + long_word, "_" * rng.randint(40, 4_000), "said", "."]
+            assert style_terms(tokens) == reference(tokens)
+            del long_word, tokens
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # 200 texts of ~8,000 characters went through: what stays is cache bookkeeping, not their tokens.
+    assert kept < 200_000, kept
+    for tokens in (["no", "stop"], ["I", "N", "said", "0", "ACR", "!"], ["½", "_", "__", "w"], []):
+        assert style_terms(tokens) == reference(tokens)
