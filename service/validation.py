@@ -175,6 +175,17 @@ def explain_options(payload: dict, max_top: int = 100) -> tuple[bool, int]:
     return explain, top
 
 
+def _page_string(payload: dict, key: str, max_page_chars: int) -> str:
+    """``payload[key]``, a whole page as one string within the page limit, else InvalidRequest."""
+    value = payload[key]
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{key}' must be a string (got {type_name(value)})")
+    if len(value) > max_page_chars:
+        raise InvalidRequest(f"'{key}' has {len(value)} characters; the limit for a page is {max_page_chars}",
+                             code="text_too_long")
+    return value
+
+
 def html_page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: int):
     """The blocks of the page sent as ``html``: ``(blocks as (start, end, text), their markup
     evidence, the extracted text)``; offsets count into the extracted text."""
@@ -183,12 +194,7 @@ def html_page_from(payload: dict, max_page_chars: int, max_chars: int, max_block
     extra = sorted(set(payload) & {"text", "blocks"})
     if extra:
         raise InvalidRequest(f"send exactly one of 'text', 'blocks' or 'html' (got 'html' and {', '.join(repr(k) for k in extra)})")
-    html = payload["html"]
-    if not isinstance(html, str):
-        raise InvalidRequest(f"'html' must be a string (got {type_name(html)})")
-    if len(html) > max_page_chars:
-        raise InvalidRequest(f"'html' has {len(html)} characters; the limit for a page is {max_page_chars}",
-                             code="text_too_long")
+    html = _page_string(payload, "html", max_page_chars)
     depth = nesting_depth(html)
     if depth > MAX_DEPTH:
         raise InvalidRequest(f"'html' nests elements {depth} deep; the limit is {MAX_DEPTH}", code="html_too_deep")
@@ -214,12 +220,7 @@ def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: in
         raise InvalidRequest("send exactly one of 'text' (the page as a string), 'blocks' (a list of strings) "
                              f"or 'html' (the page's HTML) (got keys: {', '.join(sorted(payload)) or 'none'})")
     if _one_of(payload, "text", "the page as a string", "blocks"):
-        text = payload["text"]
-        if not isinstance(text, str):
-            raise InvalidRequest(f"'text' must be a string (got {type_name(text)})")
-        if len(text) > max_page_chars:
-            raise InvalidRequest(f"'text' has {len(text)} characters; the limit for a page is {max_page_chars}",
-                                 code="text_too_long")
+        text = _page_string(payload, "text", max_page_chars)
         blocks = split_blocks(text)
         if all(is_blank(block) for _start, _end, block in blocks):
             raise InvalidRequest("'text' has no non-blank line", code="empty_text")
