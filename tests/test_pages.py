@@ -185,3 +185,23 @@ def test_out_of_vocabulary_evaluation_on_the_corpora(data_dir):
     assert report["params"]["protect"] == 0.95
     if report["params"]["full_evidence_words"] <= 48:
         assert report["overturns_on_both_folds"]["0.99"]["changed"] in (0.0, None)
+
+
+@pytest.mark.parametrize("template", ["wordpress", "isso", "discourse", "news"])
+def test_each_html_template_gives_back_the_page_s_blocks_with_comment_markup(template):
+    from model.html_page import parse_blocks
+    from training.html_pages import render_html
+
+    page = Page(
+        blocks=("Council backs housing plan", "The council voted on Tuesday to approve the new plan for 400 homes.",
+                "12 Comments", "jdoe42 3 hours ago", "What a waste of money, again.", "Reply", "Load more"),
+        labels=("editorial", "editorial", "other", "other", "comment", "other", "other"),
+        roles=("headline", "body", "header", "meta", "comment", "controls", "more"),
+    )
+    parsed = parse_blocks(render_html(page, template))
+    texts = [block.text for block in parsed]
+    positions = [texts.index(text) for text in page.blocks]
+    assert positions == sorted(positions)
+    comment = parsed[texts.index("What a waste of money, again.")]
+    assert comment.flags.comments
+    assert not parsed[texts.index(page.blocks[1])].flags.comments

@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -116,6 +117,49 @@ def render_html(page: Page, template: str) -> str:
     return "".join(out)
 
 
+class _Markup(NamedTuple):
+    """How one comment system marks up its section; ``{}`` stands for the escaped text."""
+
+    open: str
+    header: str
+    list_open: str
+    group_open: str
+    meta: str
+    comment: str
+    control: str
+    group_close: str
+    list_close: str
+    trailer: str
+    close: str
+
+
+# The markup of the comment section in each template: WordPress, Isso, Discourse, and a news
+# site's own thread as Coral Talk embeds it.
+_SECTION_MARKUP = {
+    "wordpress": _Markup(
+        "<div id='comments' class='comments-area'>", "<h2 class='comments-title'>{}</h2>",
+        "<ol class='comment-list'>", "<li class='comment'><article class='comment-body'>",
+        "<footer class='comment-meta'><div class='comment-author vcard'>{}</div></footer>",
+        "<div class='comment-content'><p>{}</p></div>", "<div class='reply'><a class='comment-reply-link'>{}</a></div>",
+        "</article></li>", "</ol>", "<div id='respond' class='comment-respond'><p>{}</p></div>", "</div>"),
+    "isso": _Markup(
+        "<section id='isso-thread'>", "<h4>{}</h4>", "", "<div class='isso-comment'><div class='isso-text-wrapper'>",
+        "<div class='isso-comment-header'><span class='isso-author'>{}</span></div>",
+        "<div class='isso-text'><p>{}</p></div>", "<div class='isso-comment-footer'><a class='isso-reply'>{}</a></div>",
+        "</div></div>", "", "<div class='isso-postbox'><span>{}</span></div>", "</section>"),
+    "discourse": _Markup(
+        "<div class='topic-post-stream'>", "<div class='topic-map'><h3>{}</h3></div>", "",
+        "<div class='topic-post'><article>", "<div class='topic-meta-data'><span class='username'>{}</span></div>",
+        "<div class='cooked'><p>{}</p></div>", "<nav class='post-controls'><button>{}</button></nav>",
+        "</article></div>", "", "<div class='more-topics'><button>{}</button></div>", "</div>"),
+    "news": _Markup(
+        "<div id='coral_thread' class='comments-container'>", "<div class='comments-header'><span>{}</span></div>", "",
+        "<div class='comment'>", "<div class='comment-meta'><span class='author'>{}</span></div>",
+        "<div class='comment-body'><p>{}</p></div>", "<div class='comment-actions'><button>{}</button></div>",
+        "</div>", "", "<div class='load-more'><button>{}</button></div>", "</div>"),
+}
+
+
 def _render_section(section: list[tuple[str, str]], template: str) -> str:
     header = []
     while section and section[0][1] == "header":
@@ -123,70 +167,14 @@ def _render_section(section: list[tuple[str, str]], template: str) -> str:
     trailer = []
     while section and section[-1][1] in ("more", "form"):
         trailer.insert(0, section.pop())
-    groups = _comment_groups(section)
-    parts = []
-    if template == "wordpress":
-        parts.append("<div id='comments' class='comments-area'>")
-        parts += [f"<h2 class='comments-title'>{_e(t)}</h2>" for t in header]
-        parts.append("<ol class='comment-list'>")
-        for group in groups:
-            parts.append("<li class='comment'><article class='comment-body'>")
-            for text, role in group:
-                if role == "meta":
-                    parts.append(f"<footer class='comment-meta'><div class='comment-author vcard'>{_e(text)}</div></footer>")
-                elif role == "comment":
-                    parts.append(f"<div class='comment-content'><p>{_e(text)}</p></div>")
-                else:
-                    parts.append(f"<div class='reply'><a class='comment-reply-link'>{_e(text)}</a></div>")
-            parts.append("</article></li>")
-        parts.append("</ol>")
-        parts += [f"<div id='respond' class='comment-respond'><p>{_e(t)}</p></div>" for t, _r in trailer]
-        parts.append("</div>")
-    elif template == "isso":
-        parts.append("<section id='isso-thread'>")
-        parts += [f"<h4>{_e(t)}</h4>" for t in header]
-        for group in groups:
-            parts.append("<div class='isso-comment'><div class='isso-text-wrapper'>")
-            for text, role in group:
-                if role == "meta":
-                    parts.append(f"<div class='isso-comment-header'><span class='isso-author'>{_e(text)}</span></div>")
-                elif role == "comment":
-                    parts.append(f"<div class='isso-text'><p>{_e(text)}</p></div>")
-                else:
-                    parts.append(f"<div class='isso-comment-footer'><a class='isso-reply'>{_e(text)}</a></div>")
-            parts.append("</div></div>")
-        parts += [f"<div class='isso-postbox'><span>{_e(t)}</span></div>" for t, _r in trailer]
-        parts.append("</section>")
-    elif template == "discourse":
-        parts.append("<div class='topic-post-stream'>")
-        parts += [f"<div class='topic-map'><h3>{_e(t)}</h3></div>" for t in header]
-        for group in groups:
-            parts.append("<div class='topic-post'><article>")
-            for text, role in group:
-                if role == "meta":
-                    parts.append(f"<div class='topic-meta-data'><span class='username'>{_e(text)}</span></div>")
-                elif role == "comment":
-                    parts.append(f"<div class='cooked'><p>{_e(text)}</p></div>")
-                else:
-                    parts.append(f"<nav class='post-controls'><button>{_e(text)}</button></nav>")
-            parts.append("</article></div>")
-        parts += [f"<div class='more-topics'><button>{_e(t)}</button></div>" for t, _r in trailer]
-        parts.append("</div>")
-    else:
-        parts.append("<div id='coral_thread' class='comments-container'>")
-        parts += [f"<div class='comments-header'><span>{_e(t)}</span></div>" for t in header]
-        for group in groups:
-            parts.append("<div class='comment'>")
-            for text, role in group:
-                if role == "meta":
-                    parts.append(f"<div class='comment-meta'><span class='author'>{_e(text)}</span></div>")
-                elif role == "comment":
-                    parts.append(f"<div class='comment-body'><p>{_e(text)}</p></div>")
-                else:
-                    parts.append(f"<div class='comment-actions'><button>{_e(text)}</button></div>")
-            parts.append("</div>")
-        parts += [f"<div class='load-more'><button>{_e(t)}</button></div>" for t, _r in trailer]
-        parts.append("</div>")
+    markup = _SECTION_MARKUP[template]
+    roles = {"meta": markup.meta, "comment": markup.comment}
+    parts = [markup.open, *(markup.header.format(_e(t)) for t in header), markup.list_open]
+    for group in _comment_groups(section):
+        parts.append(markup.group_open)
+        parts += [roles.get(role, markup.control).format(_e(text)) for text, role in group]
+        parts.append(markup.group_close)
+    parts += [markup.list_close, *(markup.trailer.format(_e(t)) for t, _r in trailer), markup.close]
     return "".join(parts)
 
 
