@@ -144,7 +144,10 @@ def _list_of_texts(payload: dict, key: str, max_chars: int, max_items: int, too_
         raise InvalidRequest(f"'{key}' is empty: send 1 to {max_items} {key}")
     if len(items) > max_items:
         raise InvalidRequest(f"'{key}' has {len(items)} items; the limit is {max_items}", code=too_many)
-    return [check_text(item, f"'{key}'[{i}]", max_chars) for i, item in enumerate(items)]
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or len(item) > max_chars or is_blank(item):
+            check_text(item, f"'{key}'[{i}]", max_chars)  # raises, naming the item (its label built only here)
+    return items
 
 
 def texts_from(payload: dict, max_chars: int, max_texts: int) -> tuple[list[str], bool]:
