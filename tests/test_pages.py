@@ -132,23 +132,24 @@ def test_metrics_on_a_hand_made_batch(tiny_detector):
     assert set(overturns(batch, params)) == {"0.8", "0.9", "0.95", "0.99"}
 
 
-def test_fit_returns_the_best_grid_point(tiny_detector):
+def _isso_batch(detector) -> PageBatch:
+    """Five pages with Isso's strings, each block scored by its true label (0.9, 0.1, or 0.5 for chrome)."""
     pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
              for seed in range(5)]
     scores = {b: (0.9 if label == "editorial" else 0.1 if label == "comment" else 0.5)
               for page in pages for b, label in zip(page.blocks, page.labels)}
-    batch = PageBatch.of(pages, scores, tiny_detector)
+    return PageBatch.of(pages, scores, detector)
+
+
+def test_fit_returns_the_best_grid_point(tiny_detector):
+    batch = _isso_batch(tiny_detector)
     params, metrics = fit(batch, grid={"enter_comments": (0.5, 60.0)}, base=SegmentParams(enter_comments=60.0))
     assert params.enter_comments == 0.5
     assert metrics["boundary_exact"] > evaluate(batch, batch.segment(SegmentParams(enter_comments=60.0)))["boundary_exact"]
 
 
 def test_fit_restarts_from_grid_points_and_moves_costs_together(tiny_detector):
-    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
-             for seed in range(5)]
-    scores = {b: (0.9 if label == "editorial" else 0.1 if label == "comment" else 0.5)
-              for page in pages for b, label in zip(page.blocks, page.labels)}
-    batch = PageBatch.of(pages, scores, tiny_detector)
+    batch = _isso_batch(tiny_detector)
     grid = {"enter_comments": (0.5, 60.0), ("leave_comments", "max_evidence"): ((3.0, 1.0), (8.0, 3.0))}
     base = SegmentParams(enter_comments=60.0)
     once, once_metrics = fit(batch, grid=grid, base=base)
