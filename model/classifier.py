@@ -42,7 +42,7 @@ VECTOR_CHUNK_TEXTS = 200
 VECTOR_CHUNK_TOKENS = 10_000
 
 
-def _chunks(token_lists):
+def token_chunks(token_lists):
     """``token_lists`` (an iterable) in consecutive lists of at most ``VECTOR_CHUNK_TEXTS`` texts
     and, unless one text alone is longer, ``VECTOR_CHUNK_TOKENS`` tokens."""
     chunk, tokens = [], 0
@@ -188,10 +188,10 @@ class Classifier:
         return results
 
     def _batch_probabilities(self, texts: Sequence[str]) -> tuple[list[float], list[float] | None]:
-        """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks (``_chunks``)."""
+        """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks (``token_chunks``)."""
         editorial: list[float] = []
         sarcastic: list[float] | None = [] if self.kind_scorer is not None else None
-        for chunk in _chunks(tokenize(normalize(text)) for text in texts):
+        for chunk in token_chunks(tokenize(normalize(text)) for text in texts):
             probabilities = self.batch_scorer.probabilities(chunk).tolist()
             editorial.extend(probabilities[0])
             if sarcastic is not None:
@@ -223,7 +223,7 @@ class Classifier:
             probabilities = [self.scorer.probability_of_tokens(t) for t in tokens]
         else:
             probabilities = []
-            for chunk in _chunks(tokens):
+            for chunk in token_chunks(tokens):
                 probabilities.extend(self.batch_scorer.probabilities(chunk)[0].tolist())
         segmented = segment_blocks(texts, probabilities, self.bundle.segment_params, markup=markup)
         labels = [item["label"] for item in segmented]

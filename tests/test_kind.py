@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from model.scoring import FastScorer
@@ -294,3 +295,13 @@ def test_small_real_kind_training_run(data_dir):
     assert held["source_mean"]["macro_f1"] >= MEAN_MACRO_F1_FLOOR, held
     assert held["pooled"]["roc_auc"] >= POOLED_AUC_FLOOR, held
     assert held["per_source"][FORUMS]["roc_auc"] >= FORUMS_AUC_FLOOR, held
+
+
+def test_the_kind_fits_in_two_processes_give_the_report_of_one():
+    one_pipeline, one = train_kind(tiny_records(), params=TINY_PARAMS, loso=True, n_jobs=1)
+    two_pipeline, two = train_kind(tiny_records(), params=TINY_PARAMS, loso=True, n_jobs=2)
+    for report in (one, two):
+        del report["seconds"]
+    assert one == two
+    texts = ["Oh great, more rain. Just what I wanted.", "I think the plan is sensible."]
+    assert np.array_equal(one_pipeline.predict_proba(texts), two_pipeline.predict_proba(texts))

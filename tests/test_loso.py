@@ -8,7 +8,7 @@ import pytest
 from model.features import build_pipeline
 from training.data import source_weights
 from training.evaluate import editorial_probabilities, leave_one_source_out
-from training.loso import out_of_source_probabilities
+from training.loso import TermCounts, out_of_source_probabilities
 from training.records import Record
 
 from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
@@ -75,3 +75,43 @@ def test_report_has_one_row_per_source_and_the_probabilities_in_record_order():
     forum = [i for i, r in enumerate(rows) if r.source == "forum"]
     correct = sum((p[i] >= 0.5) == (rows[i].label == "editorial") for i in forum)
     assert report["per_source"]["forum"]["accuracy"] == round(correct / len(forum), 4)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_pipeline_fitted_from_counts_is_the_pipeline_fitted_on_the_texts(n_jobs):
+    rows = records()
+    texts, labels = [r.text for r in rows], [r.label for r in rows]
+    weights = source_weights(rows)
+    builder = build(min_df=2)
+    reference = builder().fit(texts, labels, clf__sample_weight=weights)
+    counts = TermCounts(builder(), texts, n_jobs=n_jobs)
+    fitted = counts.fit(builder(), np.arange(len(rows)), labels, sample_weight=weights)
+    for (name, ours), (_, theirs) in zip(fitted.named_steps["features"].transformer_list,
+                                         reference.named_steps["features"].transformer_list):
+        assert ours.vocabulary_ == theirs.vocabulary_, name
+        assert np.allclose(ours.idf_, theirs.idf_, atol=1e-12), name
+    assert np.allclose(fitted.named_steps["clf"].coef_, reference.named_steps["clf"].coef_, atol=1e-8)
+    unseen = ["The minister said on Tuesday the talks would resume.", "lol no way, this is a joke"]
+    assert np.allclose(fitted.predict_proba(unseen), reference.predict_proba(unseen), atol=1e-9)
+    assert list(fitted.classes_) == list(reference.classes_)
+
+
+
+@pytest.mark.parametrize("blocks", [("words", "style"), ("words", "chars")])
+def test_editorial_probabilities_are_the_pipelines_own(blocks):
+    rows = records()
+    pipeline = build(min_df=1, blocks=blocks)().fit([r.text for r in rows], [r.label for r in rows])
+    texts = [r.text for r in rows] + ["an unseen text, who knows", "", "!!!"] * 100  # more than one chunk
+    expected = pipeline.predict_proba(texts)[:, list(pipeline.classes_).index("editorial")]
+    assert np.allclose(editorial_probabilities(pipeline, texts), expected, atol=1e-12)
+    assert editorial_probabilities(pipeline, []).shape == (0,)
+
+
+def test_editorial_probabilities_of_a_pipeline_the_scorers_do_not_know_come_from_predict_proba():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.pipeline import Pipeline
+
+    rows = records()
+    dummy = Pipeline([("clf", DummyClassifier(strategy="prior"))]).fit([[0]] * len(rows), [r.label for r in rows])
+    share = sum(r.label == "editorial" for r in rows) / len(rows)
+    assert np.allclose(editorial_probabilities(dummy, [[0], [1]]), [share, share])

@@ -354,3 +354,22 @@ def test_retrain_reads_the_feedback_database(tmp_path, corpus):
     db.close()
     assert retrain(corpus, tmp_path / "feedback.sqlite3", tmp_path / "models") == 0
     assert ModelStore(tmp_path / "models").current()["feedback"]["rows"] == len(feedback_rows())
+
+
+def test_with_feedback_the_leave_one_source_out_table_is_over_the_corpora_alone(tmp_path, feedback):
+    rows = [{"text": t, "label": "editorial", "source": "desk" if i % 2 else "wire"}
+            for i, t in enumerate(EDITORIAL_EXAMPLES)]
+    rows += [{"text": t, "label": "comment", "source": "readers" if i % 2 else "forum"}
+             for i, t in enumerate(COMMENT_EXAMPLES)]
+    corpus = write_jsonl(tmp_path / "four-sources.jsonl", rows)
+    store = tmp_path / "models"
+    with_loso = [arg for arg in TINY if arg != "--no-loso"]
+    assert main(["--data", str(corpus), "--no-corpora", "--feedback", str(feedback), "--store", str(store),
+                 *with_loso]) == 0
+    card = ModelStore(store).current()
+    loso = card["metrics"]["leave_one_source_out"]
+    assert set(loso["per_source"]) == {"desk", "wire", "readers", "forum"}
+    corpus_train = sum(n for name, n in card["data"]["counts"]["train"]["by_source"].items()
+                       if name in loso["per_source"])
+    assert loso["pooled"]["n"] == corpus_train
+    assert card["metrics"]["leave_one_source_out_is"].startswith("over the corpora's training split")

@@ -19,9 +19,21 @@ from training.records import Record
 
 
 def editorial_probabilities(pipeline, texts: list[str]) -> np.ndarray:
-    """P(editorial) for each text, from the pipeline itself."""
+    """P(editorial) for each text, from the pipeline itself: computed as the service computes it
+    (``model.scoring.BatchScorer``, each text tokenised once, in the service's chunks) when the
+    pipeline is one the service scores, else by ``predict_proba``. The two agree to rounding."""
+    from model.classifier import token_chunks
+    from model.scoring import BatchScorer
+    from model.text import normalize, tokenize
+
     classes = list(pipeline.classes_)
-    return pipeline.predict_proba(texts)[:, classes.index(EDITORIAL)]
+    try:
+        scorer = BatchScorer([pipeline])
+    except (KeyError, AttributeError, ValueError):  # not TF-IDF blocks and a linear classifier
+        return pipeline.predict_proba(texts)[:, classes.index(EDITORIAL)]
+    chunks = token_chunks(tokenize(normalize(text)) for text in texts)
+    positive = np.concatenate([scorer.probabilities(chunk)[0] for chunk in chunks] or [np.empty(0)])
+    return positive if classes[1] == EDITORIAL else 1.0 - positive
 
 
 def metrics(labels: list[str], p_editorial) -> dict:
@@ -70,17 +82,18 @@ def evaluate(pipeline, records: list[Record], with_probabilities: bool = False):
 
 
 def leave_one_source_out(build, records: list[Record], weighted: bool = True, n_jobs: int = 1, progress=None,
-                         with_probabilities: bool = False):
+                         with_probabilities: bool = False, counts=None):
     """Train on every source but one and score the one left out, for each source.
 
     Returns the per-source table (accuracy on the unseen source) and pooled metrics over all
     out-of-source predictions: the figure that predicts how the model does on a new outlet
-    (and, if asked, the out-of-source P(editorial) of every record, in order).
+    (and, if asked, the out-of-source P(editorial) of every record, in order). ``counts`` are the
+    records' term counts (``training.loso.TermCounts``) when the caller has them already.
     """
     from training.loso import out_of_source_probabilities
 
     p = out_of_source_probabilities(build, records, source_weights if weighted else None,
-                                    n_jobs=n_jobs, progress=progress)
+                                    n_jobs=n_jobs, progress=progress, counts=counts)
     result = loso_report(records, p)
     return (result, p) if with_probabilities else result
 

@@ -28,33 +28,55 @@ from model.labels import EDITORIAL
 from model.text import normalize, tokenize
 
 
-class TermCounts:
-    """Per-block term counts of every text, built once, sliced per fold."""
-
-    def __init__(self, pipeline, texts: list[str]):
-        union = pipeline.named_steps["features"]
+def _count_block(name: str, texts: list[str], tokens: list[list[str]] | None = None):
+    """``(counts, terms)`` of one feature block over ``texts``: a CSR matrix of raw term counts and
+    its column names, in the sorted order a fitted vectorizer's vocabulary uses."""
+    if tokens is None:
         tokens = [tokenize(normalize(t)) for t in texts]
-        self.blocks = []
+    vectorizer = CountVectorizer(analyzer=TERM_FUNCTIONS[name], dtype=np.float64)
+    counts = vectorizer.fit_transform(tokens).tocsr()
+    return counts, vectorizer.get_feature_names_out()
+
+
+class TermCounts:
+    """Per-block term counts of every text, built once, sliced per fold.
+
+    With ``n_jobs`` above 1 the blocks are counted in parallel processes (each tokenises the texts
+    itself: the counting, not the tokenising, is most of the cost); with 1 the texts are tokenised
+    once and the blocks counted in turn.
+    """
+
+    def __init__(self, pipeline, texts: list[str], n_jobs: int = 1):
+        union = pipeline.named_steps["features"]
         self.names = [name for name, _ in union.transformer_list]
-        self.counts = {
-            name: CountVectorizer(analyzer=TERM_FUNCTIONS[name], dtype=np.float64).fit_transform(tokens).tocsr()
-            for name in self.names
-        }
+        if n_jobs > 1 and len(self.names) > 1:
+            results = Parallel(n_jobs=min(n_jobs, len(self.names)))(
+                delayed(_count_block)(name, texts) for name in self.names)
+        else:
+            tokens = [tokenize(normalize(t)) for t in texts]
+            results = [_count_block(name, texts, tokens) for name in self.names]
+        self.counts = {name: counts for name, (counts, _terms) in zip(self.names, results)}
+        self.terms = {name: terms for name, (_counts, terms) in zip(self.names, results)}
+
+    def _vocabulary(self, vectorizer, counts: sp.csr_matrix, train_rows: np.ndarray):
+        """``(train counts, kept columns, idf)``: what ``vectorizer`` learns from ``train_rows``."""
+        n_train = len(train_rows)
+        train = counts[train_rows]
+        df = np.bincount(train.indices, minlength=train.shape[1])
+        min_df = vectorizer.min_df if isinstance(vectorizer.min_df, int) else int(np.ceil(vectorizer.min_df * n_train))
+        keep = np.flatnonzero(df >= min_df)
+        idf = np.log((1 + n_train) / (1 + df[keep])) + 1.0 if vectorizer.smooth_idf else np.log(n_train / df[keep]) + 1.0
+        return train, keep, idf
 
     def tfidf(self, pipeline, train_rows: np.ndarray, rows_to_transform: list[np.ndarray]) -> list[sp.csr_matrix]:
         """The stacked TF-IDF matrices of ``rows_to_transform``, as ``pipeline``'s vectorizers would
         give them when fitted on ``train_rows`` alone."""
         parts = [[] for _ in rows_to_transform]
-        n_train = len(train_rows)
         union = pipeline.named_steps["features"]
         for name, vectorizer in union.transformer_list:
             counts = self.counts[name]
             scale = (union.transformer_weights or {}).get(name, 1.0)
-            train = counts[train_rows]
-            df = np.bincount(train.indices, minlength=train.shape[1])
-            min_df = vectorizer.min_df if isinstance(vectorizer.min_df, int) else int(np.ceil(vectorizer.min_df * n_train))
-            keep = np.flatnonzero(df >= min_df)
-            idf = np.log((1 + n_train) / (1 + df[keep])) + 1.0 if vectorizer.smooth_idf else np.log(n_train / df[keep]) + 1.0
+            train, keep, idf = self._vocabulary(vectorizer, counts, train_rows)
             for i, rows in enumerate(rows_to_transform):
                 block = (train if rows is train_rows else counts[rows])[:, keep].tocsr()
                 if vectorizer.sublinear_tf:
@@ -63,6 +85,22 @@ class TermCounts:
                 block = l2_normalize(block, norm=vectorizer.norm, copy=False) if vectorizer.norm else block
                 parts[i].append(block * scale if scale != 1.0 else block)
         return [sp.hstack(p, format="csr") for p in parts]
+
+    def fit(self, pipeline, rows: np.ndarray, labels, sample_weight=None):
+        """Fit ``pipeline`` (in place) on the texts at ``rows`` from their counts, as
+        ``pipeline.fit(texts, labels)`` would: each vectorizer gets the vocabulary and idf it would
+        learn, and the classifier is fitted on the same TF-IDF matrix. Returns ``pipeline``."""
+        union = pipeline.named_steps["features"]
+        for name, vectorizer in union.transformer_list:
+            _train, keep, idf = self._vocabulary(vectorizer, self.counts[name], rows)
+            vectorizer.vocabulary_ = {str(term): i for i, term in enumerate(self.terms[name][keep])}
+            if not vectorizer.use_idf:
+                raise ValueError(f"block {name!r}: fitting from counts needs use_idf=True")
+            vectorizer.idf_ = idf
+        (x,) = self.tfidf(pipeline, rows, [rows])
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        pipeline.named_steps["clf"].fit(x, np.asarray(labels), **kwargs)
+        return pipeline
 
 
 def _editorial_column(clf) -> int:
@@ -89,12 +127,13 @@ def out_of_source_probabilities(
     """P(editorial) of every record from a model fitted on every *other* source.
 
     ``build()`` gives an unfitted pipeline; ``weights_of(records)`` the sample weights of a fold's
-    training records (or None for unweighted). ``counts`` may be given to reuse the term counts of
-    the same records and feature blocks across several classifier settings.
+    training records (or None for unweighted). ``counts`` may be given to reuse term counts already
+    taken (of the same feature blocks): their first rows are ``records``' texts, in order; rows
+    after those (a training run's feedback) are not used.
     """
     pipeline = build()
     if counts is None:
-        counts = TermCounts(pipeline, [r.text for r in records])
+        counts = TermCounts(pipeline, [r.text for r in records], n_jobs=n_jobs)
     labels = np.array([r.label for r in records])
     sources = np.array([r.source for r in records])
     names = sorted(set(sources.tolist()))

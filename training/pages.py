@@ -619,20 +619,25 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 def load_split(
-    data_dir: Path, progress: Callable[[str], None] | None = None
+    data_dir: Path, progress: Callable[[str], None] | None = None, cleaned: list[Record] | None = None
 ) -> tuple[list[Record], list[Record], dict[Record, int]]:
-    """Training's train and test records, and each record's position in the importers' order."""
-    kept, _dropped = clean(load_corpora(data_dir, progress=progress), min_words=MIN_WORDS)
-    order = {record: index for index, record in enumerate(kept)}
-    train, test = split_by_group(cap_sources(kept, CAP, seed=SPLIT_SEED), test_share=TEST_SHARE, seed=SPLIT_SEED)
+    """Training's train and test records, and each record's position in the importers' order.
+
+    ``cleaned``: the corpora as ``clean(load_corpora(data_dir), MIN_WORDS)`` gives them, when the
+    caller has imported them already."""
+    if cleaned is None:
+        cleaned, _dropped = clean(load_corpora(data_dir, progress=progress), min_words=MIN_WORDS)
+    order = {record: index for index, record in enumerate(cleaned)}
+    train, test = split_by_group(cap_sources(cleaned, CAP, seed=SPLIT_SEED), test_share=TEST_SHARE, seed=SPLIT_SEED)
     return train, test, order
 
 
 def evaluate_segmenter(data_dir: Path, probability: Callable[[str], float], pages: int = 500,
-                       seed: int = 0, no_comment_share: float = 0.1) -> dict:
+                       seed: int = 0, no_comment_share: float = 0.1, cleaned: list[Record] | None = None) -> dict:
     """Block accuracy and boundary rate of the fitted SegmentParams on pages of training's held-out
-    groups, with every system's strings (for the model card; the shipped detector knows them)."""
-    _train, test, order = load_split(data_dir)
+    groups, with every system's strings (for the model card; the shipped detector knows them).
+    ``cleaned``: see ``load_split``."""
+    _train, test, order = load_split(data_dir, cleaned=cleaned)
     test_pages = build_pages(test, pages, load_strings(), seed=seed + 1, order=order, pool="b",
                              no_comment_share=no_comment_share)
     from model.chrome import shipped_detector

@@ -64,6 +64,7 @@ from training.corrections import (
     without_overridden,
 )
 from training.evaluate import evaluate, format_table, leave_one_source_out
+from training.loso import TermCounts
 from training.gate import SOURCE_MIN_N, format_gate, gate, score_current
 
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
@@ -115,7 +116,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--param", action="append", default=[], help="pipeline parameter KEY=VALUE, e.g. clf__C=2")
     parser.add_argument("--loso", action=argparse.BooleanOptionalAction, default=True,
                         help="run leave-one-source-out evaluation (default: on)")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel folds for leave-one-source-out")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="parallel work: feature blocks counted, leave-one-source-out folds, kind-model fits")
     parser.add_argument("--kind", action=argparse.BooleanOptionalAction, default=True,
                         help="also train the sarcastic/opinion model on the corpora's sarcasm labels (default: on)")
     parser.add_argument("--pages", type=int, default=500,
@@ -166,15 +168,19 @@ def collect(args) -> list:
     return records
 
 
-def evaluate_pages(args, pipeline):
+def evaluate_pages(args, pipeline, data: Prepared):
     """Page segmentation figures on synthetic held-out pages, or None when not asked for."""
     if not args.pages or args.no_corpora or args.data_dir is None:
         return None
     from model.scoring import FastScorer
-    from training.pages import evaluate_segmenter
+    from training.pages import MIN_WORDS, evaluate_segmenter
 
     say(f"evaluating page segmentation on {args.pages} synthetic held-out pages ...")
-    result = evaluate_segmenter(args.data_dir, FastScorer(pipeline).probability, pages=args.pages, seed=args.seed)
+    # The pages come from every corpus, cleaned as the segmenter's own runs clean them: this run's
+    # cleaned records are those when it imported every corpus and nothing else.
+    same = not args.sources and not args.data and args.min_words == MIN_WORDS
+    result = evaluate_segmenter(args.data_dir, FastScorer(pipeline).probability, pages=args.pages, seed=args.seed,
+                                cleaned=data.cleaned if same else None)
     say(f"segmentation: block accuracy {result['segment']['block_accuracy']}, exact boundary "
         f"{result['segment']['boundary_exact']} (blocks alone: {result['argmax']['block_accuracy']}, "
         f"{result['argmax']['boundary_exact']})")
@@ -188,7 +194,7 @@ def fit_kind_model(args):
     from training.kind import format_kind_table, load_kinds, train_kind
 
     say("fitting the kind-of-comment model on the sarcasm labels ...")
-    pipeline, report = train_kind(load_kinds(args.data_dir), seed=args.seed, loso=args.loso)
+    pipeline, report = train_kind(load_kinds(args.data_dir), seed=args.seed, loso=args.loso, n_jobs=args.jobs)
     say(format_kind_table(report))
     return pipeline, report
 
@@ -202,13 +208,14 @@ class Prepared:
     dropped: Counter
     train: list
     test: list
+    cleaned: list | None = None  # the records after cleaning, before capping, in the importers' order
 
 
 def prepare(args) -> Prepared:
     """Import, clean, cap and split the data the arguments ask for; DataError says what is wrong."""
     raw = collect(args)
-    records, dropped = clean(raw, min_words=args.min_words)
-    records = cap_sources(records, args.cap, seed=args.seed)
+    cleaned, dropped = clean(raw, min_words=args.min_words)
+    records = cap_sources(cleaned, args.cap, seed=args.seed)
     say(f"{len(raw)} texts imported; kept {len(records)} after cleaning and capping; dropped {dict(dropped)}")
     labels = Counter(r.label for r in records)
     if any(labels[label] == 0 for label in LABELS):
@@ -216,7 +223,7 @@ def prepare(args) -> Prepared:
     train, test = split_by_group(records, test_share=args.test_share, seed=args.seed)
     if not test or len({r.label for r in test}) < 2:
         raise DataError("the held-out split lacks a label: give more groups per label")
-    return Prepared(raw, records, dropped, train, test)
+    return Prepared(raw, records, dropped, train, test, cleaned)
 
 
 def pipeline_builder(args) -> tuple:
@@ -228,12 +235,19 @@ def pipeline_builder(args) -> tuple:
     return functools.partial(build_pipeline, params, tuple(args.blocks)), params, weighted
 
 
-def fit(build, records, sample_weight=None):
-    """A fresh pipeline fitted on ``records`` (with per-record weights, if given)."""
+def fit(build, records, sample_weight=None, n_jobs: int = 1) -> tuple:
+    """``(pipeline, counts)``: a fresh pipeline fitted on ``records`` (with per-record weights, if
+    given), and the term counts it was fitted from (``training.loso.TermCounts``), which the
+    leave-one-source-out folds reuse rather than tokenise every text again. A pipeline without
+    TF-IDF feature blocks is fitted on the texts, with no counts."""
     pipeline = build()
-    fit_kwargs = {} if sample_weight is None else {"clf__sample_weight": sample_weight}
-    pipeline.fit([r.text for r in records], [r.label for r in records], **fit_kwargs)
-    return pipeline
+    texts, labels = [r.text for r in records], [r.label for r in records]
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if "features" not in pipeline.named_steps:
+        pipeline.fit(texts, labels, **({} if weights is None else {"clf__sample_weight": weights}))
+        return pipeline, None
+    counts = TermCounts(pipeline, texts, n_jobs=n_jobs)
+    return counts.fit(pipeline, np.arange(len(records)), labels, weights), counts
 
 
 def score_held_out(args, pipeline, test) -> tuple[dict, dict]:
@@ -249,15 +263,16 @@ def score_held_out(args, pipeline, test) -> tuple[dict, dict]:
     return held_out, calibration
 
 
-def run_loso(args, build, train, weighted: bool) -> tuple[dict | None, object]:
-    """``(report, out-of-source P(editorial))`` over ``train``, or ``(None, None)`` when turned off
-    or with too few sources."""
+def run_loso(args, build, train, weighted: bool, counts=None) -> tuple[dict | None, object]:
+    """``(report, out-of-source P(editorial))`` over ``train`` (whose term counts ``counts`` may
+    hold), or ``(None, None)`` when turned off or with too few sources."""
     sources = sorted({r.source for r in train})
     if not args.loso or len(sources) <= 2:
         return None, None
     with Progress("leave-one-source-out", total=len(sources), unit="folds") as progress:
         loso, p = leave_one_source_out(build, train, weighted=weighted, n_jobs=args.jobs,
-                                       progress=lambda name: progress.update(1, note=name), with_probabilities=True)
+                                       progress=lambda name: progress.update(1, note=name), with_probabilities=True,
+                                       counts=counts)
     say(f"leave-one-source-out: pooled macro-F1 {loso['pooled']['macro_f1']}, "
         f"source-balanced macro-F1 {loso['source_balanced_macro_f1']}, ROC-AUC {loso['pooled']['roc_auc']}, "
         f"worst source {loso['worst_source_accuracy']}")
@@ -376,7 +391,7 @@ def mix_feedback(args, data: Prepared, weighted: bool) -> Mixed:
     if overridden:
         dropped["overridden by feedback"] = overridden
     mixed = Prepared(raw=data.raw, records=corpus_train + corpus_test + feedback, dropped=dropped,
-                     train=corpus_train + feedback_train, test=corpus_test + feedback_held)
+                     train=corpus_train + feedback_train, test=corpus_test + feedback_held, cleaned=data.cleaned)
     weights = training_weights(corpus_train, feedback_train, args.feedback_weight, weighted,
                                max_share=args.max_feedback_share)
     card = {
@@ -428,8 +443,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
 
     train, evaluation = mixed.data.train, mixed.data.test
     say(f"fitting on {len(train)} texts, holding out {len(evaluation)} ...")
-    pipeline = fit(build, train, mixed.weights)
-    loso, p_out_of_source = run_loso(args, build, mixed.corpus_train, weighted)
+    pipeline, counts = fit(build, train, mixed.weights, n_jobs=args.jobs)
+    # The corpora's texts come first in train (feedback, if any, after them), so the rows of their
+    # counts are their positions in corpus_train.
+    loso, p_out_of_source = run_loso(args, build, mixed.corpus_train, weighted, counts)
+    del counts
     out_of_source = calibrate(args, pipeline, mixed.corpus_train, p_out_of_source)
     held_out, calibration = score_held_out(args, pipeline, evaluation)
 
@@ -448,7 +466,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
     result["forced"] = forced
 
     kind_pipeline, kind_report = fit_kind_model(args)
-    segmentation = evaluate_pages(args, pipeline)
+    segmentation = evaluate_pages(args, pipeline, data)
     card = build_card(args, mixed.data, params=params, weighted=weighted, held_out=held_out, calibration=calibration,
                       loso=loso, segmentation=segmentation, kind_report=kind_report, started=started, forced=forced,
                       out_of_source=out_of_source)
