@@ -171,7 +171,6 @@ def run_http(args: argparse.Namespace, started: dict[str, servers.Server], work:
     """The wrk runs: single texts on both servers at each concurrency, then batches on the model."""
     model, hello = started["model"], started["hello"]
     single = load.write_bodies(work / "single.jsonl", batch=None)
-    wrk = {"seconds": args.seconds, "threads": args.wrk_threads}
     if args.warmup > 0:
         for server in (hello, model):
             load.run_wrk(server.url, single, args.warmup, 8, args.wrk_threads)
@@ -186,10 +185,22 @@ def run_http(args: argparse.Namespace, started: dict[str, servers.Server], work:
                      "ratio_range": [min(pairs), max(pairs)] if pairs else None})
     batches = []
     for size in args.batch_sizes:
-        say(f"batches of {size}, {args.batch_concurrency} connections ({args.seconds:.0f} s)")
+        say(f"batches of {size}, {args.batch_concurrency} connections, in {args.slices} slices ({args.seconds:.0f} s)")
         bodies = load.write_bodies(work / f"batch-{size}.jsonl", batch=size, count=8)
-        run = load.run_wrk(model.url, bodies, connections=args.batch_concurrency, **wrk)
-        batches.append({"batch": size, "docs_per_s": run["rps"] * size, **run})
+        slices, busiest = [], []
+        for _ in range(args.slices):
+            # wrk's kept-alive connections stay with the worker that accepted them, so one slice can
+            # load one worker only: each slice opens its own, and says how the workers shared the CPU.
+            before = servers.workers_cpu_seconds(model)
+            slices.append(load.run_wrk(model.url, bodies, max(1.0, args.seconds / args.slices),
+                                       args.batch_concurrency, args.wrk_threads))
+            after = servers.workers_cpu_seconds(model)
+            used = [after[pid] - before[pid] for pid in after if pid in before]
+            busiest.append(round(max(used) / sum(used), 2) if used and sum(used) > 0 else None)
+        run = combine(slices)
+        batches.append({"batch": size, "docs_per_s": run["rps"] * size, **run,
+                        "slices_docs_per_s": [round(rps * size) for rps in run["slices_rps"]],
+                        "busiest_worker_cpu_share": busiest})
     return {"single": rows, "batches": batches}
 
 

@@ -37,6 +37,10 @@ def http_lines(results: dict) -> list[str]:
         for run in batches:
             lines.append(f"  {run['batch']:>5} texts, c={run['connections']:<3}     {run['docs_per_s']:7.0f} "
                          f"{run['rps']:7.1f} {_ms(run['p50_ms']):>8} {_ms(run['p99_ms']):>8}{_errors(run)}")
+            if run.get("slices_docs_per_s"):
+                shares = "/".join("?" if x is None else f"{x:.2f}" for x in run["busiest_worker_cpu_share"])
+                lines.append(f"        slices {', '.join(str(x) for x in run['slices_docs_per_s'])} docs/s; "
+                             f"busiest worker's share of the workers' CPU {shares}")
     return lines
 
 

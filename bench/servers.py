@@ -150,6 +150,21 @@ def status_kib(pid: int, key: str) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of ``pid`` so far (``/proc/<pid>/stat``), or None if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def workers_cpu_seconds(server: Server) -> dict[int, float]:
+    """CPU seconds of each current worker, by pid."""
+    seconds = {pid: cpu_seconds(pid) for pid in worker_pids(server.process.pid)}
+    return {pid: value for pid, value in seconds.items() if value is not None}
+
+
 def peak_rss_mib(server: Server) -> dict[str, float | list[float]]:
     """Peak resident memory (VmHWM) of the master and of each current worker, in MiB."""
     workers = worker_pids(server.process.pid)

@@ -1,0 +1,34 @@
+"""bench: the figures it reads from /proc and the rows it prints for batch runs."""
+
+import os
+import subprocess
+import sys
+import time
+
+from bench import servers
+from bench.report import http_lines
+
+
+def test_cpu_seconds_of_a_process_grow_with_its_work():
+    before = servers.cpu_seconds(os.getpid())
+    started = time.process_time()
+    while time.process_time() - started < 0.3:
+        pass
+    after = servers.cpu_seconds(os.getpid())
+    assert before is not None and after is not None
+    assert after - before >= 0.2
+
+
+def test_cpu_seconds_of_a_process_that_is_gone_are_none():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    assert servers.cpu_seconds(process.pid) is None
+
+
+def test_a_batch_row_shows_its_slices_and_how_the_workers_shared_the_cpu():
+    run = {"batch": 100, "docs_per_s": 8000.0, "connections": 4, "requests": 800, "rps": 80.0, "p50_ms": 40.0,
+           "p90_ms": 60.0, "p99_ms": 90.0, "max_ms": 120.0, "errors": {}, "slices_rps": [100.0, 60.0],
+           "slices_docs_per_s": [10000, 6000], "busiest_worker_cpu_share": [0.51, 0.98]}
+    lines = http_lines({"batches": [run]})
+    assert any("8000" in line and "100 texts, c=4" in line for line in lines)
+    assert any("slices 10000, 6000 docs/s" in line and "0.51/0.98" in line for line in lines)
