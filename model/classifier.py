@@ -107,8 +107,10 @@ class Classifier:
         return self.card["version"]
 
     def editorial_probability(self, text: str) -> float:
-        """Probability that ``text`` is editorial prose."""
-        return self.scorer.probability(text)
+        """Probability that ``text`` is editorial prose: the very figure ``classify([text])`` returns
+        (the same sums in the same order, so a band edge set at this value sorts the text the same;
+        in a batch of four or more texts it may differ in the last bits)."""
+        return float(expit(self.batch_scorer.logits_one(tokenize(normalize(text))))[0])
 
     def kind(self, text: str, tokens: list[str] | None = None, counted: dict | None = None) -> dict | None:
         """``{["label": "sarcastic"|"opinion",] "scores"}`` for a comment, if the artifact has a kind model.

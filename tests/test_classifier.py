@@ -79,3 +79,11 @@ def test_the_kind_label_is_stated_only_outside_the_cards_confident_band(bundled)
         assert kind.get("label") == expected
         stated[kind.get("label")] += 1
     assert all(stated.values())  # each case met at least once
+
+
+def test_editorial_probability_is_exactly_the_score_classify_gives_one_text(tiny_classifier):
+    for text in EDITORIAL_EXAMPLES + COMMENT_EXAMPLES + ["", "!!!", "a"]:
+        p = tiny_classifier.editorial_probability(text)
+        assert p == tiny_classifier.classify([text])[0]["scores"]["editorial"]
+        # and so a band whose upper edge is p leaves the text outside it
+        assert tiny_classifier.classify([text], review_band=(p / 2, p))[0]["decision"] != "review"
