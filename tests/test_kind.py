@@ -305,3 +305,17 @@ def test_the_kind_fits_in_two_processes_give_the_report_of_one():
     assert one == two
     texts = ["Oh great, more rain. Just what I wanted.", "I think the plan is sensible."]
     assert np.array_equal(one_pipeline.predict_proba(texts), two_pipeline.predict_proba(texts))
+
+
+def test_the_shipped_kind_pipeline_is_the_one_fit_kind_fits_on_the_training_split():
+    from training.data import clean, split_by_group
+    from training.kind import as_records, fit_kind
+
+    pipeline, _report = train_kind(tiny_records(), params=TINY_PARAMS, loso=False, official_isarcasm=False)
+    cleaned, _dropped = clean(as_records(tiny_records()), min_words=3)
+    train, _test = split_by_group(cleaned, test_share=0.2, seed=0)
+    reference = fit_kind(train, TINY_PARAMS)
+    for (name, ours), (_, theirs) in zip(pipeline.named_steps["features"].transformer_list,
+                                         reference.named_steps["features"].transformer_list):
+        assert ours.vocabulary_ == theirs.vocabulary_, name
+    assert np.allclose(pipeline.named_steps["clf"].coef_, reference.named_steps["clf"].coef_, atol=1e-8)

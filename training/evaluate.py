@@ -18,8 +18,8 @@ from training.data import source_weights
 from training.records import Record
 
 
-def editorial_probabilities(pipeline, texts: list[str]) -> np.ndarray:
-    """P(editorial) for each text, from the pipeline itself: computed as the service computes it
+def class_probabilities(pipeline, texts: list[str], label: str) -> np.ndarray:
+    """P(``label``) for each text, from the pipeline itself: computed as the service computes it
     (``model.scoring.BatchScorer``, each text tokenised once, in the service's chunks) when the
     pipeline is one the service scores, else by ``predict_proba``. The two agree to rounding."""
     from model.classifier import token_chunks
@@ -30,10 +30,15 @@ def editorial_probabilities(pipeline, texts: list[str]) -> np.ndarray:
     try:
         scorer = BatchScorer([pipeline])
     except (KeyError, AttributeError, ValueError):  # not TF-IDF blocks and a linear classifier
-        return pipeline.predict_proba(texts)[:, classes.index(EDITORIAL)]
+        return pipeline.predict_proba(texts)[:, classes.index(label)]
     chunks = token_chunks(tokenize(normalize(text)) for text in texts)
     positive = np.concatenate([scorer.probabilities(chunk)[0] for chunk in chunks] or [np.empty(0)])
-    return positive if classes[1] == EDITORIAL else 1.0 - positive
+    return positive if classes[1] == label else 1.0 - positive
+
+
+def editorial_probabilities(pipeline, texts: list[str]) -> np.ndarray:
+    """P(editorial) for each text (``class_probabilities``)."""
+    return class_probabilities(pipeline, texts, EDITORIAL)
 
 
 def metrics(labels: list[str], p_editorial) -> dict:

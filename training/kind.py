@@ -51,6 +51,8 @@ from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_sco
 from model.atomic import atomic_path, write_atomically
 from model.features import DEFAULT_BLOCKS, DEFAULT_PARAMS, build_pipeline
 from training.data import cap_sources, clean, fingerprint, split_by_group
+from training.evaluate import class_probabilities
+from training.loso import TermCounts
 from training.records import Record
 from training.sources.comments import (
     _csv_dicts,
@@ -264,21 +266,29 @@ def kind_weights(records: list[Record]) -> list[float]:
     return [len(records) / len(cells) / cells[(r.source, r.label)] for r in records]
 
 
-def fit_kind(records: list[Record], params: dict | None = None, blocks=DEFAULT_BLOCKS):
-    """Fit a fresh pipeline on records labelled with kinds, each source weighing the same."""
-    # kind_weights already balances the kinds, so the classifier must not re-weigh them.
-    settings = {**DEFAULT_PARAMS, **(params or {}), "clf__class_weight": None}
-    pipeline = build_pipeline(settings, blocks)
-    pipeline.fit([r.text for r in records], [r.label for r in records],
-                 clf__sample_weight=kind_weights(records))
+def kind_pipeline(params: dict | None = None, blocks=DEFAULT_BLOCKS):
+    """An unfitted kind pipeline: the classifier's blocks and settings, no class weights
+    (``kind_weights`` already balances the kinds, so the classifier must not re-weigh them)."""
+    return build_pipeline({**DEFAULT_PARAMS, **(params or {}), "clf__class_weight": None}, blocks)
+
+
+def _checked_kinds(pipeline):
     if list(pipeline.classes_) != list(KINDS):
         raise ValueError(f"both kinds are needed to train, got classes {list(pipeline.classes_)}")
     return pipeline
 
 
+def fit_kind(records: list[Record], params: dict | None = None, blocks=DEFAULT_BLOCKS):
+    """Fit a fresh pipeline on records labelled with kinds, each source weighing the same."""
+    pipeline = kind_pipeline(params, blocks)
+    pipeline.fit([r.text for r in records], [r.label for r in records],
+                 clf__sample_weight=kind_weights(records))
+    return _checked_kinds(pipeline)
+
+
 def sarcasm_probabilities(pipeline, texts: list[str]) -> np.ndarray:
     """P(sarcastic) for each text."""
-    return pipeline.predict_proba(texts)[:, list(pipeline.classes_).index(SARCASTIC)]
+    return class_probabilities(pipeline, texts, SARCASTIC)
 
 
 def _r4(x) -> float:
@@ -397,8 +407,20 @@ def train_kind(records: Iterable[KindRecord], params: dict | None = None, seed: 
     if with_loso:
         for left_out in sources:
             fits[("without", left_out)] = [r for r in cleaned if r.source != left_out]
-    fitted_all = dict(zip(fits, Parallel(n_jobs=n_jobs)(
-        delayed(fit_kind)(records, params, blocks) for records in fits.values())))
+    # One count of every text's terms (training.loso.TermCounts); each fit is then the classifier
+    # alone, on the rows of its records, exactly as fit_kind would fit it from the texts.
+    counts = TermCounts(kind_pipeline(params, blocks), [r.text for r in cleaned], n_jobs=n_jobs)
+    row_of = {id(r): i for i, r in enumerate(cleaned)}
+
+    def fit_rows(records):
+        rows = np.array([row_of[id(r)] for r in records], dtype=np.intp)
+        return _checked_kinds(counts.fit(kind_pipeline(params, blocks), rows, [r.label for r in records],
+                                         np.asarray(kind_weights(records))))
+
+    # liblinear releases the GIL while it fits, so threads share the counts without copies.
+    fitted_all = dict(zip(fits, Parallel(n_jobs=n_jobs, backend="threading")(
+        delayed(fit_rows)(records) for records in fits.values())))
+    del counts
     pipeline = fitted_all["shipped"]
     fitted = time.monotonic()
     report = {

@@ -27,6 +27,7 @@ import platform
 import secrets
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,19 +236,26 @@ def pipeline_builder(args) -> tuple:
     return functools.partial(build_pipeline, params, tuple(args.blocks)), params, weighted
 
 
-def fit(build, records, sample_weight=None, n_jobs: int = 1) -> tuple:
-    """``(pipeline, counts)``: a fresh pipeline fitted on ``records`` (with per-record weights, if
-    given), and the term counts it was fitted from (``training.loso.TermCounts``), which the
-    leave-one-source-out folds reuse rather than tokenise every text again. A pipeline without
-    TF-IDF feature blocks is fitted on the texts, with no counts."""
+def count_terms(build, records, n_jobs: int = 1):
+    """The term counts of ``records``' texts under ``build()``'s feature blocks
+    (``training.loso.TermCounts``), or None for a pipeline without TF-IDF feature blocks."""
     pipeline = build()
-    texts, labels = [r.text for r in records], [r.label for r in records]
-    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if "features" not in pipeline.named_steps:
-        pipeline.fit(texts, labels, **({} if weights is None else {"clf__sample_weight": weights}))
-        return pipeline, None
-    counts = TermCounts(pipeline, texts, n_jobs=n_jobs)
-    return counts.fit(pipeline, np.arange(len(records)), labels, weights), counts
+        return None
+    return TermCounts(pipeline, [r.text for r in records], n_jobs=n_jobs)
+
+
+def fit(build, records, sample_weight=None, counts=None):
+    """A fresh pipeline fitted on ``records`` (with per-record weights, if given): from their
+    term counts when given (``count_terms``, which the leave-one-source-out folds reuse rather
+    than tokenise every text again), else from the texts."""
+    pipeline = build()
+    labels = [r.label for r in records]
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if counts is None:
+        pipeline.fit([r.text for r in records], labels, **({} if weights is None else {"clf__sample_weight": weights}))
+        return pipeline
+    return counts.fit(pipeline, np.arange(len(records)), labels, weights)
 
 
 def score_held_out(args, pipeline, test) -> tuple[dict, dict]:
@@ -443,10 +451,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
 
     train, evaluation = mixed.data.train, mixed.data.test
     say(f"fitting on {len(train)} texts, holding out {len(evaluation)} ...")
-    pipeline, counts = fit(build, train, mixed.weights, n_jobs=args.jobs)
-    # The corpora's texts come first in train (feedback, if any, after them), so the rows of their
-    # counts are their positions in corpus_train.
-    loso, p_out_of_source = run_loso(args, build, mixed.corpus_train, weighted, counts)
+    counts = count_terms(build, train, n_jobs=args.jobs)
+    # The final fit runs beside the leave-one-source-out folds (liblinear releases the GIL), from
+    # the same counts. The corpora's texts come first in train (feedback, if any, after them), so
+    # the rows of their counts are their positions in corpus_train.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        final = beside.submit(fit, build, train, mixed.weights, counts)
+        loso, p_out_of_source = run_loso(args, build, mixed.corpus_train, weighted, counts)
+        pipeline = final.result()
     del counts
     out_of_source = calibrate(args, pipeline, mixed.corpus_train, p_out_of_source)
     held_out, calibration = score_held_out(args, pipeline, evaluation)
