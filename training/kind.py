@@ -395,7 +395,7 @@ def train_kind(records: Iterable[KindRecord], params: dict | None = None, seed: 
     cleaned = cap_sources(cleaned, cap, seed=seed)
     train, test = split_by_group(cleaned, test_share=test_share, seed=seed)
     # Every fit the report needs, named: the shipped one, the official iSarcasmEval split's, and
-    # one per left-out source; fitted at once, in n_jobs processes.
+    # one per left-out source; fitted at once, in n_jobs threads.
     fits = {"shipped": train}
     official = official_isarcasm and any(r.group.startswith(f"{ISARCASM}:test:") for r in cleaned)
     if official:
@@ -515,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="C3 vote policy: sarcastic at >=N votes / opinion at (<=)M (default: >=2/0)")
     parser.add_argument("--loso", action=argparse.BooleanOptionalAction, default=True,
                         help="leave-one-source-out table (default: on)")
-    parser.add_argument("--jobs", type=int, default=2, help="fits run in parallel processes")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel work: feature blocks counted, models fitted")
     return parser
 
 
