@@ -22,6 +22,8 @@ FAMILIES = {
     "unclosed <p": ("", "<p ", ""),
     "unclosed <br": ("", "<br ", ""),
     "doubly escaped &amp;": ("&", "amp;", "lt;"),
+    "nested &#38;": ("&", "#38;", "lt;"),
+    "nested &amp without ;": ("&", "amp", "lt;"),
     "&amp without ;": ("", "&amp", ""),
     "ampersands": ("", "&", ""),
     "numeric reference digits": ("&#", "9", ";"),

@@ -87,3 +87,19 @@ def test_editorial_probability_is_exactly_the_score_classify_gives_one_text(tiny
         assert p == tiny_classifier.classify([text])[0]["scores"]["editorial"]
         # and so a band whose upper edge is p leaves the text outside it
         assert tiny_classifier.classify([text], review_band=(p / 2, p))[0]["decision"] != "review"
+
+
+def test_a_text_past_max_tokens_scores_as_the_saved_pipeline_and_as_its_start(bundled):
+    """Past MAX_TOKENS tokens the rest of a text is not read, by serving and training alike: the
+    served probability is still exactly the saved pipeline's, and the tail cannot move it."""
+    from model.text import MAX_TOKENS
+
+    start = ((EDITORIAL_EXAMPLES[0] + " ") * 200).split()[:MAX_TOKENS]
+    text = " ".join(start)
+    tail = " ".join([COMMENT_EXAMPLES[0]] * 100)
+    served = [bundled.classify([t])[0]["scores"]["editorial"] for t in (text, text + " " + tail)]
+    expected = bundled.pipeline.predict_proba([text, text + " " + tail])[:, list(bundled.pipeline.classes_).index("editorial")]
+    np.testing.assert_allclose(served, expected, rtol=0, atol=1e-12)
+    assert served[0] == pytest.approx(served[1], abs=1e-12)
+    batch = bundled.classify([text + " " + tail] * 5)  # the batch path reads the same tokens
+    assert batch[0]["scores"]["editorial"] == pytest.approx(served[1], abs=1e-12)

@@ -161,7 +161,8 @@ def test_a_batch_of_long_texts_is_scored_in_chunks_of_bounded_size(tiny_classifi
     nearly 20,000 characters (a 1 MB body) must not have all their terms made at once."""
     import tracemalloc
 
-    from model.classifier import VECTOR_MIN_TEXTS
+    from model.classifier import VECTOR_CHUNK_TOKENS, VECTOR_MIN_TEXTS
+    from model.text import MAX_TOKENS
 
     words = (EDITORIAL_EXAMPLES[0] + " " + COMMENT_EXAMPLES[0]).split()
     long_text = " ".join(words * (19_500 // (len(" ".join(words)) + 1)))[:19_500]
@@ -176,11 +177,14 @@ def test_a_batch_of_long_texts_is_scored_in_chunks_of_bounded_size(tiny_classifi
         finally:
             tracemalloc.stop()
 
-    one = peak_mib(lambda: tiny_classifier.classify(texts[:1]))
+    # Each text is read to MAX_TOKENS, so a chunk of VECTOR_CHUNK_TOKENS holds this many of them.
+    per_chunk = VECTOR_CHUNK_TOKENS // MAX_TOKENS
+    assert VECTOR_MIN_TEXTS <= per_chunk and len(texts) >= 4 * per_chunk
+    chunk = peak_mib(lambda: tiny_classifier.classify(texts[:per_chunk]))
     batch_results = []
     batch = peak_mib(lambda: batch_results.extend(tiny_classifier.classify(texts)))
-    # Scoring the batch holds a few texts' terms at a time, not 50 texts' worth.
-    assert batch < 8 * one, (batch, one)
+    # Scoring the batch holds one chunk's terms at a time, not 50 texts' worth (about 5 chunks).
+    assert batch < 2 * chunk, (batch, chunk)
     single = tiny_classifier.classify(texts[:1])[0]
     assert batch_results[0]["scores"]["editorial"] == pytest.approx(single["scores"]["editorial"], abs=1e-12)
 

@@ -51,3 +51,16 @@ def test_same_tokens_for_curly_and_straight_typography():
     curly = normalize("\u201cIt\u2019s over\u201d \u2013 they said")
     straight = normalize("\"It's over\" - they said")
     assert tokenize(curly) == tokenize(straight)
+
+
+@pytest.mark.parametrize("piece", ["a,", "word ", "?", "Ab. "])
+def test_tokenize_reads_the_first_max_tokens(piece):
+    """A text is read to MAX_TOKENS tokens, whatever its shape: what follows changes nothing."""
+    from model.text import MAX_TOKENS
+
+    text = piece * (3 * MAX_TOKENS)
+    tokens = tokenize(normalize(text))
+    assert len(tokens) == MAX_TOKENS
+    assert tokens == tokenize(normalize(text + " Zürich, 1999: SHOUTING!"))
+    # Short texts keep every token, on either side of the lazy-matching threshold.
+    assert len(tokenize("a " * (MAX_TOKENS - 1))) == MAX_TOKENS - 1

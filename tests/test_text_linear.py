@@ -108,6 +108,29 @@ def test_adversarial_texts_equal_the_reference(family):
     assert sentences(text) == reference.sentences(text)
 
 
+DEEP = "amp;" * 6  # deeper than the passes of html.unescape that normalize tries first
+
+
+@pytest.mark.parametrize("text", [
+    f"&{DEEP}lt;", "&" + "amp" * 6 + "lt;", f"&{DEEP}#38;#x26;AMP;#0038;AMPlt;",  # runs of every kind of level
+    f"&{DEEP}#x3&#x61;", f"&{DEEP}&#97;mp;lt;", f"&{DEEP}l&#116;;", f"&{DEEP}amp&#59;lt;",  # the text after
+    f"&{DEEP}#x3&amp;amp;#97;", f"&{DEEP}&{DEEP}&#97;mp;lt;", f"&{DEEP}&amp;#x3&#x61;",  # a run changes meanwhile
+    f"&{DEEP}amp", f"&{DEEP}#38", "&#38" * 7 + ";", f"&{DEEP}#389;", f"&{DEEP}#x26a;", f"x &{DEEP} y",
+    f"&{DEEP}x" * 20, "&" + "amp;" * 300 + "&amp;" * 3 + "amp;" * 7 + "gt;",
+])
+def test_runs_of_nested_ampersands_equal_the_reference(text):
+    # A run of levels is taken in one step (see unescape_all): the result and the origins must be
+    # those of html.unescape repeated, including where the text after the run changes meanwhile.
+    expected = text
+    while (unescaped := html.unescape(expected)) != expected:
+        expected = unescaped
+    assert unescape_all(text) == expected
+    tracked, starts, ends = unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1)))
+    assert tracked == expected and len(starts) == len(ends) == len(expected)
+    assert normalize(text) == reference.normalize(text)
+    assert _normalize_aligned(text) == reference.aligned(text)
+
+
 def test_a_numeric_reference_of_thousands_of_digits_is_a_replacement_character():
     # html.unescape raises on it (Python's limit on integer conversion); its value is past U+10FFFF.
     with pytest.raises(ValueError):
