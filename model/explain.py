@@ -10,6 +10,7 @@ should they ever differ, tokens come back without offsets rather than with wrong
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -21,6 +22,7 @@ from model.text import (
     EMOTICON_TOKEN,
     GLUED_COMMA,
     GLUED_SENTENCE,
+    MAX_TOKENS,
     SPACE,
     TAGS,
     TEX_QUOTES,
@@ -147,6 +149,16 @@ def _normalize_aligned(text: str) -> _Aligned:
     return aligned
 
 
+# A long text is aligned from a prefix of this many characters first (then four times as many):
+# the model reads MAX_TOKENS tokens, and aligning all 20,000 characters of a text, character by
+# character, costs a hundred milliseconds and more.
+_PREFIX_CHARS = 8 * MAX_TOKENS
+# A prefix serves when its normalisation agrees with the whole text's this far past the last
+# token read: a pattern cut short by the prefix's end changes only what comes after its start
+# (and the few characters it makes sit at the prefix's end, past the tokens).
+_PREFIX_MARGIN = 200
+
+
 def tokens_with_offsets(text: str, normalized: str | None = None) -> list[tuple[str, int, int]]:
     """``tokenize(normalize(text))`` with each token's ``(start, end)`` in the original text.
 
@@ -158,9 +170,30 @@ def tokens_with_offsets(text: str, normalized: str | None = None) -> list[tuple[
     """
     expected = normalize(text) if normalized is None else normalized
     tokens = tokenize(expected)
+    if len(text) > _PREFIX_CHARS and len(tokens) == MAX_TOKENS:
+        last = next(itertools.islice(TOKEN.finditer(expected), MAX_TOKENS - 1, None)).end()
+        for size in (_PREFIX_CHARS, 4 * _PREFIX_CHARS):
+            if size >= len(text):
+                break
+            # Not inside a run of non-ASCII characters: one whose folding reaches across its
+            # characters is folded whole, and each of its characters is then mapped to all of it.
+            cut = size
+            while cut > size // 2 and not (text[cut - 1].isascii() and text[cut].isascii()):
+                cut -= 1
+            if cut == size // 2:
+                continue
+            folded, starts, ends = _normalize_aligned(text[:cut])
+            reach = last + _PREFIX_MARGIN
+            collapsed = SPACE.sub(" ", folded).lstrip()
+            if len(collapsed) > reach and collapsed[:reach] == expected[:reach]:
+                return _located(tokens, folded, starts, ends)
     folded, starts, ends = _normalize_aligned(text)
     if SPACE.sub(" ", folded).strip() != expected:
         return [(token, 0, 0) for token in tokens]
+    return _located(tokens, folded, starts, ends)
+
+
+def _located(tokens: list[str], folded: str, starts: list, ends: list) -> list[tuple[str, int, int]]:
     # The tokeniser never matches whitespace, so collapsing it changes no token: the tokens of
     # the normalised text are those of the uncollapsed one, whose matches give the offsets.
     return [(token, starts[m.start()], ends[m.end() - 1]) for token, m in zip(tokens, TOKEN.finditer(folded))]

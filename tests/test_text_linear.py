@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from bench import adversarial
 from model import Classifier
-from model.explain import _normalize_aligned, tokens_with_offsets
-from model.text import normalize, tokenize, unescape_all
+from model.explain import _located, _normalize_aligned, tokens_with_offsets
+from model.text import SPACE, normalize, tokenize, unescape_all
 from service import create_app
 from service.integrations.coral import text_of_html
 from service.integrations.perspective import sentences
@@ -129,6 +129,34 @@ def test_runs_of_nested_ampersands_equal_the_reference(text):
     assert tracked == expected and len(starts) == len(ends) == len(expected)
     assert normalize(text) == reference.normalize(text)
     assert _normalize_aligned(text) == reference.aligned(text)
+
+
+def whole_text_offsets(text: str) -> list:
+    """What tokens_with_offsets gives when it aligns the whole text (no prefix)."""
+    expected = normalize(text)
+    folded, starts, ends = _normalize_aligned(text)
+    assert SPACE.sub(" ", folded).strip() == expected
+    return _located(tokenize(expected), folded, starts, ends)
+
+
+LONG_PIECES = ["word ", "Name ", "a,", "?", "&amp;", "&#38;", "<p ", "<br>", " - ", "--", "  ", "\n", "\u200b", "e\u0301",
+               "\u201cq\u201d ", "``x'' ", "ABSOLUTELY ", "1.5 ", "said.The ", "yes,but ", "&", "<", ">", "&#9999999999;"]
+
+
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+def test_a_long_text_is_located_from_a_prefix_as_from_the_whole(family):
+    # Past MAX_TOKENS tokens the offsets come from aligning a prefix: they must be the whole text's.
+    text = adversarial.fill(*adversarial.FAMILIES[family])
+    assert tokens_with_offsets(text) == whole_text_offsets(text)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(LONG_PIECES), min_size=1, max_size=6), st.integers(1, 7), st.integers(8_000, 20_000))
+def test_long_generated_texts_are_located_from_a_prefix_as_from_the_whole(pieces, cut, length):
+    text = ("".join(pieces) * (length // len("".join(pieces)) + 1))[:length]
+    text = text[: len(text) * cut // 8] + "<p class=x " + text[len(text) * cut // 8 :]  # an unclosed tag somewhere
+    assert tokens_with_offsets(text) == whole_text_offsets(text)
 
 
 def test_a_numeric_reference_of_thousands_of_digits_is_a_replacement_character():
