@@ -2,8 +2,8 @@
 
 The request bodies' schemas come from the pydantic models in ``service.schemas`` (the same models
 that validate the requests); everything else (paths, operations, descriptions, examples, error
-responses, headers, response bodies, the Perspective bodies) comes from the template beside this
-module, ``openapi.template.json``. This module merges the two into OpenAPI 3.0.3: pydantic writes
+responses, headers, response bodies) comes from the template beside this module,
+``openapi.template.json``. This module merges the two into OpenAPI 3.0.3: pydantic writes
 JSON Schema 2020-12, so ``null`` alternatives become ``nullable``, ``examples`` an ``example``, and
 the names pydantic gives become the document's. ``python -m service.openapi`` writes the document;
 ``--check`` only says whether the committed one is current (tests/test_openapi.py runs that check).
@@ -76,10 +76,14 @@ def _inline(node, definitions: dict):
         return [_inline(item, definitions) for item in node]
     if not isinstance(node, dict):
         return node
-    if set(node) == {"$ref"}:
+    if "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[-1]
         if name in definitions:
-            return _inline(definitions[name], definitions)
+            definition = dict(definitions[name])
+            if definition.get("title") == name:
+                del definition["title"]  # pydantic's title from the class name, not one the model chose
+            rest = {key: value for key, value in node.items() if key != "$ref"}
+            return _inline({**definition, **rest}, definitions)
     return {key: value if key in ("example", "default") else _inline(value, definitions) for key, value in node.items()}
 
 

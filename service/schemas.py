@@ -13,11 +13,14 @@ validation context; the schemas show their defaults.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
+    AliasGenerator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +34,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from feedback import VERDICTS
@@ -376,6 +380,213 @@ class CoralModerationRequest(BaseModel):
                                           "description": "Logged (its id)."})] = None
 
 
+# --- Perspective ----------------------------------------------------------------------------
+# Google's Comment Analyzer messages (v1alpha1): types only. What needs the loaded model, the
+# configuration or the text itself (an empty or too long comment, HTML, languages, attributes this
+# model scores, span offsets) is checked by service/integrations/perspective.py, in Google's words.
+
+# Perspective's documented limit is "20 KB"; we read it as 20,480 bytes of UTF-8.
+MAX_COMMENT_BYTES = 20_480
+SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW")
+TEXT_TYPES = ("TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT", "HTML")
+
+
+def _both_spellings(name: str) -> AliasChoices:
+    return AliasChoices(to_camel(name), name)
+
+
+class _Message(BaseModel):
+    """A proto3 JSON message: each field under its lowerCamelCase or snake_case name (the first
+    one present wins), null as if absent, unknown fields ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True,
+                              alias_generator=AliasGenerator(validation_alias=_both_spellings))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, message):
+        if isinstance(message, dict):
+            return {key: value for key, value in message.items() if value is not None}
+        return message
+
+
+def _nulls_as_empty(entries):
+    """A map's null values as empty messages (proto3 JSON's null for a message field)."""
+    if isinstance(entries, dict):
+        return {key: {} if value is None else value for key, value in entries.items()}
+    return entries
+
+
+class TextEntry(_Message):
+    text: str = None
+    # Context is checked, not used: its type is not refused.
+    type: str = Field(None, json_schema_extra={"enum": list(TEXT_TYPES)})
+
+
+class Comment(_Message):
+    text: str = Field(description=f"Non-empty, at most {MAX_COMMENT_BYTES:,} bytes of UTF-8 (and `MAX_TEXT_CHARS` "
+                                  "characters).")
+    type: Literal[TEXT_TYPES] = Field(None, description="`HTML` is refused (only plain text).")
+
+
+class ArticleAndParentComment(_Message):
+    article: TextEntry = None
+    parent_comment: TextEntry = None
+
+
+class Context(_Message):
+    """Checked, not used. Either `entries` or `articleAndParentComment`."""
+
+    entries: list[TextEntry] = None
+    article_and_parent_comment: ArticleAndParentComment = None
+
+    @model_validator(mode="after")
+    def _either(self):
+        article = self.article_and_parent_comment
+        if self.entries and article is not None and article.model_fields_set:
+            raise _error("INVALID_REQUEST", "Context can have either entries or article_and_parent_comment, "
+                                            "but both fields were populated.")
+        return self
+
+
+class AttributeParameters(_Message):
+    """How to score one attribute."""
+
+    score_type: Literal[SCORE_TYPES] = Field(None, description="Only `PROBABILITY` (or unspecified).")
+    score_threshold: float = Field(None, allow_inf_nan=False,
+                                   description="Leave out the attribute if its summary score is under this.")
+
+
+# The attributes the adapter scores (service/integrations/perspective.py ATTRIBUTES), named in the schema.
+ATTRIBUTE_NAMES = ("COMMENT", "EDITORIAL", "SARCASM")
+
+
+def _name_the_attributes(schema: dict) -> None:
+    schema["description"] = (
+        "The attributes to score: `COMMENT` (P(comment)), `EDITORIAL` (P(editorial)), `SARCASM` (the kind model's "
+        "P(sarcastic), with a model that has one); `NAME@1` suffixes are accepted; any other name is `Unknown "
+        "requested attribute`, or dropped with `dropUnsupportedAttributes`.")
+    schema["properties"] = {name: schema["additionalProperties"] for name in ATTRIBUTE_NAMES}
+
+
+class AnalyzeCommentRequest(_Message):
+    """Perspective's AnalyzeComment request. Field names may also be given in snake_case (proto3 JSON); bare
+    object keys (`{comment: {...}}`) are tolerated in small bodies."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "comment": {"text": "lol as if that will ever happen"}, "requestedAttributes": {"COMMENT": {}, "EDITORIAL": {}},
+        "languages": ["en"], "spanAnnotations": True}})
+
+    # In the order they are checked: the first field that is wrong is the one the error names.
+    comment: Comment
+    context: Context = None
+    languages: list[str] = Field(None, description="English only (`en`, `en-GB`...); none means English.")
+    drop_unsupported_attributes: bool = None
+    requested_attributes: Annotated[dict[str, AttributeParameters], BeforeValidator(_nulls_as_empty)] = Field(
+        min_length=1, json_schema_extra=_name_the_attributes)
+    span_annotations: bool = Field(None, description="Add per-sentence `spanScores`.")
+    do_not_store: bool = Field(None, description="Accepted; nothing is ever stored.")
+    client_token: str = Field(None, description="Echoed in the response.")
+    session_id: str = None
+    community_id: str = None
+
+
+class SuggestedScore(_Message):
+    value: float = Field(allow_inf_nan=False, description="Use 0 or 1 for a binary judgement.")
+    type: Literal[SCORE_TYPES] = None
+
+
+class SuggestedSpanScore(_Message):
+    # Offsets are checked against the comment's length by the adapter.
+    begin: int = Field(json_schema_extra={"minimum": 0})
+    end: int = Field(json_schema_extra={"minimum": 0})
+    score: SuggestedScore
+
+
+class SuggestedAttributeScores(_Message):
+    """A `summaryScore`, `spanScores`, or both."""
+
+    summary_score: SuggestedScore = None
+    span_scores: list[SuggestedSpanScore] = None
+
+    @model_validator(mode="after")
+    def _a_score(self):
+        if self.summary_score is None and not self.span_scores:
+            raise _error("INVALID_REQUEST", "{where} must have a summary_score or span_scores")
+        return self
+
+
+class SuggestCommentScoreRequest(_Message):
+    """Perspective's SuggestCommentScore request: validated and acknowledged; not stored."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "comment": {"text": "The council met on Monday."}, "attributeScores": {"EDITORIAL": {"summaryScore": {"value": 1}}}}})
+
+    comment: Comment
+    context: Context = None
+    languages: list[str] = None
+    client_token: str = None
+    session_id: str = None
+    community_id: str = None
+    attribute_scores: Annotated[dict[str, SuggestedAttributeScores], BeforeValidator(_nulls_as_empty)] = Field(
+        min_length=1)
+
+
+# JSON types as Google's messages name them ("integer" where the service says "int"), and what
+# each of pydantic's type errors expected.
+GOOGLE_TYPES = {int: "integer"}
+_EXPECTED = {"string_type": "a string", "literal_error": "a string", "model_type": "an object", "dict_type": "an object",
+             "model_attributes_type": "an object", "list_type": "an array", "bool_type": "a boolean",
+             "float_type": "a number", "int_type": "an integer"}
+_MAPS = {"requested_attributes", "attribute_scores"}  # the next part of a location is a key of the map
+
+
+def _google_where(location) -> str:
+    where, in_map = "", False
+    for part in location:
+        if isinstance(part, int) or in_map:
+            where += f"[{part}]"
+            in_map = False
+            continue
+        name = re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), part)
+        where += ("." if where else "") + name
+        in_map = name in _MAPS
+    return where
+
+
+def google_error(error: ValidationError) -> tuple[str, str]:
+    """Pydantic's ``error`` as Perspective words it: ``("missing", field)`` when a required field
+    (``comment``, ``comment.text``, ``requested_attributes``, ``attribute_scores``) is absent or
+    empty, which the adapter answers with Perspective's own error types; else ``("invalid",
+    message)``, an INVALID_REQUEST."""
+    chosen = error.errors(include_url=False)[0]
+    location, kind, value = chosen["loc"], chosen["type"], chosen.get("input")
+    where = _google_where(location)
+    parent = _google_where(location[:-1])
+    if kind == "INVALID_REQUEST":
+        return "invalid", chosen["msg"].replace("{where}", where)
+    if kind in ("missing", "too_short") and where in ("comment", "comment.text", "requested_attributes",
+                                                     "attribute_scores"):
+        return "missing", where
+    if where.startswith("attribute_scores["):
+        if location[-1] == "value" and kind in ("missing", "finite_number"):
+            return "invalid", f"{parent} must have a value (use 0 or 1 for a binary judgement)"
+        if location[-1] == "score" and kind == "missing":
+            return "invalid", f"{where} must have a value (use 0 or 1 for a binary judgement)"
+        if location[-1] in ("begin", "end") and kind == "missing":
+            return "invalid", f"{parent} must have begin and end"
+    if kind == "literal_error" and isinstance(value, str):
+        if where == "comment.type":
+            return "invalid", f"Unknown text type: {value}"
+        return "invalid", f"Invalid value at '{where}': {value}"
+    if kind == "finite_number":
+        return "invalid", f"Invalid value at '{where}': {value}"
+    expected = _EXPECTED.get(kind)
+    if expected is None:
+        return "invalid", f"Invalid value at '{where}': {chosen['msg']}"
+    return "invalid", f"Invalid value at '{where}': expected {expected} (got {type_name(value, GOOGLE_TYPES)})"
+
+
 # --- Errors ---------------------------------------------------------------------------------
 
 class InvalidReviewBand(InvalidRequest):
@@ -509,7 +720,10 @@ DOCUMENTED = {
     "SegmentRequest": SegmentRequest,
     "FeedbackRequest": FeedbackRequest,
     "CoralModerationRequest": CoralModerationRequest,
+    "AnalyzeCommentRequest": AnalyzeCommentRequest,
+    "SuggestCommentScoreRequest": SuggestCommentScoreRequest,
 }
 # Types the bodies share, each a named schema in the document that the bodies refer to.
 NAMED_TYPES = {"Text": Text, "ReviewBand": ReviewBand}
-NAMED_MODELS = {"FeedbackScores": FeedbackScores}
+NAMED_MODELS = {"FeedbackScores": FeedbackScores, "TextEntry": TextEntry, "Comment": Comment, "Context": Context,
+                "AttributeParameters": AttributeParameters, "SuggestedScore": SuggestedScore}

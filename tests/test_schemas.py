@@ -105,3 +105,40 @@ def test_coral_takes_what_talk_sends_and_only_logs_the_story():
         "invalid_request", "'action' must be one of NEW, EDIT (got 'DELETE')")
     assert refused(CoralModerationRequest, {"action": "NEW", "comment": {"body": None}})[1] == (
         "'comment.body' must be a string (the comment's HTML or plain text)")
+
+
+def test_the_perspective_schema_names_the_attributes_the_adapter_scores():
+    from service.integrations import perspective
+    from service.schemas import ATTRIBUTE_NAMES
+
+    assert tuple(perspective.ATTRIBUTES) == ATTRIBUTE_NAMES
+
+
+@pytest.mark.parametrize(("payload", "kind", "detail"), [
+    ({"requested_attributes": {"COMMENT": {}}}, "missing", "comment"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {}}, "missing", "requested_attributes"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"COMMENT": {"scoreThreshold": float("inf")}}},
+     "invalid", "Invalid value at 'requested_attributes[COMMENT].score_threshold': inf"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"COMMENT": {"score_type": True}}},
+     "invalid", "Invalid value at 'requested_attributes[COMMENT].score_type': expected a string (got boolean)"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"COMMENT": {}}, "context": {"entries": [{"text": 1}]}},
+     "invalid", "Invalid value at 'context.entries[0].text': expected a string (got integer)"),
+])
+def test_perspective_errors_in_googles_words(payload, kind, detail):
+    from pydantic import ValidationError
+
+    from service.schemas import AnalyzeCommentRequest, google_error
+
+    with pytest.raises(ValidationError) as caught:
+        AnalyzeCommentRequest.model_validate(payload)
+    assert google_error(caught.value) == (kind, detail)
+
+
+def test_perspective_fields_take_both_spellings_and_null_is_absent():
+    from service.schemas import AnalyzeCommentRequest
+
+    message = AnalyzeCommentRequest.model_validate({"comment": {"text": "hi", "type": None},
+                                                    "requested_attributes": {"COMMENT": None},
+                                                    "spanAnnotations": True, "clientToken": None, "client_token": "t"})
+    assert (message.comment.type, message.requested_attributes["COMMENT"].score_type) == (None, None)
+    assert (message.span_annotations, message.client_token) == (True, "t")
