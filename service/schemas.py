@@ -14,8 +14,8 @@ validation context; the schemas show their defaults.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Union
+from functools import lru_cache
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import (
     AfterValidator,
@@ -44,8 +44,7 @@ from service.errors import InvalidRequest
 from service.validation import is_blank, type_name
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """The limits an operator can configure, as one request is checked against them."""
 
     max_text_chars: int = DEFAULTS["MAX_TEXT_CHARS"]
@@ -54,8 +53,13 @@ class Limits:
 
     @classmethod
     def of(cls, config) -> Limits:
-        """The limits in an app's configuration."""
-        return cls(config["MAX_TEXT_CHARS"], config["MAX_TEXTS"], config["MAX_PAGE_CHARS"])
+        """The limits in an app's configuration (asked for on every request, so made once)."""
+        return _cached_limits(config["MAX_TEXT_CHARS"], config["MAX_TEXTS"], config["MAX_PAGE_CHARS"])
+
+
+@lru_cache(maxsize=16)
+def _cached_limits(max_text_chars: int, max_texts: int, max_page_chars: int) -> Limits:
+    return Limits(max_text_chars, max_texts, max_page_chars)
 
 
 DEFAULT_LIMITS = Limits()
@@ -617,7 +621,6 @@ def _scores_message(value, _error) -> str:
             f"answered them (got {got})")
 
 
-_FEEDBACK_FIELDS = ", ".join(sorted(FeedbackRequest.model_fields))
 # How the service words pydantic's own errors: {(field, pydantic error type or "*"): (code or
 # InvalidRequest class, message)}.
 # A message is a format string ({where}: the field as the API names it; {got}: the JSON type that
