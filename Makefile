@@ -35,7 +35,7 @@ TOPOLOGY_PORT ?= 8100
 TOPOLOGY_REPLICA_PORTS ?= 8101,8102
 TOPOLOGY_PG_PORT ?= 8132
 
-.PHONY: help install install-dev run test test-all train bench soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
+.PHONY: help install install-dev run openapi test test-all train bench soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ run: $(VENV)/.installed ## serve the current model in MODELS (seeded from the sh
 	$(BIN)/python -m model.store init --store "$(MODELS)"
 	HOST=$(HOST) PORT=$(PORT) COMMENT_CLASSIFIER_MODEL_DIR="$(MODELS)" COMMENT_CLASSIFIER_FEEDBACK_DB="$(FEEDBACK_DB)" \
 	  $(BIN)/gunicorn -c service/gunicorn.conf.py service.wsgi:app
+
+openapi: $(VENV)/.installed ## regenerate service/openapi.json from the request models (service/schemas.py) and its template
+	$(BIN)/python -m service.openapi
 
 # make test: the fast suite (unit, API, real data); nothing installed, no server, no browser, no fuzzing.
 # make test-all: everything, after installing chromium, nginx and PostgreSQL where missing (as root).

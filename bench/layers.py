@@ -87,7 +87,8 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
 
     _configure_logging()
     from service import create_app, logs, metrics
-    from service.validation import explain_options, parse_json_object, review_band_from, texts_from
+    from service.schemas import ClassifyRequest, Limits, parse
+    from service.validation import parse_json_object
     from service.whole import WholeResponses
     from bench.hello import create_app as hello_app
     from model.text import normalize, tokenize
@@ -142,9 +143,7 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
         payloads = [payload_of(body) for body in bodies]
 
         def validate(payload):
-            texts_from(payload, config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
-            review_band_from(payload, config["REVIEW_BAND"])
-            explain_options(payload)
+            parse(ClassifyRequest, payload, Limits.of(config))
 
         def respond(item):
             with app.app_context():

@@ -7,15 +7,8 @@ from flask import Blueprint, current_app, jsonify, request
 from service.metrics import record_results
 from service.model_access import classifier
 from service.review_log import record as record_review
-from service.validation import (
-    explain_options,
-    html_page_from,
-    page_from,
-    parse_json_object,
-    read_body,
-    review_band_from,
-    texts_from,
-)
+from service.schemas import ClassifyRequest, Limits, SegmentBlocks, SegmentHTML, SegmentRequest, parse
+from service.validation import given_blocks, html_page_blocks, parse_json_object, read_body, text_page_blocks
 
 bp = Blueprint("api", __name__)
 
@@ -48,10 +41,11 @@ def classify():
     loaded = classifier()
     config = current_app.config
     payload = parse_json_object(request.mimetype, read_body(request))
-    texts, single = texts_from(payload, config["MAX_TEXT_CHARS"], config["MAX_TEXTS"])
-    band = review_band_from(payload, config["REVIEW_BAND"])
-    explain, top = explain_options(payload)
-    results = loaded.classify(texts, review_band=band, explain=explain, explain_top=top)
+    body = parse(ClassifyRequest, payload, Limits.of(config)).root
+    single = not hasattr(body, "texts")
+    texts = [body.text] if single else body.texts
+    band = config["REVIEW_BAND"] if body.review_band is None else body.review_band
+    results = loaded.classify(texts, review_band=band, explain=body.explain, explain_top=body.explain_top)
     record_results(results, texts, loaded.version)
     record_review(results, texts, "classify", loaded.version)
     model = {"version": loaded.version}
@@ -66,15 +60,18 @@ def segment():
     loaded = classifier()
     config = current_app.config
     payload = parse_json_object(request.mimetype, read_body(request))
-    limits = config["MAX_PAGE_CHARS"], config["MAX_TEXT_CHARS"], config["MAX_TEXTS"]
+    body = parse(SegmentRequest, payload, Limits.of(config)).root
+    limits = config["MAX_TEXT_CHARS"], config["MAX_TEXTS"]
     markup, text = None, None
-    if "html" in payload:
-        blocks, markup, text = html_page_from(payload, *limits)
+    if isinstance(body, SegmentHTML):
+        blocks, markup, text = html_page_blocks(body.html, *limits)
+    elif isinstance(body, SegmentBlocks):
+        blocks = given_blocks(body.blocks)
     else:
-        blocks = page_from(payload, *limits)
-    band = review_band_from(payload, config["REVIEW_BAND"])
-    explain, top = explain_options(payload)
-    page = loaded.segment_page(blocks, review_band=band, explain=explain, explain_top=top, markup=markup)
+        blocks = text_page_blocks(body.text, *limits)
+    band = config["REVIEW_BAND"] if body.review_band is None else body.review_band
+    page = loaded.segment_page(blocks, review_band=band, explain=body.explain, explain_top=body.explain_top,
+                               markup=markup)
     texts = [block["text"] for block in page["blocks"]]
     record_results(page["blocks"], texts, loaded.version)
     record_review(page["blocks"], texts, "segment", loaded.version, page=True)

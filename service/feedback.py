@@ -8,24 +8,23 @@ service whose feedback store is unreachable still classifies; feedback then answ
 from __future__ import annotations
 
 import logging
-import math
 import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
-from feedback import VERDICTS, FeedbackError, is_database_url, open_store
-from model.labels import KINDS, LABELS
+from feedback import FeedbackError, is_database_url, open_store
 from service import metrics
 from service.auth import feedback_keyring, require_key
 from service.errors import APIError, InvalidRequest
-from service.validation import check_text, parse_json_object, read_body, type_name
+from service.schemas import FEEDBACK_STRING_LIMITS, FeedbackRequest, Limits, parse
+from service.validation import parse_json_object, read_body
 
 bp = Blueprint("feedback", __name__)
 log = logging.getLogger(__name__)
 
-# Optional string fields and their longest accepted length.
-_STRINGS = {"comment_id": 200, "moderator": 200, "model_version": 200, "note": 2000}
-_FIELDS = {"text", "label", "kind", "scores", *_STRINGS}
+# The body's fields, and the optional strings' longest accepted lengths (declared in service.schemas).
+_FIELDS = set(FeedbackRequest.model_fields)
+_STRINGS = FEEDBACK_STRING_LIMITS
 MAX_PAGE = 1000
 _opening = threading.Lock()
 
@@ -59,65 +58,6 @@ def store():
     return opened
 
 
-def _storable(value: str, where: str) -> str:
-    """``value`` if it can be stored as UTF-8: a lone surrogate (``"\\ud800"``) is valid JSON but no text."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidRequest(f"{where} holds an unpaired surrogate (an invalid \\u escape); send the text as UTF-8") from None
-    return value
-
-
-def _optional_string(payload: dict, key: str, limit: int) -> str | None:
-    value = payload.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f"'{key}' must be a string (got {type_name(value)})")
-    if not value.strip() or len(value) > limit:
-        raise InvalidRequest(f"'{key}' must have 1 to {limit} characters (got {len(value)})")
-    return _storable(value, f"'{key}'")
-
-
-def _scores(value) -> dict | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not value or set(value) - set(LABELS):
-        raise InvalidRequest(
-            "'scores' must be an object with 'editorial' and/or 'comment' probabilities, as the service "
-            f"answered them (got {type_name(value) if not isinstance(value, dict) else sorted(value)})"
-        )
-    for key, score in value.items():
-        if (not isinstance(score, (int, float)) or isinstance(score, bool) or not 0 <= score <= 1
-                or not math.isfinite(score)):
-            raise InvalidRequest(f"'scores.{key}' must be a number from 0 to 1 (got {score!r:.40})")
-    return {key: float(score) for key, score in value.items()}
-
-
-def verdict_from(payload: dict, max_chars: int) -> dict:
-    """A checked verdict from the request body, or 400 saying what is wrong."""
-    unknown = sorted(set(payload) - _FIELDS)
-    if unknown:
-        raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(sorted(_FIELDS))}")
-    if "text" not in payload or "label" not in payload:
-        raise InvalidRequest("send 'text' (the text the moderator judged) and 'label' ('editorial', 'comment' "
-                             "or 'other')")
-    label = payload["label"]
-    if label not in VERDICTS:
-        raise InvalidRequest(f"'label' must be 'editorial' or 'comment', or 'other' for page chrome (got {label!r:.40})",
-                             code="invalid_label")
-    kind = payload.get("kind")
-    if kind is not None and kind not in KINDS:
-        raise InvalidRequest(f"'kind' must be 'sarcastic' or 'opinion' (got {kind!r:.40})", code="invalid_label")
-    if kind is not None and label != "comment":
-        raise InvalidRequest("'kind' applies to comments only: send it with 'label': 'comment'", code="invalid_label")
-    text = _storable(check_text(payload["text"], "'text'", max_chars), "'text'")
-    verdict = {"text": text, "label": label, "kind": kind, "scores": _scores(payload.get("scores"))}
-    for key, limit in _STRINGS.items():
-        verdict[key] = _optional_string(payload, key, limit)
-    return verdict
-
-
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     given = request.args.getlist(name)
     if len(given) > 1:
@@ -143,7 +83,7 @@ def post_feedback():
     """Store a moderator's verdict; the same comment_id from the same moderator updates it."""
     require_key(feedback_keyring())
     payload = parse_json_object(request.mimetype, read_body(request))
-    verdict = verdict_from(payload, current_app.config["MAX_TEXT_CHARS"])
+    verdict = parse(FeedbackRequest, payload, Limits.of(current_app.config)).verdict()
     try:
         row_id, created = store().put(verdict)
     except FeedbackError as error:

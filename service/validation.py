@@ -1,4 +1,5 @@
-"""Turn a request body into a list of texts, or an error that says what arrived."""
+"""Read a request body and parse it as JSON (strict UTF-8, no duplicate keys), before a schema
+(``service.schemas``) checks its fields; and the checks that need a page split into blocks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import unicodedata
 
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
-from model.labels import check_band
 from model.segment import split_blocks
 from service.errors import InvalidRequest, UnsupportedMediaType
 
@@ -112,92 +112,12 @@ def parse_json_object(mimetype: str, body: bytes) -> dict:
     return payload
 
 
-def check_text(text, where: str, max_chars: int) -> str:
-    if not isinstance(text, str):
-        raise InvalidRequest(f"{where} must be a string (got {type_name(text)})")
-    if is_blank(text):
-        raise InvalidRequest(f"{where} is empty or only whitespace or invisible characters", code="empty_text")
-    if len(text) > max_chars:
-        raise InvalidRequest(
-            f"{where} has {len(text)} characters; the limit is {max_chars}", code="text_too_long"
-        )
-    return text
-
-
-def _one_of(payload: dict, single: str, single_is: str, many: str) -> bool:
-    """True when ``single`` was sent, False for ``many``; 400 for both or neither."""
-    has_single, has_many = single in payload, many in payload
-    if has_single == has_many:
-        raise InvalidRequest(
-            f"send exactly one of '{single}' ({single_is}) or '{many}' (a list of strings)"
-            + (" (got both)" if has_single else f" (got keys: {', '.join(sorted(payload)) or 'none'})")
-        )
-    return has_single
-
-
-def _list_of_texts(payload: dict, key: str, max_chars: int, max_items: int, too_many: str) -> list[str]:
-    """``payload[key]``: a list of 1 to ``max_items`` non-blank strings of at most ``max_chars``."""
-    items = payload[key]
-    if not isinstance(items, list):
-        raise InvalidRequest(f"'{key}' must be a list of strings (got {type_name(items)})")
-    if not items:
-        raise InvalidRequest(f"'{key}' is empty: send 1 to {max_items} {key}")
-    if len(items) > max_items:
-        raise InvalidRequest(f"'{key}' has {len(items)} items; the limit is {max_items}", code=too_many)
-    for i, item in enumerate(items):
-        if not isinstance(item, str) or len(item) > max_chars or is_blank(item):
-            check_text(item, f"'{key}'[{i}]", max_chars)  # raises, naming the item (its label built only here)
-    return items
-
-
-def texts_from(payload: dict, max_chars: int, max_texts: int) -> tuple[list[str], bool]:
-    """The texts to classify and whether a single ``text`` (not ``texts``) was sent."""
-    if _one_of(payload, "text", "a string", "texts"):
-        return [check_text(payload["text"], "'text'", max_chars)], True
-    return _list_of_texts(payload, "texts", max_chars, max_texts, "too_many_texts"), False
-
-
-def review_band_from(payload: dict, default):
-    """The request's ``review_band`` as a (low, high) tuple, else ``default``."""
-    if "review_band" not in payload:
-        return default
-    try:
-        return check_band(payload["review_band"])
-    except ValueError as error:
-        raise InvalidRequest(f"'review_band': {error}", code="invalid_review_band") from None
-
-
-def explain_options(payload: dict, max_top: int = 100) -> tuple[bool, int]:
-    """``explain`` (a boolean, default false) and ``explain_top`` (1 to ``max_top``, default 10)."""
-    explain = payload.get("explain", False)
-    if not isinstance(explain, bool):
-        raise InvalidRequest(f"'explain' must be true or false (got {type_name(explain)})")
-    top = payload.get("explain_top", 10)
-    if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= max_top:
-        raise InvalidRequest(f"'explain_top' must be a whole number from 1 to {max_top} (got {top!r:.40})")
-    return explain, top
-
-
-def _page_string(payload: dict, key: str, max_page_chars: int) -> str:
-    """``payload[key]``, a whole page as one string within the page limit, else InvalidRequest."""
-    value = payload[key]
-    if not isinstance(value, str):
-        raise InvalidRequest(f"'{key}' must be a string (got {type_name(value)})")
-    if len(value) > max_page_chars:
-        raise InvalidRequest(f"'{key}' has {len(value)} characters; the limit for a page is {max_page_chars}",
-                             code="text_too_long")
-    return value
-
-
-def html_page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: int):
-    """The blocks of the page sent as ``html``: ``(blocks as (start, end, text), their markup
-    evidence, the extracted text)``; offsets count into the extracted text."""
+def html_page_blocks(html: str, max_chars: int, max_blocks: int):
+    """The blocks of a page sent as ``html`` (already checked as a string within the page limit):
+    ``(blocks as (start, end, text), their markup evidence, the extracted text)``; offsets count
+    into the extracted text."""
     from model.html_page import MAX_DEPTH, extracted_text, markup_evidence, nesting_depth, parse_blocks
 
-    extra = sorted(set(payload) & {"text", "blocks"})
-    if extra:
-        raise InvalidRequest(f"send exactly one of 'text', 'blocks' or 'html' (got 'html' and {', '.join(repr(k) for k in extra)})")
-    html = _page_string(payload, "html", max_page_chars)
     depth = nesting_depth(html)
     if depth > MAX_DEPTH:
         raise InvalidRequest(f"'html' nests elements {depth} deep; the limit is {MAX_DEPTH}", code="html_too_deep")
@@ -214,28 +134,25 @@ def html_page_from(payload: dict, max_page_chars: int, max_chars: int, max_block
     return blocks, markup_evidence(parsed), extracted_text(parsed)
 
 
-def page_from(payload: dict, max_page_chars: int, max_chars: int, max_blocks: int) -> list[tuple[int, int, str]]:
-    """The page's blocks as ``(start, end, text)``: split from ``text``, or given as ``blocks``.
+def text_page_blocks(text: str, max_chars: int, max_blocks: int) -> list[tuple[int, int, str]]:
+    """The blocks of a page sent as ``text`` (already checked as a string within the page limit),
+    one a line, as ``(start, end, text)``."""
+    blocks = split_blocks(text)
+    if all(is_blank(block) for _start, _end, block in blocks):
+        raise InvalidRequest("'text' has no non-blank line", code="empty_text")
+    if len(blocks) > max_blocks:
+        raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")
+    for index, (start, end, _block) in enumerate(blocks):
+        if end - start > max_chars:
+            raise InvalidRequest(f"block {index} of 'text' (characters {start}-{end}) has {end - start} "
+                                 f"characters; the limit is {max_chars}", code="text_too_long")
+    return blocks
 
-    With ``blocks``, offsets count into the blocks joined by line breaks.
-    """
-    if "text" not in payload and "blocks" not in payload:
-        raise InvalidRequest("send exactly one of 'text' (the page as a string), 'blocks' (a list of strings) "
-                             f"or 'html' (the page's HTML) (got keys: {', '.join(sorted(payload)) or 'none'})")
-    if _one_of(payload, "text", "the page as a string", "blocks"):
-        text = _page_string(payload, "text", max_page_chars)
-        blocks = split_blocks(text)
-        if all(is_blank(block) for _start, _end, block in blocks):
-            raise InvalidRequest("'text' has no non-blank line", code="empty_text")
-        if len(blocks) > max_blocks:
-            raise InvalidRequest(f"'text' has {len(blocks)} blocks; the limit is {max_blocks}", code="too_many_blocks")
-        for index, (start, end, _block) in enumerate(blocks):
-            if end - start > max_chars:
-                raise InvalidRequest(f"block {index} of 'text' (characters {start}-{end}) has {end - start} "
-                                     f"characters; the limit is {max_chars}", code="text_too_long")
-        return blocks
+
+def given_blocks(texts: list[str]) -> list[tuple[int, int, str]]:
+    """Blocks sent as ``blocks`` as ``(start, end, text)``, offsets counting into the blocks joined by line breaks."""
     blocks, start = [], 0
-    for block in _list_of_texts(payload, "blocks", max_chars, max_blocks, "too_many_blocks"):
+    for block in texts:
         blocks.append((start, start + len(block), block))
         start += len(block) + 1
     return blocks

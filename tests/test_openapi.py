@@ -261,3 +261,35 @@ def test_documented_limits_are_the_service_defaults():
     assert set(fields) == feedback._FIELDS
     limit = next(p for p in resolve(DOCUMENT["paths"]["/v1/feedback"]["get"]["parameters"]) if p["name"] == "limit")
     assert limit["schema"]["maximum"] == feedback.MAX_PAGE
+
+
+def test_the_committed_document_is_the_one_the_models_generate():
+    from service import openapi
+
+    assert docs.OPENAPI_FILE == openapi.DOCUMENT_FILE
+    assert openapi.render(openapi.build()) == docs.OPENAPI_FILE.read_text(encoding="utf-8"), (
+        "service/openapi.json is out of date: run python -m service.openapi")
+
+
+def test_the_bodies_schemas_come_from_the_models():
+    from service import openapi, schemas
+
+    generated = openapi.body_schemas()
+    assert set(generated) == {*schemas.DOCUMENTED, *schemas.NAMED_TYPES, *schemas.NAMED_MODELS}
+    for name, schema in generated.items():
+        assert DOCUMENT["components"]["schemas"][name] == schema
+    template = json.loads(openapi.TEMPLATE_FILE.read_text(encoding="utf-8"))
+    assert not set(generated) & set(template["components"]["schemas"]), "a body's schema written in the template too"
+
+
+def test_openapi_check_says_when_the_document_is_stale(tmp_path, capsys):
+    from service import openapi
+
+    output = tmp_path / "openapi.json"
+    assert openapi.main(["--check", "--output", str(output)]) == 1
+    assert openapi.main(["--output", str(output)]) == 0
+    assert output.read_text(encoding="utf-8") == docs.OPENAPI_FILE.read_text(encoding="utf-8")
+    assert openapi.main(["--check", "--output", str(output)]) == 0
+    output.write_text(output.read_text(encoding="utf-8").replace('"maxLength": 20000', '"maxLength": 20001'))
+    assert openapi.main(["--check", "--output", str(output)]) == 1
+    assert "python -m service.openapi" in capsys.readouterr().err

@@ -20,9 +20,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 
 from model.labels import label_for
-from service.errors import APIError, InvalidRequest
+from service.errors import APIError
 from service.metrics import record_results
 from service.model_access import classifier
+from service.schemas import CoralModerationRequest, parse
 from service.validation import parse_json_object, read_body
 
 # Named as it was before the adapters had a package: operators filter their logs on it.
@@ -31,7 +32,6 @@ bp = Blueprint("coral", __name__)
 
 PATH = "/v1/coral/moderate"
 SIGNATURE_HEADER = "X-Coral-Signature"
-ACTIONS = ("NEW", "EDIT")
 FLAG = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}
 # "flag": keep the comment published and put it in Talk's Reported queue; Talk's own
 # pre-moderation still applies. "withhold": also unpublish it (Pending queue); returning a
@@ -138,20 +138,6 @@ def text_of_html(body: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def comment_from(payload: dict) -> tuple[str, str]:
-    """The action and the comment's plain text from Talk's request, or 400 saying what is wrong."""
-    action = payload.get("action")
-    if action not in ACTIONS:
-        raise InvalidRequest(f"'action' must be one of {', '.join(ACTIONS)} (got {action!r:.40})")
-    comment = payload.get("comment")
-    body = comment.get("body") if isinstance(comment, dict) else None
-    if not isinstance(body, str):
-        raise InvalidRequest("'comment.body' must be a string (the comment's HTML or plain text)")
-    # Talk's PLAIN_TEXT format has no tags, so parsing it as HTML only decodes stray entities,
-    # as Talk itself did when it made that text.
-    return action, text_of_html(body)
-
-
 @bp.post(PATH)
 def moderate():
     """Talk's external moderation phase: verify the signature, classify, flag or stay silent."""
@@ -170,12 +156,15 @@ def moderate():
         raise SignatureRejected(f"no sha256= value in {SIGNATURE_HEADER} matches a configured secret for this body")
     loaded = classifier()
     payload = parse_json_object(request.mimetype, raw)
-    action, text = comment_from(payload)
+    moderation = parse(CoralModerationRequest, payload)
+    # Talk's PLAIN_TEXT format has no tags, so parsing it as HTML only decodes stray entities,
+    # as Talk itself did when it made that text.
+    action, text = moderation.action, text_of_html(moderation.comment.body)
     if not text:
         return Response(status=204)
     p = loaded.editorial_probability(text[: config["MAX_TEXT_CHARS"]])
     verdict = moderation_for(p, config["CORAL_FLAG_THRESHOLD"], config["CORAL_ACTION"])
-    story = payload.get("story") if isinstance(payload.get("story"), dict) else {}
+    story = moderation.story if isinstance(moderation.story, dict) else {}
     decision = "none" if verdict is None else config["CORAL_ACTION"]
     log.info("coral %s story=%s label=%s editorial=%.4f comment=%.4f model=%s verdict=%s", action, story.get("id"),
              label_for(p), p, 1.0 - p, loaded.version, decision)

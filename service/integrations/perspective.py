@@ -14,23 +14,31 @@ Only English is supported. Span scores (``spanAnnotations``) are per sentence: t
 after ``.``, ``!``, ``?`` or ``…`` followed by white space, and at line breaks; each sentence is
 scored on its own. Offsets are UTF-16 code units, as Perspective's are. Every error of these
 routes, the service's own included, is answered in Google's error body (``use_shape`` below).
+The request bodies' fields and types are declared in ``service.schemas``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
+from pydantic import ValidationError
 
 from model.labels import label_for
 from service.auth import keyring
 from service.errors import GOOGLE_SHAPE, APIError, use_shape
 from service.metrics import record_results
 from service.model_access import classifier
+from service.schemas import (
+    GOOGLE_TYPES,
+    MAX_COMMENT_BYTES,
+    AnalyzeCommentRequest,
+    SuggestCommentScoreRequest,
+    google_error,
+)
 from service.validation import is_blank, json_error_detail, read_body, type_name
 
 bp = Blueprint("perspective", __name__)
@@ -38,15 +46,9 @@ bp = Blueprint("perspective", __name__)
 DISCOVERY_FILE = Path(__file__).with_name("perspective_discovery.json")
 ANALYZE = "/v1alpha1/comments:analyze"
 SUGGEST = "/v1alpha1/comments:suggestscore"
-# Perspective's documented limit is "20 KB"; we read it as 20,480 bytes of UTF-8.
-MAX_COMMENT_BYTES = 20_480
 SUPPORTED_LANGUAGES = ("en",)
 ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
-# JSON types as Google's messages name them ("integer" where the service says "int").
-GOOGLE_TYPES = {int: "integer"}
-SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW")
-TEXT_TYPES = ("TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT", "HTML")
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -66,29 +68,23 @@ use_shape(bp, GOOGLE_SHAPE)
 
 
 # --- Request parsing ------------------------------------------------------------------------
+# The bodies' fields and types are the models in service.schemas (both spellings of each name,
+# null as if absent); what they cannot say (an empty or too long comment, HTML, languages,
+# attributes this model scores, span offsets) is checked here.
 
-def _snake(name: str) -> str:
-    return re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), name)
-
-
-def field(message: dict, name: str, default=None):
-    """``message[name]`` under its lowerCamelCase or snake_case spelling (proto3 JSON accepts both)."""
-    if name in message:
-        return message[name]
-    return message.get(_snake(name), default)
-
-
-def _expect(value, kind, where: str):
-    """``value`` when it is of JSON type ``kind`` (or absent), else INVALID_REQUEST naming it."""
-    if value is None:
-        return None
-    ok = isinstance(value, kind) and not (kind in (int, float, (int, float)) and isinstance(value, bool))
-    if not ok:
-        wanted = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-                  (int, float): "a number", int: "an integer"}[kind]
-        got = type_name(value, GOOGLE_TYPES)
-        raise PerspectiveError(f"Invalid value at '{where}': expected {wanted} (got {got})")
-    return value
+def parse_message(model, payload: dict):
+    """``payload`` as a ``model`` (``service.schemas``), or Perspective's error saying what is wrong."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        kind, detail = google_error(error)
+    if kind == "invalid":
+        raise PerspectiveError(detail)
+    if detail == "requested_attributes":
+        raise PerspectiveError("Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES")
+    if detail == "attribute_scores":
+        raise PerspectiveError("Missing attribute_scores")
+    raise PerspectiveError("Comment must be non-empty.", "COMMENT_EMPTY")
 
 
 # Quote bare object keys, as in the docs' curl sample ``{comment: {text: "..."}}``.
@@ -141,10 +137,9 @@ def check_key() -> None:
         )
 
 
-def comment_text(payload: dict) -> str:
-    """``comment.text``: plain text, non-empty, at most 20 KB; ``context`` is checked and ignored."""
-    comment = _expect(field(payload, "comment"), dict, "comment") or {}
-    text = _expect(comment.get("text"), str, "comment.text") or ""
+def comment_text(message) -> str:
+    """``comment.text``: plain text, non-empty, at most 20 KB (its types checked by the schema)."""
+    text = message.comment.text
     if is_blank(text):
         raise PerspectiveError("Comment must be non-empty.", "COMMENT_EMPTY")
     try:
@@ -154,49 +149,14 @@ def comment_text(payload: dict) -> str:
         raise PerspectiveError("Invalid JSON payload received. comment.text holds a lone surrogate.", None) from None
     if size > MAX_COMMENT_BYTES or len(text) > current_app.config["MAX_TEXT_CHARS"]:
         raise PerspectiveError("Comment text too long.", "COMMENT_TOO_LONG")
-    text_type = _expect(comment.get("type"), str, "comment.type") or "TEXT_TYPE_UNSPECIFIED"
-    if text_type not in TEXT_TYPES:
-        raise PerspectiveError(f"Unknown text type: {text_type}")
-    if text_type == "HTML":
+    if message.comment.type == "HTML":
         raise PerspectiveError("Currently, only 'PLAIN_TEXT' comments are supported")
-    _check_context(payload)
     return text
-
-
-def _check_context(payload: dict) -> None:
-    context = _expect(field(payload, "context"), dict, "context")
-    if not context:
-        return
-    entries = _expect(field(context, "entries"), list, "context.entries")
-    article = _expect(field(context, "articleAndParentComment"), dict, "context.article_and_parent_comment")
-    if entries and article:
-        raise PerspectiveError("Context can have either entries or article_and_parent_comment, "
-                               "but both fields were populated.")
-    for i, entry in enumerate(entries or []):
-        _expect(entry, dict, f"context.entries[{i}]")
-        _expect(entry.get("text"), str, f"context.entries[{i}].text")
-    for part in ("article", "parentComment"):
-        entry = _expect(field(article or {}, part), dict, f"context.article_and_parent_comment.{part}")
-        if entry:
-            _expect(entry.get("text"), str, f"context.article_and_parent_comment.{part}.text")
-
-
-def languages_from(payload: dict) -> list[str] | None:
-    """The request's ``languages``, or None when it gave none."""
-    languages = _expect(field(payload, "languages"), list, "languages")
-    for i, language in enumerate(languages or []):
-        _expect(language, str, f"languages[{i}]")
-    return languages or None
 
 
 def supported(language: str) -> bool:
     """Whether an ISO 639-1 or BCP-47 code names a language our model knows (``en``, ``en-GB``...)."""
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] in SUPPORTED_LANGUAGES
-
-
-def _check_strings(payload: dict, names) -> None:
-    for name in names:
-        _expect(field(payload, name), str, _snake(name))
 
 
 # --- Attributes -----------------------------------------------------------------------------
@@ -225,15 +185,12 @@ def attribute_names(loaded) -> list[str]:
     return [name for name, (_, available) in ATTRIBUTES.items() if available(loaded)]
 
 
-def requested_attributes(payload: dict, loaded, languages: list[str], drop: bool) -> dict:
-    """``{requested name: (scorer, score type, threshold)}`` for the attributes to score."""
-    requested = _expect(field(payload, "requestedAttributes"), dict, "requested_attributes")
-    if not requested:
-        raise PerspectiveError("Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES")
+def requested_attributes(requested: dict, loaded, languages: list[str], drop: bool) -> dict:
+    """``{requested name: (scorer, threshold)}`` for the attributes to score, from the request's
+    ``requestedAttributes`` (their types checked by the schema)."""
     unsupported_languages = [language for language in languages if not supported(language)]
     chosen = {}
     for key, parameters in requested.items():
-        parameters = _expect(parameters, dict, f"requested_attributes[{key}]") or {}
         name = key.split("@", 1)[0]  # historical version suffixes: NAME@1
         scored = attribute_names(loaded)
         if name not in scored:
@@ -251,17 +208,10 @@ def requested_attributes(payload: dict, loaded, languages: list[str], drop: bool
                 extra={"languageNotSupportedByAttributeError": {
                     "detectedLanguages": [], "requestedLanguages": languages, "attribute": key}},
             )
-        score_type = _expect(field(parameters, "scoreType"), str, f"requested_attributes[{key}].score_type")
-        score_type = score_type or "SCORE_TYPE_UNSPECIFIED"
-        if score_type not in SCORE_TYPES:
-            raise PerspectiveError(f"Invalid value at 'requested_attributes[{key}].score_type': {score_type}")
+        score_type = parameters.score_type or "SCORE_TYPE_UNSPECIFIED"
         if score_type not in ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY"):
             raise PerspectiveError(f"Requested score type {score_type} is not supported by attribute {key}")
-        threshold = _expect(field(parameters, "scoreThreshold"), (int, float),
-                            f"requested_attributes[{key}].score_threshold")
-        if threshold is not None and not math.isfinite(threshold):
-            raise PerspectiveError(f"Invalid value at 'requested_attributes[{key}].score_threshold': {threshold}")
-        chosen[key] = (ATTRIBUTES[name][0], threshold)
+        chosen[key] = (ATTRIBUTES[name][0], parameters.score_threshold)
     return chosen
 
 
@@ -318,17 +268,15 @@ def analyze():
     """AnalyzeComment: scores for the requested attributes, with per-sentence spans if asked."""
     check_key()
     loaded = classifier()
-    payload = parse_body(read_body(request))
-    text = comment_text(payload)
-    languages = languages_from(payload)
+    message = parse_message(AnalyzeCommentRequest, parse_body(read_body(request)))
+    text = comment_text(message)
+    languages = message.languages or None
     if languages is None and not any(ch.isalpha() for ch in text):
         raise PerspectiveError("Unable to detect language", "LANGUAGE_DETECTION_FAILED")
     used_languages = languages or ["en"]  # no detector: without `languages`, we assume English
-    drop = bool(_expect(field(payload, "dropUnsupportedAttributes"), bool, "drop_unsupported_attributes"))
-    attributes = requested_attributes(payload, loaded, used_languages, drop)
-    spans_wanted = _expect(field(payload, "spanAnnotations"), bool, "span_annotations")
-    _expect(field(payload, "doNotStore"), bool, "do_not_store")  # nothing is ever stored
-    _check_strings(payload, ("clientToken", "sessionId", "communityId"))
+    drop = bool(message.drop_unsupported_attributes)
+    attributes = requested_attributes(message.requested_attributes, loaded, used_languages, drop)
+    spans_wanted = message.span_annotations  # doNotStore is accepted: nothing is ever stored
 
     spans = sentences(text) if spans_wanted else []
     units = utf16_offsets(text, [offset for span in spans for offset in span])
@@ -354,9 +302,8 @@ def analyze():
     if scores:
         response["attributeScores"] = scores
     response["languages"] = used_languages
-    token = field(payload, "clientToken")
-    if token is not None:
-        response["clientToken"] = token
+    if message.client_token is not None:
+        response["clientToken"] = message.client_token
     return jsonify(response)
 
 
@@ -364,51 +311,20 @@ def analyze():
 def suggest_score():
     """SuggestCommentScore: validated and acknowledged; nothing is stored (no feedback store yet)."""
     check_key()
-    payload = parse_body(read_body(request))
-    text = comment_text(payload)
-    languages = languages_from(payload)
-    _check_strings(payload, ("clientToken", "sessionId", "communityId"))
-    scores = _expect(field(payload, "attributeScores"), dict, "attribute_scores")
-    if not scores:
-        raise PerspectiveError("Missing attribute_scores")
+    message = parse_message(SuggestCommentScoreRequest, parse_body(read_body(request)))
+    text = comment_text(message)
     length = len(text.encode("utf-16-le")) // 2
-    for name, entry in scores.items():
-        where = f"attribute_scores[{name}]"
-        if not _expect(entry, dict, where):
-            raise PerspectiveError(f"{where} must have a summary_score or span_scores")
-        summary = _expect(field(entry, "summaryScore"), dict, f"{where}.summary_score")
-        spans = _expect(field(entry, "spanScores"), list, f"{where}.span_scores")
-        if summary is None and not spans:
-            raise PerspectiveError(f"{where} must have a summary_score or span_scores")
-        if summary is not None:
-            _check_score(summary, f"{where}.summary_score")
-        for i, span in enumerate(spans or []):
-            at = f"{where}.span_scores[{i}]"
-            _expect(span, dict, at)
-            begin = _expect(span.get("begin"), int, f"{at}.begin")
-            end = _expect(span.get("end"), int, f"{at}.end")
-            if begin is None or end is None:
-                raise PerspectiveError(f"{at} must have begin and end")
-            if not 0 <= begin <= end <= length:
-                raise PerspectiveError(f"{at}: begin {begin} and end {end} must satisfy "
-                                       f"0 <= begin <= end <= {length} (UTF-16 code units)")
-            _check_score(_expect(span.get("score"), dict, f"{at}.score") or {}, f"{at}.score")
+    for name, entry in message.attribute_scores.items():
+        for i, span in enumerate(entry.span_scores or []):
+            if not 0 <= span.begin <= span.end <= length:
+                raise PerspectiveError(f"attribute_scores[{name}].span_scores[{i}]: begin {span.begin} and end "
+                                       f"{span.end} must satisfy 0 <= begin <= end <= {length} (UTF-16 code units)")
     response = {}
-    token = field(payload, "clientToken")
-    if token is not None:
-        response["clientToken"] = token
-    if languages:
-        response["requestedLanguages"] = languages
+    if message.client_token is not None:
+        response["clientToken"] = message.client_token
+    if message.languages:
+        response["requestedLanguages"] = message.languages
     return jsonify(response)
-
-
-def _check_score(score: dict, where: str) -> None:
-    value = _expect(score.get("value"), (int, float), f"{where}.value")
-    if value is None or not math.isfinite(value):
-        raise PerspectiveError(f"{where} must have a value (use 0 or 1 for a binary judgement)")
-    score_type = _expect(score.get("type"), str, f"{where}.type")
-    if score_type is not None and score_type not in SCORE_TYPES:
-        raise PerspectiveError(f"Invalid value at '{where}.type': {score_type}")
 
 
 _OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
