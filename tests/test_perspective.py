@@ -48,6 +48,18 @@ def kind_classifier(tiny_classifier):
 
 # --- pure helpers -----------------------------------------------------------------------------
 
+def test_utf16_offsets_count_astral_characters_twice():
+    import random
+
+    rnd = random.Random(0)
+    alphabet = ["a", " ", ".", "\u00e9", "\u4e2d", "\U0001F600", "\U00010348", "\n"]
+    for _ in range(300):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        offsets = [rnd.randint(0, len(text)) for _ in range(rnd.randint(0, 8))]
+        expected = [len(text[:offset].encode("utf-16-le")) // 2 for offset in offsets]
+        assert utf16_offsets(text, offsets) == expected, (text, offsets)
+
+
 def test_sentences_and_utf16_offsets_match_the_specs_worked_example():
     spans = sentences(TEXT)
     assert [TEXT[a:b] for a, b in spans] == ["Nice one 👍 Truly a masterpiece of journalism.", "Can't wait for part two!"]

@@ -19,6 +19,7 @@ The request bodies' fields and types are declared in ``service.schemas``.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from functools import cache
@@ -236,15 +237,16 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def utf16_offsets(text: str, offsets) -> list[int]:
-    """Python code-point offsets into ``text`` as UTF-16 code-unit offsets (astral characters count 2)."""
-    result, units, previous = [], 0, 0
-    for offset in sorted(set(offsets)):
-        units += len(text[previous:offset].encode("utf-16-le")) // 2
-        result.append((offset, units))
-        previous = offset
-    mapping = dict(result)
-    return [mapping[offset] for offset in offsets]
+    """Python code-point offsets into ``text`` as UTF-16 code-unit offsets (astral characters count 2):
+    each offset plus the astral characters before it."""
+    astral = [match.start() for match in _ASTRAL.finditer(text)]
+    if not astral:
+        return list(offsets)
+    return [offset + bisect.bisect_left(astral, offset) for offset in offsets]
 
 
 class _Scores:
