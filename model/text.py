@@ -191,6 +191,27 @@ def _origin_of_reference(window: str, starts: list, ends: list, length: int, out
             [origin_end] * head_out + ends[length - shared : length])
 
 
+def _unescape_once(text: str, starts: list, ends: list):
+    """One pass of ``html.unescape`` (every reference replaced once, left to right) with origins."""
+    parts, new_starts, new_ends, at = [], [], [], 0
+    for match in _CHARREF.finditer(text):
+        source = match.group()
+        out = unescape_reference(source)
+        if out == source:
+            continue
+        low, high = match.span()
+        parts.append(text[at:low])
+        new_starts += starts[at:low]
+        new_ends += ends[at:low]
+        out_starts, out_ends = _origin_of_reference(source, starts[low:high], ends[low:high], len(source), out)
+        parts.append(out)
+        new_starts += out_starts
+        new_ends += out_ends
+        at = high
+    parts.append(text[at:])
+    return "".join(parts), new_starts + starts[at:], new_ends + ends[at:]
+
+
 def unescape_all(text: str, starts: list | None = None, ends: list | None = None):
     """``html.unescape`` until nothing changes, in time linear in the text; with ``starts`` and
     ``ends`` (each character's origin), returns ``(text, starts, ends)`` with the result's origins.
@@ -213,9 +234,12 @@ def unescape_all(text: str, starts: list | None = None, ends: list | None = None
                 return text
             text = unescaped
     else:
-        try:  # nothing to unescape (20,000 "&" are 20,000 nodes to build and look at for nothing)
-            if html.unescape(text) == text:
+        try:
+            once = html.unescape(text)
+            if once == text:  # nothing to unescape (20,000 "&" are 20,000 nodes to build and look at for nothing)
                 return text, starts, ends
+            if html.unescape(once) == once:  # one pass settles it: that pass, with origins, in one scan
+                return _unescape_once(text, starts, ends)
         except ValueError:
             pass
     nodes = _Nodes(text, starts, ends)

@@ -131,6 +131,35 @@ def test_runs_of_nested_ampersands_equal_the_reference(text):
     assert _normalize_aligned(text) == reference.aligned(text)
 
 
+def node_path(text: str, monkeypatch) -> tuple:
+    """unescape_all with origins, by the pass-by-pass path alone (its one-pass shortcut refused)."""
+    import model.text
+
+    def refuse(*_args):
+        raise ValueError("the shortcut is off")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(model.text, "_unescape_once", refuse)
+        return unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1)))
+
+
+@pytest.mark.parametrize("text", [
+    "&amp&amp&amp", "a &lt; b &gt; c", "&notit; &notin; &not", "&#97;&#x62;&#99 d", "&#128;&#0;&#99999999999;",
+    "x &nbsp y", "caf\u00e9 &eacute;", "&amp;lt;", "&ampx &AMP; &#38;", "&" * 5 + "&lt;",
+])
+def test_one_pass_of_unescaping_keeps_the_origins_of_the_pass_by_pass_path(text, monkeypatch):
+    # A text settled by one pass of html.unescape takes a shortcut: same text, same origins.
+    assert unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1))) == node_path(text, monkeypatch)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=1000, deadline=None)
+@given(texts)
+def test_generated_texts_keep_the_origins_of_the_pass_by_pass_path(text):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1))) == node_path(text, monkeypatch)
+
+
 def whole_text_offsets(text: str) -> list:
     """What tokens_with_offsets gives when it aligns the whole text (no prefix)."""
     expected = normalize(text)
