@@ -1,5 +1,5 @@
 """gunicorn settings for production; BIND, HOST, PORT, WORKERS, THREADS, WORKER_CLASS, TIMEOUT,
-GRACEFUL_TIMEOUT, KEEPALIVE, WORKER_CONNECTIONS and BACKLOG override the defaults."""
+GRACEFUL_TIMEOUT, KEEPALIVE, WORKER_CONNECTIONS, BACKLOG and REUSE_PORT override the defaults."""
 
 import atexit
 import datetime
@@ -53,6 +53,12 @@ metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 # BIND (e.g. unix:/run/comment-classifier/gunicorn.sock, behind nginx) wins over HOST and PORT.
 bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
+# On a TCP address each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads
+# new connections over them. With one shared socket the first worker to wake takes the
+# connections a client opens together (a pool, wrk) and keeps them: one core served every
+# request while the other idled (docs/benchmarks.md). A unix socket (behind nginx) stays shared:
+# it cannot be bound twice. REUSE_PORT=0 restores the shared socket everywhere.
+reuse_port = os.environ.get("REUSE_PORT", "1") != "0" and not bind.startswith(("unix:", "fd://"))
 # gunicorn's threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
 # spare threads answer the rest 503 overloaded within 50 ms, and the GETs. In production nginx
@@ -61,7 +67,7 @@ workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
 worker_class = os.environ.get("WORKER_CLASS", "gthread")
 threads = int(os.environ.get("THREADS", "8"))
 # Connections a worker holds (kept-alive ones included); beyond them the kernel queues at most
-# BACKLOG more for all workers. Both bounded: the queue a saturated server builds is answered
+# BACKLOG more per listening socket (a worker's own with reuse_port, else the shared one). Both bounded: the queue a saturated server builds is answered
 # 503 by the spare threads rather than waited on.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "100"))
 backlog = int(os.environ.get("BACKLOG", "128"))
@@ -190,6 +196,27 @@ def pre_fork(server, worker):
     collector stops rescanning them in every worker (and copy-on-write pages stay shared).
     """
     gc.freeze()
+
+
+def on_starting(server):
+    """Refuse an address that something already listens on. With SO_REUSEPORT the kernel would
+    let the workers bind beside another server of the same user (a forgotten `make run`) and
+    share its traffic with it silently; a plain bind says "in use" as gunicorn would without it."""
+    if not reuse_port:
+        return
+    import socket
+
+    from gunicorn.util import parse_address
+
+    host, port = parse_address(bind)
+    for family, kind, proto, _name, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise SystemExit(f"error: cannot listen on {bind}: {error.strerror} (another server?)") from None
+    server.log.info("Listening at: http://%s (a socket per worker)", bind)
 
 
 def when_ready(server):
