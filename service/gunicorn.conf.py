@@ -50,14 +50,15 @@ def _remove_folder(path: str, master: int) -> None:
 # the settings with runpy (bench does) must not get a folder and the variable.
 metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 
-# BIND (e.g. unix:/run/comment-classifier/gunicorn.sock, behind nginx) wins over HOST and PORT.
+# BIND (e.g. 127.0.0.1:8001 behind nginx, or unix:/path/gunicorn.sock) wins over HOST and PORT.
 bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
 # On a TCP address each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads
 # new connections over them. With one shared socket the first worker to wake takes the
 # connections a client opens together (a pool, wrk) and keeps them: one core served every
-# request while the other idled (docs/benchmarks.md). A unix socket (behind nginx) stays shared:
-# it cannot be bound twice. REUSE_PORT=0 restores the shared socket everywhere.
+# request while the other idled (docs/benchmarks.md); nginx's kept-alive upstream connections too,
+# so production binds a loopback port. A unix socket stays shared: it cannot be bound twice.
+# REUSE_PORT=0 restores the shared socket everywhere.
 reuse_port = os.environ.get("REUSE_PORT", "1") != "0" and not bind.startswith(("unix:", "fd://"))
 # gunicorn's threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the

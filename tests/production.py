@@ -1,4 +1,4 @@
-"""The production topology for live tests: gunicorn on a unix socket behind nginx (Debian's).
+"""The production topology for live tests: gunicorn on a loopback port behind nginx (Debian's).
 
 ``Production(model_dir)`` starts both as the README's production commands do (the nginx config
 rendered from ``deploy/nginx/comment-classifier.conf``) and stops them on exit; the tests talk
@@ -41,24 +41,27 @@ def connect(port: int, timeout: float = 10) -> socket.socket:
 class Production:
     """gunicorn + nginx, started in a temporary folder; ``port`` is nginx's."""
 
-    def __init__(self, model_dir: Path, env: dict | None = None):
-        self.model_dir, self.env = model_dir, env or {}
+    def __init__(self, model_dir: Path, env: dict | None = None, unix_socket: bool = False):
+        # unix_socket: gunicorn on a unix socket (one listening socket shared by the workers), the
+        # other upstream the nginx template takes.
+        self.model_dir, self.env, self.unix_socket = model_dir, env or {}, unix_socket
 
     def __enter__(self) -> "Production":
         nginx = nginx_binary()
         self.folder = Path(tempfile.mkdtemp(prefix="comment-classifier-production-"))
         self.folder.chmod(0o755)  # nginx's workers (user nobody under root) reach the socket through it
         self.socket = self.folder / "gunicorn.sock"
+        self.upstream = f"unix:{self.socket}" if self.unix_socket else f"127.0.0.1:{servers.free_port()}"
         self.port = servers.free_port()
         self.gunicorn_log = self.folder / "gunicorn.log"
         self.access_log = self.folder / "access.log"
         self.error_log = self.folder / "error.log"
         self.gunicorn_server = servers.start_service(self.model_dir, self.folder,
-                                                     {"BIND": f"unix:{self.socket}", "WORKERS": "2", **self.env},
+                                                     {"BIND": self.upstream, "WORKERS": "2", **self.env},
                                                      name="gunicorn")
         self.gunicorn = self.gunicorn_server.process
         conf = self.folder / "nginx.conf"
-        subprocess.run([sys.executable, str(RENDER), "--listen", f"127.0.0.1:{self.port}", "--socket", str(self.socket),
+        subprocess.run([sys.executable, str(RENDER), "--listen", f"127.0.0.1:{self.port}", "--upstream", self.upstream,
                         "--run-dir", str(self.folder), "--access-log", str(self.access_log),
                         "--error-log", str(self.error_log), "--out", str(conf)], check=True, capture_output=True)
         with open(self.folder / "nginx.out", "w") as log:

@@ -1,4 +1,4 @@
-"""Production as the README runs it (gunicorn on a unix socket behind Debian's nginx), attacked.
+"""Production as the README runs it (gunicorn on a loopback port behind Debian's nginx), attacked.
 
 Each finding of the hostile-traffic review, against the real processes: texts built to be slow,
 8 at once; 200 idle and 200 one-byte-per-second connections while probes and texts are answered;
@@ -249,3 +249,11 @@ def test_overload_503_with_retry_after_passes_through(tiny_model_dir):
         for status, headers, body in results:
             if status == 503:
                 assert body["error"]["code"] == "overloaded" and headers["Retry-After"] == "1"
+
+
+def test_gunicorn_on_a_unix_socket_behind_nginx(tiny_model_dir):
+    """The template's other upstream: gunicorn on a unix socket (``render.py --socket``)."""
+    with Production(tiny_model_dir, unix_socket=True) as running:
+        assert f"server unix:{running.socket} " in (running.folder / "nginx.conf").read_text()
+        status, _headers, body = post(running.port, "/v1/classify", json.dumps({"text": "What a joke, as usual."}).encode())
+        assert status == 200 and body["label"] in {"editorial", "comment"}

@@ -1,11 +1,13 @@
 """Fill the placeholders of ``comment-classifier.conf`` and write a whole nginx.conf.
 
     python deploy/nginx/render.py --listen 0.0.0.0:8000 \
-        --socket /run/comment-classifier/gunicorn.sock --run-dir /run/comment-classifier \
+        --upstream 127.0.0.1:8001 --run-dir /run/comment-classifier \
         --out /run/comment-classifier/nginx.conf
     nginx -c /run/comment-classifier/nginx.conf -g 'daemon off;'
 
-The live tests render it the same way for a port and a socket of their own.
+``--upstream`` is gunicorn's ``BIND``: a TCP address (production's: each gunicorn worker then
+listens on its own socket and the kernel spreads nginx's connections over them) or
+``unix:PATH``. The live tests render it the same way for ports of their own.
 """
 
 from __future__ import annotations
@@ -40,11 +42,21 @@ def write(values: dict[str, str], out: Path) -> Path:
     return out
 
 
+def upstream(args: argparse.Namespace) -> str:
+    """nginx's ``server`` address for gunicorn's: ``unix:/absolute/path`` or ``HOST:PORT``."""
+    address = args.upstream if args.upstream else f"unix:{args.socket}"
+    if address.startswith("unix:"):
+        return f"unix:{Path(address[len('unix:'):]).resolve()}"
+    if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}", address):
+        raise ValueError(f"--upstream {address!r}: expected HOST:PORT or unix:PATH (gunicorn's BIND)")
+    return address
+
+
 def values_from(args: argparse.Namespace) -> dict[str, str]:
     run_dir = Path(args.run_dir).resolve()
     return {
         "LISTEN": args.listen,
-        "UPSTREAM_SOCKET": str(Path(args.socket).resolve()),
+        "UPSTREAM": upstream(args),
         "RUN_DIR": str(run_dir),
         "NGINX_WORKERS": str(args.workers),
         "ACCESS_LOG": "off" if args.access_log == "off" else f"{args.access_log} comment_classifier",
@@ -55,7 +67,9 @@ def values_from(args: argparse.Namespace) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="render.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", default="127.0.0.1:8000", help="nginx's address (default: 127.0.0.1:8000)")
-    parser.add_argument("--socket", required=True, help="gunicorn's unix socket (gunicorn BIND=unix:PATH)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--upstream", help="gunicorn's address, as its BIND: HOST:PORT (e.g. 127.0.0.1:8001) or unix:PATH")
+    where.add_argument("--socket", help="gunicorn's unix socket: the same as --upstream unix:PATH")
     parser.add_argument("--run-dir", required=True, help="folder for nginx's pid file and temporary files")
     parser.add_argument("--workers", default="1", help="nginx worker processes (default: 1; 'auto': one per core)")
     parser.add_argument("--access-log", default="/dev/stdout",

@@ -1,0 +1,43 @@
+"""deploy/nginx/render.py: the upstream it writes for gunicorn's address, and the ones it refuses."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+render = runpy.run_path(str(REPO / "deploy" / "nginx" / "render.py"))
+
+
+def rendered(tmp_path: Path, *where: str) -> str:
+    out = tmp_path / "nginx.conf"
+    assert render["main"](["--listen", "127.0.0.1:8000", *where, "--run-dir", str(tmp_path), "--out", str(out)]) == 0
+    return out.read_text()
+
+
+def test_a_tcp_upstream(tmp_path):
+    assert "server 127.0.0.1:8001 max_fails=0;" in rendered(tmp_path, "--upstream", "127.0.0.1:8001")
+    assert "server [::1]:8001 max_fails=0;" in rendered(tmp_path, "--upstream", "[::1]:8001")
+
+
+def test_a_unix_socket_upstream_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected = f"server unix:{tmp_path / 'g.sock'} max_fails=0;"
+    assert expected in rendered(tmp_path, "--upstream", "unix:g.sock")
+    assert expected in rendered(tmp_path, "--socket", "g.sock")
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "http://127.0.0.1:8001", "127.0.0.1:80; evil", "host:port"])
+def test_an_address_that_is_not_one_is_refused(tmp_path, capsys, address):
+    out = tmp_path / "nginx.conf"
+    assert render["main"](["--upstream", address, "--run-dir", str(tmp_path), "--out", str(out)]) == 1
+    assert "expected HOST:PORT or unix:PATH" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_upstream_and_socket_exclude_each_other(tmp_path):
+    with pytest.raises(SystemExit):
+        render["main"](["--upstream", "127.0.0.1:8001", "--socket", "g.sock", "--run-dir", str(tmp_path),
+                        "--out", str(tmp_path / "nginx.conf")])
