@@ -114,6 +114,38 @@ def test_span_annotations_are_per_sentence_in_utf16_code_units(client, tiny_clas
     assert "spanScores" not in analyze(client, request_for(text)).get_json()["attributeScores"]["COMMENT"]
 
 
+@pytest.mark.parametrize("text", [
+    "🎉🎉 Wow. " + TEXT + "\nOfficials said the bridge will open in spring 𝐧𝐨𝐰.",
+    "Ab. " * 500,
+    "One sentence without an end",
+])
+def test_span_scores_written_by_hand_are_the_bytes_jsonify_writes(app, client, text):
+    from flask import jsonify
+
+    from service.integrations.perspective import _json_response, _SpanScores
+
+    # The placeholder's own text as the client token: it must come back as the client sent it.
+    body = request_for(text, spanAnnotations=True, clientToken="\x00spanScores 0\x00 and \\u0000",
+                       requestedAttributes={"COMMENT": {}, "EDITORIAL": {"scoreThreshold": 0.0}})
+    response = analyze(client, body)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["clientToken"] == body["clientToken"]
+    for entry in answer["attributeScores"].values():
+        assert len(entry["spanScores"]) == len(sentences(text))
+    with app.app_context():
+        as_dicts = json.loads(response.get_data())
+        expected = jsonify(as_dicts).get_data()
+        assert response.get_data() == expected
+        # And the pieces on their own: values that repeat, and ones that do not.
+        spans = _SpanScores([0, 3, 4, 9, 10, 12], [0.1, 1 / 3, 0.1])
+        direct = _json_response({"attributeScores": {"A": {"spanScores": spans, "summaryScore": {"value": 0.5}}},
+                                 "languages": ["en"]}).get_data()
+        spans = _SpanScores([0, 3, 4, 9, 10, 12], [0.1, 1 / 3, 0.1])
+        assert direct == jsonify({"attributeScores": {"A": {"spanScores": spans.as_dicts(), "summaryScore": {"value": 0.5}}},
+                                  "languages": ["en"]}).get_data()
+
+
 def test_snake_case_unquoted_keys_and_no_content_type_are_accepted(client, tiny_classifier):
     body = '{comment: {text: "lol no way"}, requested_attributes: {EDITORIAL: {score_threshold: 0}}, client_token: "t"}'
     response = client.post(ANALYZE, data=body)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from functools import cache
 from pathlib import Path
@@ -293,10 +294,7 @@ def analyze():
             continue
         entry = {}
         if spans:
-            entry["spanScores"] = [
-                {"begin": units[2 * i], "end": units[2 * i + 1], "score": _score(scorer(scored, text[start:end]))}
-                for i, (start, end) in enumerate(spans)
-            ]
+            entry["spanScores"] = _SpanScores(units, [scorer(scored, text[start:end]) for start, end in spans])
         entry["summaryScore"] = _score(summary)
         scores[key] = entry
     record_results([] if p_editorial is None else [{"label": label_for(p_editorial)}], [text], loaded.version)
@@ -306,7 +304,58 @@ def analyze():
     response["languages"] = used_languages
     if message.client_token is not None:
         response["clientToken"] = message.client_token
-    return jsonify(response)
+    return _json_response(response)
+
+
+class _SpanScores:
+    """An attribute's ``spanScores`` list, written as JSON text directly: a comment of thousands of
+    sentences has as many entries per attribute, and the JSON encoder's two dicts an entry took
+    most of such a request. The text is what ``jsonify`` writes for the list of dicts."""
+
+    def __init__(self, units: list[int], values: list[float]):
+        self.units, self.values = units, values
+
+    def as_dicts(self) -> list[dict]:
+        return [{"begin": self.units[2 * i], "end": self.units[2 * i + 1], "score": _score(value)}
+                for i, value in enumerate(self.values)]
+
+    def json(self) -> str | None:
+        """The list as JSON text, or None when a value is not a finite float (never expected)."""
+        distinct = set(self.values)
+        if not all(type(value) is float and math.isfinite(value) for value in distinct):
+            return None
+        score = {value: f',"score":{{"value":{value!r},"type":"PROBABILITY"}}}}' for value in distinct}
+        units = self.units
+        return "[" + ",".join([f'{{"begin":{begin},"end":{end}{score[value]}'
+                               for begin, end, value in zip(units[0::2], units[1::2], self.values)]) + "]"
+
+
+def _json_response(response: dict):
+    """``jsonify(response)``, with each ``_SpanScores`` written by itself (the same bytes).
+
+    Each list stands in the encoded document as a placeholder string until it is replaced by its
+    text. Placeholders are replaced in order, first occurrence each, and the only text a client
+    chooses (``clientToken``) comes after every one of them. Should a score not be a finite float
+    (never expected) or the app not write compact JSON (the service always does), the whole
+    answer is encoded the ordinary way.
+    """
+    entries = [entry for entry in response.get("attributeScores", {}).values() if "spanScores" in entry]
+    written = [entry["spanScores"].json() for entry in entries] if current_app.json.compact is True else [None]
+    if None in written:
+        for entry in entries:
+            entry["spanScores"] = entry["spanScores"].as_dicts()
+        return jsonify(response)
+    marks = []
+    for entry in entries:
+        marks.append(json.dumps(f"\x00spanScores {len(marks)}\x00"))
+        entry["spanScores"] = json.loads(marks[-1])
+    answer = jsonify(response)
+    if marks:
+        body = answer.get_data(as_text=True)
+        for mark, text in zip(marks, written):
+            body = body.replace(mark, text, 1)
+        answer.set_data(body)
+    return answer
 
 
 @bp.post(SUGGEST)
