@@ -14,7 +14,8 @@ CMSs as their locale and template files publish them (origins and licences in
 Placeholders (``{count}``, ``{username}``, ``{date}`` ...) are filled in as a page renders them
 (``render``), and a comment's meta and control lines are composed the way comment systems lay
 them out (``meta_line``, ``controls_line``). ``ChromeDetector`` is TF-IDF over character n-grams
-and a logistic regression telling text (article or comment prose) from the three kinds the
+(of the lowercased line and a few marks of its shape: length, capitals, a final stop) and a
+logistic regression telling text (article or comment prose) from the three kinds the
 segmenter uses: ``header`` (header and form), ``item`` (item, time, notice) and ``page``. It is
 stored as plain JSON (vocabulary, idf, coefficients), so loading it runs no code.
 """
@@ -200,15 +201,36 @@ def rendered_lines(strings: Sequence[ChromeString], rng: random.Random, copies: 
 # --- Detector -----------------------------------------------------------------------------
 
 _DIGITS = re.compile(r"\d")
+# What the detector reads besides a line's characters: its shape (see ``shape_marks``). A detector
+# written with other features is refused on loading.
+FEATURES = "char_wb+shape"
+_FINAL_STOPS = (".", "!", "?", '"', "'", "\u201d", ")")
+
+
+def shape_marks(text: str) -> str:
+    """Marks for what lowercasing hides: the line's length in words (up to 6), every word
+    capitalised, a final stop, no capital letter at all; as tokens no prose contains."""
+    words = text.split()
+    marks = [f"\u00a7w{min(len(words), 6)}"]
+    if words and all(w[:1].isupper() for w in words if w[:1].isalpha()):
+        marks.append("\u00a7tc")
+    if text.rstrip().endswith(_FINAL_STOPS):
+        marks.append("\u00a7pe")
+    if not any(c.isupper() for c in text):
+        marks.append("\u00a7lc")
+    return " ".join(marks)
 
 
 def _prepare(text: str) -> str:
-    # Digits all look alike (a counter is a counter); case and spacing carry no meaning here.
-    return _DIGITS.sub("0", " ".join(text.lower().split()))
+    # Digits all look alike (a counter is a counter); spacing carries no meaning. Case is
+    # lowered, but its pattern stays in the shape marks: interface strings are short, title-
+    # or sentence-cased and seldom end on a stop; a reader's short comment often does, or
+    # has no capital at all ("2:19 best part").
+    return _DIGITS.sub("0", " ".join(text.lower().split())) + " " + shape_marks(text)
 
 
 class ChromeDetector:
-    """P(text), P(header), P(item), P(page) of a block, from its characters alone."""
+    """P(text), P(header), P(item), P(page) of a block, from its characters and its shape."""
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  ngram_range: tuple[int, int] = (2, 5)):
@@ -257,7 +279,7 @@ class ChromeDetector:
 
     def to_dict(self) -> dict:
         """A JSON-able form (coefficients rounded to 5 decimals)."""
-        return {"classes": list(CLASSES), "ngram_range": list(self.ngram_range),
+        return {"classes": list(CLASSES), "features": FEATURES, "ngram_range": list(self.ngram_range),
                 "vocabulary": self.vectorizer.vocabulary_,
                 "idf": np.round(self.vectorizer.idf_, 5).tolist(),
                 "coef": np.round(self.coef, 5).tolist(), "intercept": np.round(self.intercept, 5).tolist()}
@@ -267,6 +289,9 @@ class ChromeDetector:
         """The detector ``to_dict`` describes."""
         if data.get("classes") != list(CLASSES):
             raise ValueError(f"chrome detector classes {data.get('classes')} are not {list(CLASSES)}")
+        if data.get("features") != FEATURES:
+            raise ValueError(f"chrome detector features {data.get('features')!r} are not {FEATURES!r}: rerun "
+                             "python -m training.pages --data-dir ../shared/data --evaluate --write")
         return cls(data["vocabulary"], data["idf"], data["coef"], data["intercept"], tuple(data["ngram_range"]))
 
     def save(self, path: Path = DETECTOR_FILE) -> None:

@@ -530,8 +530,13 @@ SEED_LABELS = (EDITORIAL,) * 15 + (COMMENT, OTHER)
 
 
 def seed_batch(data_dir: Path, detector: ChromeDetector) -> PageBatch | None:
-    """The seed page scored by the shipped classifier and ``detector``, or None when it is absent."""
-    from model.classifier import Classifier
+    """The seed page scored by the shipped classifier and ``detector``, or None when it is absent.
+
+    Scored with the artifact's own pipeline rather than ``model.classifier.Classifier``, whose
+    start-up check reads the shipped chrome detector: the file this command may be replacing
+    (after the detector's features change, the old one is refused)."""
+    from model.artifact import load
+    from model.scoring import FastScorer
     from model.segment import split_blocks
 
     path = Path(data_dir).resolve().parent / SEED_PAGE
@@ -540,7 +545,7 @@ def seed_batch(data_dir: Path, detector: ChromeDetector) -> PageBatch | None:
     blocks = tuple(b for _s, _e, b in split_blocks(path.read_text(encoding="utf-8")))
     if len(blocks) != len(SEED_LABELS):
         return None
-    return PageBatch.of([Page(blocks, SEED_LABELS)], Classifier.load().editorial_probability, detector)
+    return PageBatch.of([Page(blocks, SEED_LABELS)], FastScorer(load().classifier).probability, detector)
 
 
 def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = FOLD_CAP, jobs: int = 2,
