@@ -53,13 +53,14 @@ metrics_folder = _metrics_folder() if __name__ == "__config__" else None
 # BIND (e.g. 127.0.0.1:8001 behind nginx, or unix:/path/gunicorn.sock) wins over HOST and PORT.
 bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
-# On a TCP address each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads
-# new connections over them. With one shared socket the first worker to wake takes the
-# connections a client opens together (a pool, wrk) and keeps them: one core served every
-# request while the other idled (docs/benchmarks.md); nginx's kept-alive upstream connections too,
-# so production binds a loopback port. A unix socket stays shared: it cannot be bound twice.
-# REUSE_PORT=0 restores the shared socket everywhere.
-reuse_port = os.environ.get("REUSE_PORT", "1") != "0" and not bind.startswith(("unix:", "fd://"))
+# REUSE_PORT=1: on TCP addresses each worker listens on a socket of its own (SO_REUSEPORT) and
+# the kernel spreads new connections over them. With one shared socket (the default) the first
+# worker to wake takes the connections a client opens together (a pool, wrk, nginx's kept-alive
+# upstream ones) and keeps them: one core serves while the other idles (docs/benchmarks.md). Off
+# by default because a worker that stops (SIGHUP, TIMEOUT, a kill) resets the connections queued
+# on its own socket unless the kernel moves them (sysctl net.ipv4.tcp_migrate_req=1); on_starting
+# turns it off for a unix socket or a single worker, and warns without that sysctl.
+reuse_port = os.environ.get("REUSE_PORT", "0") == "1"
 # gunicorn's threaded workers, so that a busy worker can still answer: the app runs at most
 # COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
 # spare threads answer the rest 503 overloaded within 50 ms, and the GETs. In production nginx
@@ -200,24 +201,39 @@ def pre_fork(server, worker):
 
 
 def on_starting(server):
-    """Refuse an address that something already listens on. With SO_REUSEPORT the kernel would
-    let the workers bind beside another server of the same user (a forgotten `make run`) and
-    share its traffic with it silently; a plain bind says "in use" as gunicorn would without it."""
-    if not reuse_port:
+    """With REUSE_PORT=1: keep it only where it works (TCP addresses, two workers or more), and
+    refuse an address that something already listens on. SO_REUSEPORT would let the workers bind
+    beside another server of the same user (a forgotten `make run`) and share its traffic with it
+    silently; a plain bind says "in use" as gunicorn would without it. The addresses are the ones
+    gunicorn binds (BIND, or -b on its command line)."""
+    if not server.cfg.reuse_port:
         return
     import socket
 
-    from gunicorn.util import parse_address
+    from gunicorn.util import is_ipv6
 
-    host, port = parse_address(bind)
-    for family, kind, proto, _name, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        with socket.socket(family, kind, proto) as probe:
+    addresses = server.cfg.address
+    if server.cfg.workers < 2 or not all(isinstance(address, tuple) for address in addresses):
+        server.cfg.set("reuse_port", False)
+        server.log.info("REUSE_PORT: one shared listening socket (a unix socket or a single worker)")
+        return
+    for host, port in addresses:
+        with socket.socket(socket.AF_INET6 if is_ipv6(host) else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                probe.bind(address)
+                probe.bind((host, port))
             except OSError as error:
-                raise SystemExit(f"error: cannot listen on {bind}: {error.strerror} (another server?)") from None
-    server.log.info("Listening at: http://%s (a socket per worker)", bind)
+                raise SystemExit(f"error: cannot listen on {host}:{port}: {error.strerror} (another server?)") from None
+    listening = ", ".join(f"http://{host}:{port}" for host, port in addresses)
+    server.log.info("Listening at: %s (a socket per worker)", listening)
+    try:
+        with open("/proc/sys/net/ipv4/tcp_migrate_req") as setting:
+            migrate = setting.read().strip() == "1"
+    except OSError:
+        migrate = False
+    if not migrate:
+        server.log.warning("REUSE_PORT: net.ipv4.tcp_migrate_req is not 1: connections queued on a worker "
+                           "that stops (SIGHUP, TIMEOUT, a kill) will be reset")
 
 
 def when_ready(server):

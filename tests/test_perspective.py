@@ -124,8 +124,7 @@ def test_span_scores_written_by_hand_are_the_bytes_jsonify_writes(app, client, t
 
     from service.integrations.perspective import _json_response, _SpanScores
 
-    # The placeholder's own text as the client token: it must come back as the client sent it.
-    body = request_for(text, spanAnnotations=True, clientToken="\x00spanScores 0\x00 and \\u0000",
+    body = request_for(text, spanAnnotations=True, clientToken="spanScores- \x00 and \\u0000",
                        requestedAttributes={"COMMENT": {}, "EDITORIAL": {"scoreThreshold": 0.0}})
     response = analyze(client, body)
     assert response.status_code == 200
@@ -144,6 +143,20 @@ def test_span_scores_written_by_hand_are_the_bytes_jsonify_writes(app, client, t
         spans = _SpanScores([0, 3, 4, 9, 10, 12], [0.1, 1 / 3, 0.1])
         assert direct == jsonify({"attributeScores": {"A": {"spanScores": spans.as_dicts(), "summaryScore": {"value": 0.5}}},
                                   "languages": ["en"]}).get_data()
+
+
+def test_a_client_text_holding_a_placeholder_leaves_the_answer_whole(client, monkeypatch):
+    """Placeholders are random; were one guessed, and put in an attribute name that is echoed
+    before its spans, the answer is encoded the ordinary way rather than spliced."""
+    import service.integrations.perspective as perspective
+
+    monkeypatch.setattr(perspective.secrets, "token_hex", lambda n: "0" * (2 * n))
+    name = 'COMMENT@"spanScores-' + "0" * 32  # encoded, it ends in the placeholder's quoted form
+    body = {"comment": {"text": "Nice. Really nice."}, "spanAnnotations": True, "requestedAttributes": {name: {}}}
+    response = analyze(client, body)
+    assert response.status_code == 200
+    entry = json.loads(response.get_data())["attributeScores"][name]
+    assert [(span["begin"], span["end"]) for span in entry["spanScores"]] == [(0, 5), (6, 18)]
 
 
 def test_snake_case_unquoted_keys_and_no_content_type_are_accepted(client, tiny_classifier):

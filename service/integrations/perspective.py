@@ -23,6 +23,7 @@ import bisect
 import json
 import math
 import re
+import secrets
 from functools import cache
 from pathlib import Path
 
@@ -334,8 +335,9 @@ def _json_response(response: dict):
     """``jsonify(response)``, with each ``_SpanScores`` written by itself (the same bytes).
 
     Each list stands in the encoded document as a placeholder string until it is replaced by its
-    text. Placeholders are replaced in order, first occurrence each, and the only text a client
-    chooses (``clientToken``) comes after every one of them. Should a score not be a finite float
+    text. A placeholder holds 128 random bits drawn for this answer, and it must occur exactly once
+    in the encoded document (a client's text, an attribute name or the client token, cannot
+    guess it, and is never touched if it did). Should that fail, a score not be a finite float
     (never expected) or the app not write compact JSON (the service always does), the whole
     answer is encoded the ordinary way.
     """
@@ -345,15 +347,20 @@ def _json_response(response: dict):
         for entry in entries:
             entry["spanScores"] = entry["spanScores"].as_dicts()
         return jsonify(response)
-    marks = []
+    lists, marks = [], []
     for entry in entries:
-        marks.append(json.dumps(f"\x00spanScores {len(marks)}\x00"))
-        entry["spanScores"] = json.loads(marks[-1])
+        lists.append(entry["spanScores"])
+        marks.append(f"spanScores-{secrets.token_hex(16)}")
+        entry["spanScores"] = marks[-1]
     answer = jsonify(response)
     if marks:
         body = answer.get_data(as_text=True)
+        if not all(body.count(f'"{mark}"') == 1 for mark in marks):
+            for entry, span_scores in zip(entries, lists):
+                entry["spanScores"] = span_scores.as_dicts()
+            return jsonify(response)
         for mark, text in zip(marks, written):
-            body = body.replace(mark, text, 1)
+            body = body.replace(f'"{mark}"', text, 1)
         answer.set_data(body)
     return answer
 
