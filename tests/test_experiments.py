@@ -38,5 +38,33 @@ def test_generalisation_scores_variants_out_of_source():
     for row in rows:
         assert set(row["per_source"]) == {"wire", "paper", "forum", "tweets"}
         assert 0.0 <= row["pooled_macro_f1"] <= 1.0 and 0.0 <= row["review_share_at_99"] <= 1.0
+        assert 0.0 <= row["out_of_source_band"]["review_share"] <= 1.0
     # Different feature blocks give different out-of-source scores: the variants are really applied.
     assert rows[0]["per_source"] != rows[2]["per_source"] or rows[0]["roc_auc"] != rows[2]["roc_auc"]
+
+
+def test_band_by_length_with_one_bucket_is_the_one_band_judged_out_of_source():
+    import numpy as np
+
+    from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES
+    from training.calibration import out_of_source_report
+    from training.data import source_weights
+    from training.experiments.generalisation import band_by_length
+    from training.records import Record
+
+    records = [Record(t, "editorial", f"paper{i % 3}", f"e{i}") for i, t in enumerate(EDITORIAL_EXAMPLES)]
+    records += [Record(t, "comment", f"forum{i % 3}", f"c{i}") for i, t in enumerate(COMMENT_EXAMPLES)]
+    rng = np.random.default_rng(0)
+    editorial = np.array([r.label == "editorial" for r in records])
+    # Scores that mostly separate the labels, with overlap so the band has work to do.
+    p = np.clip(np.where(editorial, 0.7, 0.3) + rng.normal(0, 0.2, len(records)), 0.01, 0.99)
+    weights = source_weights(records)
+    held = out_of_source_report(records, p, precision=0.9, weights=weights)["held_out_sources"]
+    one = band_by_length(records, p, [10**9], 0.9, weights)
+    assert one["review_share"] == held["review_share"]
+    assert one["decided_accuracy"] == held["decided_accuracy"]
+    # Buckets change which band judges a text, so the figures move (here: every text in its own
+    # length class would be judged by a band fitted on few texts).
+    split = band_by_length(records, p, [8, 16, 24], 0.9, weights)
+    assert 0.0 <= split["review_share"] <= 1.0 and split["edges"] == [8, 16, 24]
+    assert (split["review_share"], split["decided_accuracy"]) != (one["review_share"], one["decided_accuracy"])
