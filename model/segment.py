@@ -27,9 +27,13 @@ blocks above it were the article). A page cannot begin on the OPENED state: chro
 is the page's own or that of a comment section already under way.
 
 Each block's log-odds of editorial may be taken relative to its page (``relative`` times the
-median log-odds of the page's long text blocks is subtracted), so that an article whose every
-paragraph the classifier finds a little comment-like is still compared with the comments
-below it.
+median log-odds of the page's long text blocks is subtracted, and ``split_relative`` times the
+midpoint between the mean log-odds of the first run of those blocks and of the rest, split where
+the two differ most: ``split_centre``), so that an article whose every paragraph the classifier
+finds a little comment-like is still compared with the comments below it. A comment section's
+text blocks are framed by its chrome (a meta line, controls); a comment followed straight by
+another text block of the section costs ``comment_after_comment``, where an article's paragraphs
+follow one another for free.
 
 Context may overturn a block's own label (a short rude line inside the article stays
 editorial), but never a confident one: a block of at least ``full_evidence_words`` words whose
@@ -105,8 +109,14 @@ class SegmentParams:
     # How much of the page's own centre (the median log-odds of its long text blocks) is taken
     # off each block's log-odds: blocks are compared with the rest of their page.
     relative: float = 0.0
+    # ... and how much of the midpoint between the page's article and comments (``split_centre``).
+    split_relative: float = 0.0
     # A block of full evidence whose own P(label) is at least this keeps its label (above 1: off).
     protect: float = 0.99
+    # A comment followed straight by another text block of the comment section, with no chrome
+    # (meta line, controls) between them: comment systems frame each comment with its own lines,
+    # where an article's paragraphs follow one another.
+    comment_after_comment: float = 0.0
     # HTML only: a vote of the markup (a comment container, the article's body, page furniture)
     # adds this to the states of its label.
     markup_weight: float = 2.0
@@ -195,7 +205,8 @@ _P_EPSILON = 1e-9
 _LOGIT, _WORDS, _LOG_CHROME, _LOG_NOT_CHROME, _HEADER_SHARE, _ITEM_SHARE = range(6)
 _MARKUP = slice(6, 9)  # the markup's votes for editorial, comment, other (HTML only)
 _CENTRE = 9  # the page's median log-odds of editorial over its long text blocks
-N_FEATURES = 10
+_SPLIT = 10  # the midpoint between the article's and the comments' mean log-odds (see ``split_centre``)
+N_FEATURES = 11
 # Blocks of at least this many words, taken for text, set the page's centre.
 CENTRE_WORDS = 8
 
@@ -229,7 +240,29 @@ def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: 
     long_text = (rows[:, _WORDS] >= CENTRE_WORDS) & (p_text >= 0.5)
     if long_text.any():
         rows[:, _CENTRE] = float(np.median(rows[long_text, _LOGIT]))
+        rows[:, _SPLIT] = split_centre(rows[long_text, _LOGIT])
     return rows
+
+
+def split_centre(logits: np.ndarray) -> float:
+    """The page's centre between its article and its comments: the sequence of its long text
+    blocks' log-odds of editorial is split into a first run (the article) whose mean is above
+    the rest's (the comments) where the variance between the two is largest, and the midpoint
+    of the two means is returned; the median when no split has the first run above. Linear in
+    the blocks (prefix sums)."""
+    x = np.asarray(logits, dtype=float)
+    m = len(x)
+    if m < 2:
+        return float(np.median(x)) if m else 0.0
+    k = np.arange(1, m)
+    head = np.cumsum(x)[:-1]
+    before, after = head / k, (x.sum() - head) / (m - k)
+    gap = before - after
+    between = np.where(gap > 0, k * (m - k) * gap**2 / m, -1.0)
+    best = int(between.argmax())
+    if between[best] <= 0:
+        return float(np.median(x))
+    return float((before[best] + after[best]) / 2.0)
 
 
 def _protected(features: np.ndarray, params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +279,8 @@ def _protected(features: np.ndarray, params: SegmentParams) -> tuple[np.ndarray,
 def emissions(features: np.ndarray, params: SegmentParams) -> np.ndarray:
     """Log-scores of each block (rows of ``block_features``, any leading shape) under each state."""
     weight = np.minimum(1.0, features[..., _WORDS] / params.full_evidence_words)
-    logit = features[..., _LOGIT] - params.relative * features[..., _CENTRE]
+    centre = params.relative * features[..., _CENTRE] + params.split_relative * features[..., _SPLIT]
+    logit = features[..., _LOGIT] - centre
     z = np.clip(weight * logit, -params.max_evidence, params.max_evidence)
     # The detector's log-odds of chrome, scaled, turned back into log P(chrome) and log P(text).
     odds = params.chrome_weight * (features[..., _LOG_CHROME] - features[..., _LOG_NOT_CHROME])
@@ -276,15 +310,16 @@ def _transitions(params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     never = -np.inf
     enter, leave, leave0 = -params.enter_comments, -params.leave_comments, -params.leave_opening_comments
     straight = enter - params.enter_without_header
+    again = -params.comment_after_comment
     # Rows: from; columns: to (E, OA, OPENED, C, OC, C0, OC0). The header state only opens a
     # section; a page that starts in its comments stays in C0 and OC0 until it leaves them.
     table = np.array([
         [0.0, 0.0, enter, straight, never, never, never],
         [0.0, 0.0, enter, straight, never, never, never],
         [leave, leave, 0.0, 0.0, never, never, never],
+        [leave, leave, never, again, 0.0, never, never],
         [leave, leave, never, 0.0, 0.0, never, never],
-        [leave, leave, never, 0.0, 0.0, never, never],
-        [leave0, leave0, never, never, never, 0.0, 0.0],
+        [leave0, leave0, never, never, never, again, 0.0],
         [leave0, leave0, never, never, never, 0.0, 0.0],
     ])
     # A page may open with its comment section, chrome or comment, but not with its opening:

@@ -20,6 +20,7 @@ from model.segment import (
     decode_codes,
     emissions,
     is_chrome,
+    split_centre,
     segment,
     segment_blocks,
     segment_text,
@@ -225,6 +226,59 @@ def test_the_page_centre_is_the_median_log_odds_of_its_long_text_blocks():
     assert np.allclose(features[:, 9], np.log(0.8 / 0.2))
 
 
+@pytest.mark.parametrize(("logits", "centre"), [
+    ([], 0.0),
+    ([1.5], 1.5),
+    # An article at +2 above comments at -2: the midpoint of the two runs' means.
+    ([2.0, 2.0, 2.0, -2.0, -2.0], 0.0),
+    # Every block comment-like, the article less so than its comments: between the two.
+    ([-1.0, -1.5, -0.5, -1.0, -4.0, -5.0], (-1.0 + -4.5) / 2),
+    # No first run above the rest (rising): the median.
+    ([-3.0, -1.0, 0.0, 2.0], -0.5),
+])
+def test_the_split_centre_is_the_midpoint_of_the_article_and_comment_runs(logits, centre):
+    assert split_centre(np.array(logits)) == pytest.approx(centre)
+
+
+def test_the_split_centre_is_a_feature_and_linear_in_blocks():
+    blocks = [PARAGRAPH, PARAGRAPH, "Reply", COMMENT, "Short line"]
+    features = block_features(blocks, [0.9, 0.9, 0.5, 0.1, 0.99], rows(blocks))
+    assert np.allclose(features[:, 10], (np.log(9.0) + np.log(1 / 9.0)) / 2)
+    import time
+
+    logits = np.random.default_rng(0).normal(size=200_000)
+    started = time.perf_counter()
+    split_centre(logits)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_the_split_centre_keeps_a_comment_like_article_above_its_comments():
+    # The classifier finds every paragraph a little comment-like; the comments below are far more so.
+    blocks = [PARAGRAPH] * 4 + ["12 Comments", COMMENT, "Reply", COMMENT]
+    probabilities = [0.3, 0.35, 0.25, 0.3, 0.3, 0.02, 0.4, 0.03]
+    params = replace(PARAMS, full_evidence_words=8)
+    assert seg(blocks, probabilities, params)[:4] == ["comment"] * 4
+    labels = seg(blocks, probabilities, replace(params, split_relative=1.0))
+    assert labels == ["editorial"] * 4 + ["other", "comment", "other", "comment"]
+
+
+def test_comments_one_after_another_with_no_chrome_between_cost_more():
+    # Four paragraphs, the last three comment-like: without the cost they are read as a
+    # comment section that opens straight on them; with it, a run of text with none of a comment
+    # system's lines between is the article's.
+    blocks = [PARAGRAPH] * 4
+    probabilities = [0.9, 0.4, 0.4, 0.4]
+    params = replace(PARAMS, full_evidence_words=8)
+    assert seg(blocks, probabilities, params) == ["editorial"] + ["comment"] * 3
+    costly = replace(params, comment_after_comment=2.0)
+    assert seg(blocks, probabilities, costly) == ["editorial"] * 4
+    # Comments framed by their controls pay nothing more.
+    framed = [PARAGRAPH, "12 Comments", COMMENT, "Reply", COMMENT, "Reply", COMMENT]
+    framed_p = [0.9, 0.3, 0.4, 0.4, 0.4, 0.4, 0.4]
+    assert seg(framed, framed_p, costly) == seg(framed, framed_p, params) == \
+        ["editorial", "other", "comment", "other", "comment", "other", "comment"]
+
+
 def _brute_force(blocks, probabilities, params):
     scores = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     table, start = _transitions(params)
@@ -244,7 +298,7 @@ def test_viterbi_finds_the_best_path_and_batches_agree():
                   "A noteworthy visit", "So true!"]
     params = replace(PARAMS, enter_comments=1.0, max_evidence=4.0, header_after_comments=2.0, protect=0.9,
                      enter_without_header=1.0, opening_weight=2.0, relative=0.5, header_in_opening_comments=3.0,
-                     leave_opening_comments=2.0)
+                     leave_opening_comments=2.0, split_relative=0.5, comment_after_comment=1.0)
     pages = []
     for _ in range(40):
         n = int(rng.integers(1, 7))
