@@ -169,7 +169,7 @@ def _fold_run(match: re.Match) -> tuple[list, list, list]:
         after = np.append(stays, size)[np.searchsorted(stays, first)]
         last = np.where(gone[first], after, first + 1)
         return (base + first).tolist(), (base + last).tolist(), [outs[i] for i in first.tolist()]
-    bounds = [i for i, mark in enumerate(marks) if not mark]
+    bounds = np.flatnonzero(np.fromiter(marks, bool, len(marks)) == 0).tolist()
     bounds.append(len(run))
     if len(bounds) == 2:
         outs = [whole]
@@ -262,6 +262,7 @@ def tokens_with_offsets(text: str, normalized: str | None = None,
         tokens = tokenize(expected)
     if len(text) > _PREFIX_CHARS // 4 and len(tokens) == MAX_TOKENS:
         last = next(itertools.islice(TOKEN.finditer(expected), MAX_TOKENS - 1, None)).end()
+        reach = last + _PREFIX_MARGIN
         # First a prefix sized from where the last token read ends in the normalised text (as
         # many original characters per normalised one as in the whole text, and a fifth more):
         # most long texts read their tokens well before _PREFIX_CHARS, and the work is per
@@ -274,6 +275,10 @@ def tokens_with_offsets(text: str, normalized: str | None = None,
         for size in sizes:
             if size >= len(text):
                 break
+            if 5 * size * len(expected) < 4 * reach * len(text):
+                # At the whole text's rate of normalised characters per character, even a
+                # quarter more, this prefix would not reach: not worth aligning.
+                continue
             # Not inside a run of non-ASCII characters: one whose folding reaches across its
             # characters is folded whole, and each of its characters is then mapped to all of it.
             # (The last two ASCII characters in a row at most this far back, found in the reversed text.)
@@ -282,7 +287,6 @@ def tokens_with_offsets(text: str, normalized: str | None = None,
                 continue
             cut = size - pair.start()
             folded, starts, ends = _normalize_aligned(text[:cut])
-            reach = last + _PREFIX_MARGIN
             collapsed = SPACE.sub(" ", folded).lstrip()
             if len(collapsed) > reach and collapsed[:reach] == expected[:reach]:
                 return _located(tokens, folded, starts, ends)

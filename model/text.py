@@ -198,6 +198,33 @@ def _origin_of_reference(window: str, starts: list, ends: list, length: int, out
             [origin_end] * head_out + ends[length - shared : length])
 
 
+# The body of a reference (``_CHARREF``'s group) and what ``html.unescape`` makes of it, remembered
+# for bodies this short (a numeric one can be thousands of digits long: it is not kept).
+_unescape_body = functools.lru_cache(maxsize=4096)(lambda body: html.unescape("&" + body))
+_CACHED_BODY_CHARS = 40
+
+
+def _unescape_pass(text: str) -> str:
+    """``html.unescape(text)``, in C but for each distinct reference's first occurrence.
+
+    ``html.unescape`` replaces every ``_CHARREF`` match with what it makes of the match's body,
+    through a Python call per reference (5,000 for "&amp" repeated); here the text is split at the
+    references and their bodies mapped through a cache. A reference alone is the same match as in
+    its text (the pattern sees nothing past it), and unescapes the same, errors included.
+    """
+    if "&" not in text:
+        return text
+    parts = _CHARREF.split(text)
+    if len(parts) == 1:
+        return text
+    bodies = parts[1::2]
+    if max(map(len, bodies)) <= _CACHED_BODY_CHARS:
+        parts[1::2] = map(_unescape_body, bodies)
+    else:
+        parts[1::2] = map(html.unescape, map("&".__add__, bodies))
+    return "".join(parts)
+
+
 @functools.lru_cache(maxsize=4096)
 def _reference_edit(source: str):
     """What one pass makes of the reference ``source`` (a whole ``_CHARREF`` match), or None when
@@ -258,7 +285,7 @@ def unescape_all(text: str, starts: list | None = None, ends: list | None = None
         # A few passes of html.unescape itself (in C) settle all but contrived texts.
         for _ in range(3):
             try:
-                unescaped = html.unescape(text)
+                unescaped = _unescape_pass(text)
             except ValueError:  # a numeric reference with thousands of digits
                 break
             if unescaped == text:
@@ -266,10 +293,10 @@ def unescape_all(text: str, starts: list | None = None, ends: list | None = None
             text = unescaped
     else:
         try:
-            once = html.unescape(text)
+            once = _unescape_pass(text)
             if once == text:  # nothing to unescape (20,000 "&" are 20,000 nodes to build and look at for nothing)
                 return text, starts, ends
-            if html.unescape(once) == once:  # one pass settles it: that pass, with origins, in one scan
+            if _unescape_pass(once) == once:  # one pass settles it: that pass, with origins, in one scan
                 return _unescape_once(text, starts, ends)
         except ValueError:
             pass

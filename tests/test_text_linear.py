@@ -368,3 +368,28 @@ def test_explanation_spans_of_character_ngrams_equal_the_reference():
     for text in ["Why? Why?? " * 30, "aaaa aaa aa a", "Name said: &amp;amp; --- caf\u00e9 caf\u00e9\u0301!", "", "?",
                  *texts]:
         _spans_equal_the_reference(scorer, text, top=None)
+
+
+def _unescaped_or_error(function, text):
+    try:
+        return function(text)
+    except ValueError:
+        return ValueError
+
+
+@pytest.mark.fuzz
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(texts, st.lists(st.sampled_from(PIECES + ["&#" + "9" * 5000 + ";", "&" + "x" * 40 + ";"]),
+                                 max_size=12).map("".join)))
+def test_one_unescaping_pass_is_html_unescape(text):
+    from model.text import _unescape_pass
+
+    assert _unescaped_or_error(_unescape_pass, text) == _unescaped_or_error(html.unescape, text)
+
+
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+def test_one_unescaping_pass_of_adversarial_texts_is_html_unescape(family):
+    from model.text import _unescape_pass
+
+    text = adversarial.fill(*adversarial.FAMILIES[family])
+    assert _unescaped_or_error(_unescape_pass, text) == _unescaped_or_error(html.unescape, text)
