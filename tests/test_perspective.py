@@ -118,6 +118,7 @@ def test_span_annotations_are_per_sentence_in_utf16_code_units(client, tiny_clas
     "🎉🎉 Wow. " + TEXT + "\nOfficials said the bridge will open in spring 𝐧𝐨𝐰.",
     "Ab. " * 500,
     "One sentence without an end",
+    "\n".join(EDITORIAL_EXAMPLES + COMMENT_EXAMPLES),  # many distinct sentences: scored in a batch
 ])
 def test_span_scores_written_by_hand_are_the_bytes_jsonify_writes(app, client, text):
     from flask import jsonify

@@ -354,6 +354,7 @@ def analyze():
     p_editorial = None
     scored = _Scores(loaded)
     distinct = None
+    shared = {}  # what the attributes' span lists share (_SpanScores)
     for key, (scorer, threshold) in attributes.items():
         summary = scorer(scored, text)
         if scorer in (_editorial, _comment):
@@ -370,7 +371,7 @@ def analyze():
             else:
                 value_of = {piece: scorer(scored, piece) for piece in distinct}
                 values = list(map(value_of.__getitem__, pieces))
-            entry["spanScores"] = _SpanScores(units, values)
+            entry["spanScores"] = _SpanScores(units, values, shared)
         entry["summaryScore"] = _score(summary)
         scores[key] = entry
     record_results([] if p_editorial is None else [{"label": label_for(p_editorial)}], [text], loaded.version)
@@ -386,10 +387,15 @@ def analyze():
 class _SpanScores:
     """An attribute's ``spanScores`` list, written as JSON text directly: a comment of thousands of
     sentences has as many entries per attribute, and the JSON encoder's two dicts an entry took
-    most of such a request. The text is what ``jsonify`` writes for the list of dicts."""
+    most of such a request. The text is what ``jsonify`` writes for the list of dicts.
 
-    def __init__(self, units: list[int], values: list[float]):
+    ``shared`` is a dict the lists of one answer share (their spans are the same): the spans'
+    offsets are written once, by the first list written, as pieces between which each list puts
+    its scores."""
+
+    def __init__(self, units: list[int], values: list[float], shared: dict | None = None):
         self.units, self.values = units, values
+        self.shared = {} if shared is None else shared
 
     def as_dicts(self) -> list[dict]:
         return [{"begin": self.units[2 * i], "end": self.units[2 * i + 1], "score": _score(value)}
@@ -400,16 +406,21 @@ class _SpanScores:
         distinct = set(self.values)
         if not all(type(value) is float and math.isfinite(value) for value in distinct):
             return None
-        score = {value: f',"score":{{"value":{value!r},"type":"PROBABILITY"}}}}' for value in distinct}
-        # One format for the whole list: its template repeated, filled from one flat tuple.
         count = len(self.values)
         if not count:
             return "[]"
-        fields = [None] * (3 * count)
-        fields[0::3] = self.units[0::2]
-        fields[1::3] = self.units[1::2]
-        fields[2::3] = map(score.__getitem__, self.values)
-        return "[" + ('{"begin":%d,"end":%d%s,' * count % tuple(fields))[:-1] + "]"
+        score = {value: f',"score":{{"value":{value!r},"type":"PROBABILITY"}}}}' for value in distinct}
+        pieces = self.shared.get("pieces")
+        if pieces is None:
+            # '[{"begin":0,"end":5', ',{"begin":6,"end":18', ..., ']': one format for all spans.
+            template = '{"begin":%d,"end":%d\x00,' * count
+            pieces = self.shared["pieces"] = ("[" + (template % tuple(self.units))[:-1] + "]").split("\x00")
+        if len(distinct) == 1:
+            return score[self.values[0]].join(pieces)
+        parts = [None] * (2 * count + 1)
+        parts[0::2] = pieces
+        parts[1::2] = map(score.__getitem__, self.values)
+        return "".join(parts)
 
 
 def _json_response(response: dict):
