@@ -57,7 +57,7 @@ def _splice_arrays(aligned: _Aligned, a, b, outs, origin_starts, origin_ends) ->
     from ``origin_starts[i]`` to ``origin_ends[i]`` of the original text. Edits come in order and
     do not overlap. A fixed number of numpy calls, whatever the number of edits: each output
     character's origin is gathered from the old origins (a kept stretch) or its edit's. The
-    origins come back as lists (``starts`` and ``ends`` may be lists or arrays)."""
+    origins come back as arrays (``starts`` and ``ends`` may be lists or arrays)."""
     text, starts, ends = aligned
     count = len(a)
     if not count:
@@ -93,7 +93,7 @@ def _splice_arrays(aligned: _Aligned, a, b, outs, origin_starts, origin_ends) ->
         pieces[0::2] = kept
         pieces[1::2] = outs
         new_text = "".join(pieces)
-    return new_text, new_starts.tolist(), new_ends.tolist()
+    return new_text, new_starts, new_ends
 
 
 def _replace(aligned: _Aligned, pattern: re.Pattern, repl: str, end: int | None = None) -> _Aligned:
@@ -152,15 +152,17 @@ def _fold_run(match: re.Match) -> tuple[list, list, list]:
     run = match.group()
     base = match.start()
     whole = fold_characters(run)
-    marks = list(map(unicodedata.combining, run))
-    marks[0] = 0
-    if not any(marks):  # every cluster one character: folded each by itself, from the cache
-        outs = list(map(_fold_character, run))
-        if "".join(outs) != whole:
+    distinct = set(run)
+    if not any(map(unicodedata.combining, distinct)):
+        # Every cluster one character, folded by itself: each distinct character once, and the
+        # run's characters found among them with numpy (by code point).
+        folds = {character: _fold_character(character) for character in distinct}
+        if run.translate({ord(character): out for character, out in folds.items()}) != whole:
             return [base], [base + len(run)], [whole]
         size = len(run)
-        changed = np.fromiter(map(operator.ne, outs, run), bool, size)
-        gone = np.fromiter(map(operator.not_, outs), bool, size)  # folded to nothing (so changed)
+        codes = np.frombuffer(run.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        changed = np.isin(codes, [ord(character) for character, out in folds.items() if out != character])
+        gone = np.isin(codes, [ord(character) for character, out in folds.items() if not out])  # (so changed)
         # A stretch of characters folded to nothing is one deletion (see _fold_unicode).
         opens = changed.copy()
         opens[1:] &= ~(gone[1:] & gone[:-1])
@@ -168,7 +170,9 @@ def _fold_run(match: re.Match) -> tuple[list, list, list]:
         stays = np.flatnonzero(~gone)  # the end of a deletion: the next character not gone
         after = np.append(stays, size)[np.searchsorted(stays, first)]
         last = np.where(gone[first], after, first + 1)
-        return (base + first).tolist(), (base + last).tolist(), [outs[i] for i in first.tolist()]
+        return (base + first).tolist(), (base + last).tolist(), [folds[run[i]] for i in first.tolist()]
+    marks = list(map(unicodedata.combining, run))
+    marks[0] = 0
     bounds = np.flatnonzero(np.fromiter(marks, bool, len(marks)) == 0).tolist()
     bounds.append(len(run))
     if len(bounds) == 2:
@@ -217,10 +221,12 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
 
 def _normalize_aligned(text: str) -> _Aligned:
     """``model.text.normalize`` before its final whitespace collapse, with origins."""
-    aligned = (text, list(range(len(text))), list(range(1, len(text) + 1)))
-    # The same steps, in the same order, under the same conditions as normalize().
-    if "&" in aligned[0]:
-        aligned = unescape_all(*aligned)
+    # The same steps, in the same order, under the same conditions as normalize(). Origins are
+    # lists for unescaping (which slices them node by node), numpy arrays after, lists again at the end.
+    if "&" in text:
+        aligned = unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1)))
+    else:
+        aligned = (text, np.arange(len(text)), np.arange(1, len(text) + 1))
     if not aligned[0].isascii():
         aligned = _fold_unicode(aligned)
     if "<" in aligned[0]:
@@ -234,7 +240,12 @@ def _normalize_aligned(text: str) -> _Aligned:
     aligned = _space_after(aligned, GLUED_SENTENCE)
     if "," in aligned[0]:
         aligned = _space_after(aligned, GLUED_COMMA)
-    return aligned
+    text, starts, ends = aligned
+    return text, _as_list(starts), _as_list(ends)
+
+
+def _as_list(origins) -> list[int]:
+    return origins.tolist() if isinstance(origins, np.ndarray) else origins
 
 
 # A long text is aligned from a prefix of this many characters first (then four times as many):
