@@ -132,15 +132,18 @@ class Classifier:
         scores = {"scores": {SARCASTIC: q, OPINION: 1.0 - q}}
         return scores if label is None else {"label": label, **scores}
 
-    def explain(self, text: str, top: int | None = 10) -> dict:
-        """The exact per-term contributions to the editorial logit, with their spans in ``text``."""
+    def explain(self, text: str, top: int | None = 10, normalized: str | None = None,
+                tokens: list[str] | None = None) -> dict:
+        """The exact per-term contributions to the editorial logit, with their spans in ``text``
+        (``normalized`` and ``tokens``: the text's ``normalize`` and its ``tokenize``, if made already)."""
         from model.explain import explain
 
-        return explain(self.scorer, text, top)
+        return explain(self.scorer, text, top, normalized, tokens)
 
     def result(self, text: str, band, explain: bool = False, explain_top: int | None = 10) -> dict:
         """The plain-data result for one text: label, scores, decision, kind, explanation."""
-        tokens = tokenize(normalize(text))
+        normalized = normalize(text)
+        tokens = tokenize(normalized)
         # Both models at once: the terms are made and looked up once.
         probabilities = expit(self.batch_scorer.logits_one(tokens)).tolist()
         p = probabilities[0]
@@ -149,7 +152,7 @@ class Classifier:
         if label == COMMENT and self.kind_scorer is not None:
             result["kind"] = self._kind_of(probabilities[1])
         if explain:
-            result["explanation"] = self.explain(text, explain_top)
+            result["explanation"] = self.explain(text, explain_top, normalized, tokens)
         return result
 
     def _add_kind_and_explanation(self, result: dict, text: str, tokens: list[str], explain: bool,

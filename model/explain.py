@@ -13,9 +13,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import re
 import unicodedata
 from collections import defaultdict
+from itertools import repeat
+
+import numpy as np
 
 from model.scoring import FastScorer
 from model.text import (
@@ -37,38 +41,62 @@ from model.text import (
 
 # A non-ASCII stretch with the character before it, which a combining mark may attach to.
 _NON_ASCII_RUN = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")
+_ASCII_PAIR = re.compile(r"[\x00-\x7f]{2}")
 
 # The most spans listed for one term (its first occurrences).
 MAX_SPANS = 100
 
-# A character's origin: its start and end offsets in the original text, as two parallel lists.
+# A character's origin: its start and end offsets in the original text, as two parallel lists
+# (numpy arrays within a step).
 _Aligned = tuple[str, list[int], list[int]]
 
 
-def _splice(aligned: _Aligned, edits) -> _Aligned:
-    """``aligned`` with each edit ``(a, b, out, (start, end))`` made: ``out`` stands for characters
-    ``a:b`` (an insertion where ``a == b``), each of its characters from ``start`` to ``end`` of
-    the original text. Edits come in order and do not overlap; with none, ``aligned`` itself."""
+def _splice_arrays(aligned: _Aligned, a, b, outs, origin_starts, origin_ends) -> _Aligned:
+    """``aligned`` with each edit made: ``outs[i]`` (or ``outs`` itself, when one string for all)
+    stands for characters ``a[i]:b[i]`` (an insertion where they are equal), each of its characters
+    from ``origin_starts[i]`` to ``origin_ends[i]`` of the original text. Edits come in order and
+    do not overlap. A fixed number of numpy calls, whatever the number of edits: each output
+    character's origin is gathered from the old origins (a kept stretch) or its edit's. The
+    origins come back as arrays (``starts`` and ``ends`` may be lists or arrays)."""
     text, starts, ends = aligned
-    pieces, new_starts, new_ends = [], [], []
-    last = 0
-    for a, b, out, (origin_start, origin_end) in edits:
-        pieces.append(text[last:a])
-        new_starts += starts[last:a]
-        new_ends += ends[last:a]
-        pieces.append(out)
-        new_starts += [origin_start] * len(out)
-        new_ends += [origin_end] * len(out)
-        last = b
-    if not pieces:
+    count = len(a)
+    if not count:
         return aligned
-    pieces.append(text[last:])
-    new_starts += starts[last:]
-    new_ends += ends[last:]
-    return "".join(pieces), new_starts, new_ends
+    size = len(text)
+    a = np.asarray(a, dtype=np.intp)
+    b = np.asarray(b, dtype=np.intp)
+    if isinstance(outs, str):
+        out_lengths = np.full(count, len(outs), dtype=np.intp)
+    else:
+        out_lengths = np.fromiter(map(len, outs), np.intp, count)
+    kept_from = np.concatenate(([0], b))  # each kept stretch: kept_from[i]:a[i], the last to the end
+    # Stretches in output order: kept 0, out 0, kept 1, out 1, ..., kept last. The origins of
+    # edit i's characters sit at size + i of the gathered arrays.
+    lengths = np.empty(2 * count + 1, dtype=np.intp)
+    lengths[0::2] = np.append(a, size) - kept_from
+    lengths[1::2] = out_lengths
+    sources = np.empty(2 * count + 1, dtype=np.intp)
+    sources[0::2] = kept_from
+    sources[1::2] = np.arange(size, size + count)
+    steps = np.zeros(2 * count + 1, dtype=np.intp)
+    steps[0::2] = 1
+    firsts = np.cumsum(lengths) - lengths
+    total = int(firsts[-1] + lengths[-1])
+    index = np.repeat(sources, lengths) + (np.arange(total) - np.repeat(firsts, lengths)) * np.repeat(steps, lengths)
+    new_starts = np.concatenate((np.asarray(starts, dtype=np.intp), np.asarray(origin_starts, dtype=np.intp)))[index]
+    new_ends = np.concatenate((np.asarray(ends, dtype=np.intp), np.asarray(origin_ends, dtype=np.intp)))[index]
+    kept = [text[low:high] for low, high in zip(kept_from.tolist(), a.tolist() + [size])]
+    if isinstance(outs, str):
+        new_text = outs.join(kept)
+    else:
+        pieces = [None] * (2 * count + 1)
+        pieces[0::2] = kept
+        pieces[1::2] = outs
+        new_text = "".join(pieces)
+    return new_text, new_starts, new_ends
 
 
-def _replace(aligned: _Aligned, pattern: re.Pattern, repl, end: int | None = None) -> _Aligned:
+def _replace(aligned: _Aligned, pattern: re.Pattern, repl: str, end: int | None = None) -> _Aligned:
     """``pattern.sub(repl, text[:end]) + text[end:]`` keeping each output character's origin.
 
     A replacement maps to the matched characters minus surrounding whitespace (so the "-" that
@@ -76,32 +104,35 @@ def _replace(aligned: _Aligned, pattern: re.Pattern, repl, end: int | None = Non
     ``model.text.unescape_all``, which carries the origins the same way.
     """
     text, starts, ends = aligned
-
-    def edits():
-        for match in pattern.finditer(text, 0, len(text) if end is None else end):
-            a, b = match.span()
-            out = repl if isinstance(repl, str) else repl(match)
-            if out == match.group():
-                continue
-            head = text[a:b]
-            low = a + len(head) - len(head.lstrip())
-            high = b - (len(head) - len(head.rstrip()))
-            if low >= high:
-                low, high = a, b
-            if low < high:
-                origin = (starts[low], ends[high - 1])
-            else:  # an empty head: anchor at the position it stood
-                origin = (ends[a - 1], ends[a - 1]) if a else (0, 0)
-            yield a, b, out, origin
-
-    return _splice(aligned, edits())
+    found = [(match.span(), match.group()) for match in pattern.finditer(text, 0, len(text) if end is None else end)]
+    found = [item for item in found if item[1] != repl]
+    if not found:
+        return aligned
+    spans, groups = zip(*found)
+    a, b = (np.array(side, dtype=np.intp) for side in zip(*spans))
+    lengths = np.fromiter(map(len, groups), np.intp, len(groups))
+    low = a + lengths - np.fromiter(map(len, map(str.lstrip, groups)), np.intp, len(groups))
+    high = b - (lengths - np.fromiter(map(len, map(str.rstrip, groups)), np.intp, len(groups)))
+    blank = low >= high
+    low, high = np.where(blank, a, low), np.where(blank, b, high)
+    starts_array, ends_array = np.asarray(starts, dtype=np.intp), np.asarray(ends, dtype=np.intp)
+    # An empty head (an empty match) is anchored at the position it stood.
+    empty = low >= high
+    anchor = np.where(a > 0, ends_array[np.maximum(a - 1, 0)], 0) if len(ends_array) else np.zeros_like(a)
+    origin_starts = np.where(empty, anchor, starts_array[np.where(empty, 0, low)] if len(starts_array) else anchor)
+    origin_ends = np.where(empty, anchor, ends_array[np.where(empty, 0, high - 1)] if len(ends_array) else anchor)
+    return _splice_arrays((text, starts_array, ends_array), a, b, repl, origin_starts, origin_ends)
 
 
 def _space_after(aligned: _Aligned, pattern: re.Pattern) -> _Aligned:
     """Insert a space after each match (``sub(r"\\g<0> ")``); the space comes from nowhere."""
-    ends = aligned[2]
-    return _splice(aligned, ((b, b, " ", (ends[b - 1], ends[b - 1]) if b else (0, 0))
-                             for b in (match.end() for match in pattern.finditer(aligned[0]))))
+    text, starts, ends = aligned
+    after = np.array([match.end() for match in pattern.finditer(text)], dtype=np.intp)
+    if not after.size:
+        return aligned
+    ends_array = np.asarray(ends, dtype=np.intp)
+    origin = np.where(after > 0, ends_array[np.maximum(after - 1, 0)], 0)
+    return _splice_arrays((text, starts, ends_array), after, after, " ", origin, origin)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -110,8 +141,9 @@ def _fold_character(character: str) -> str:
     return fold_characters(character)
 
 
-def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
-    """NFKC and character folding of one non-ASCII run, as (start, end, output) per cluster.
+def _fold_run(match: re.Match) -> tuple[list, list, list]:
+    """NFKC and character folding of one non-ASCII run, as the starts, ends and outputs of its
+    clusters that change.
 
     A cluster is a character with the combining marks after it, the unit NFKC composes. When
     composition reaches across clusters (Hangul jamo, some Indic vowel signs) the run is
@@ -119,13 +151,41 @@ def _fold_run(match: re.Match) -> list[tuple[int, int, str]]:
     """
     run = match.group()
     base = match.start()
-    bounds = [i for i, ch in enumerate(run) if i == 0 or not unicodedata.combining(ch)]
+    whole = fold_characters(run)
+    distinct = set(run)
+    if not any(map(unicodedata.combining, distinct)):
+        # Every cluster one character, folded by itself: each distinct character once, and the
+        # run's characters found among them with numpy (by code point).
+        folds = {character: _fold_character(character) for character in distinct}
+        if run.translate({ord(character): out for character, out in folds.items()}) != whole:
+            return [base], [base + len(run)], [whole]
+        size = len(run)
+        codes = np.frombuffer(run.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        changed = np.isin(codes, [ord(character) for character, out in folds.items() if out != character])
+        gone = np.isin(codes, [ord(character) for character, out in folds.items() if not out])  # (so changed)
+        # A stretch of characters folded to nothing is one deletion (see _fold_unicode).
+        opens = changed.copy()
+        opens[1:] &= ~(gone[1:] & gone[:-1])
+        first = np.flatnonzero(opens)
+        stays = np.flatnonzero(~gone)  # the end of a deletion: the next character not gone
+        after = np.append(stays, size)[np.searchsorted(stays, first)]
+        last = np.where(gone[first], after, first + 1)
+        return (base + first).tolist(), (base + last).tolist(), [folds[run[i]] for i in first.tolist()]
+    marks = list(map(unicodedata.combining, run))
+    marks[0] = 0
+    bounds = np.flatnonzero(np.fromiter(marks, bool, len(marks)) == 0).tolist()
     bounds.append(len(run))
-    clusters = [(base + a, base + b, _fold_character(run[a]) if b - a == 1 else fold_characters(run[a:b]))
-                for a, b in zip(bounds, bounds[1:])]
-    if "".join(out for _, _, out in clusters) != fold_characters(run):
-        return [(base, base + len(run), fold_characters(run))]
-    return clusters
+    if len(bounds) == 2:
+        outs = [whole]
+    else:
+        outs = [_fold_character(run[a]) if b - a == 1 else fold_characters(run[a:b]) for a, b in zip(bounds, bounds[1:])]
+        if "".join(outs) != whole:
+            return [base], [base + len(run)], [whole]
+    # A character that stays itself keeps its own origin.
+    kept = [b - a == 1 and out == run[a] for a, b, out in zip(bounds, bounds[1:], outs)]
+    return ([base + a for a, stays in zip(bounds, kept) if not stays],
+            [base + b for b, stays in zip(bounds[1:], kept) if not stays],
+            [out for out, stays in zip(outs, kept) if not stays])
 
 
 def _fold_unicode(aligned: _Aligned) -> _Aligned:
@@ -135,37 +195,38 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
     characters) is one edit: 20,000 zero-width spaces are one deletion, not 20,000.
     """
     text, starts, ends = aligned
-
-    def edits():
-        gone = None  # [start, end) of the clusters folded to nothing so far
-        for match in _NON_ASCII_RUN.finditer(text):
-            for low, high, out in _fold_run(match):
-                if not out:
-                    if gone is not None and gone[1] == low:
-                        gone[1] = high
-                        continue
-                    if gone is not None:
-                        yield gone[0], gone[1], "", (0, 0)
-                    gone = [low, high]
-                    continue
-                if gone is not None:
-                    yield gone[0], gone[1], "", (0, 0)
-                    gone = None
-                if high - low == 1 and out == text[low]:
-                    continue  # a character that stays itself keeps its own origin
-                yield low, high, out, (starts[low], ends[high - 1])
-        if gone is not None:
-            yield gone[0], gone[1], "", (0, 0)
-
-    return _splice(aligned, edits())
+    lows, highs, outs = [], [], []
+    for match in _NON_ASCII_RUN.finditer(text):
+        run_lows, run_highs, run_outs = _fold_run(match)
+        lows += run_lows
+        highs += run_highs
+        outs += run_outs
+    if not lows:
+        return aligned
+    low, high = np.array(lows, dtype=np.intp), np.array(highs, dtype=np.intp)
+    gone = np.fromiter(map(operator.not_, outs), bool, len(outs))
+    # Consecutive deletions as one: an edit opens a stretch unless it and the one before both
+    # delete and touch.
+    opens = np.ones(len(outs), dtype=bool)
+    opens[1:] = ~(gone[1:] & gone[:-1] & (low[1:] == high[:-1]))
+    first = np.flatnonzero(opens)
+    last = np.append(first[1:], len(outs)) - 1
+    low, high, gone = low[first], high[last], gone[first]
+    outs = [outs[i] for i in first.tolist()]
+    starts_array, ends_array = np.asarray(starts, dtype=np.intp), np.asarray(ends, dtype=np.intp)
+    origin_starts = np.where(gone, 0, starts_array[low])
+    origin_ends = np.where(gone, 0, ends_array[high - 1])
+    return _splice_arrays((text, starts_array, ends_array), low, high, outs, origin_starts, origin_ends)
 
 
 def _normalize_aligned(text: str) -> _Aligned:
     """``model.text.normalize`` before its final whitespace collapse, with origins."""
-    aligned = (text, list(range(len(text))), list(range(1, len(text) + 1)))
-    # The same steps, in the same order, under the same conditions as normalize().
-    if "&" in aligned[0]:
-        aligned = unescape_all(*aligned)
+    # The same steps, in the same order, under the same conditions as normalize(). Origins are
+    # lists for unescaping (which slices them node by node), numpy arrays after, lists again at the end.
+    if "&" in text:
+        aligned = unescape_all(text, list(range(len(text))), list(range(1, len(text) + 1)))
+    else:
+        aligned = (text, np.arange(len(text)), np.arange(1, len(text) + 1))
     if not aligned[0].isascii():
         aligned = _fold_unicode(aligned)
     if "<" in aligned[0]:
@@ -179,7 +240,12 @@ def _normalize_aligned(text: str) -> _Aligned:
     aligned = _space_after(aligned, GLUED_SENTENCE)
     if "," in aligned[0]:
         aligned = _space_after(aligned, GLUED_COMMA)
-    return aligned
+    text, starts, ends = aligned
+    return text, _as_list(starts), _as_list(ends)
+
+
+def _as_list(origins) -> list[int]:
+    return origins.tolist() if isinstance(origins, np.ndarray) else origins
 
 
 # A long text is aligned from a prefix of this many characters first (then four times as many):
@@ -192,31 +258,46 @@ _PREFIX_CHARS = 8 * MAX_TOKENS
 _PREFIX_MARGIN = 200
 
 
-def tokens_with_offsets(text: str, normalized: str | None = None) -> list[tuple[str, int, int]]:
+def tokens_with_offsets(text: str, normalized: str | None = None,
+                        tokens: list[str] | None = None) -> list[tuple[str, int, int]]:
     """``tokenize(normalize(text))`` with each token's ``(start, end)`` in the original text.
 
     ``text[start:end]`` is what the token came from: "Zürich" for ``N``, "&amp;" for "&",
     "ﬁne" for "fine", "--" for "-". Should the aligned normalisation ever disagree with
     ``normalize`` (it is checked on every call), every token comes back as ``(token, 0, 0)``:
-    an empty span means "unknown", never a wrong place. ``normalized`` is ``normalize(text)``,
-    when the caller has it already.
+    an empty span means "unknown", never a wrong place. ``normalized`` is ``normalize(text)``
+    and ``tokens`` its ``tokenize``, when the caller has them already.
     """
     expected = normalize(text) if normalized is None else normalized
-    tokens = tokenize(expected)
-    if len(text) > _PREFIX_CHARS and len(tokens) == MAX_TOKENS:
+    if tokens is None:
+        tokens = tokenize(expected)
+    if len(text) > _PREFIX_CHARS // 4 and len(tokens) == MAX_TOKENS:
         last = next(itertools.islice(TOKEN.finditer(expected), MAX_TOKENS - 1, None)).end()
-        for size in (_PREFIX_CHARS, 4 * _PREFIX_CHARS):
+        reach = last + _PREFIX_MARGIN
+        # First a prefix sized from where the last token read ends in the normalised text (as
+        # many original characters per normalised one as in the whole text, and a fifth more):
+        # most long texts read their tokens well before _PREFIX_CHARS, and the work is per
+        # aligned character. Any prefix is checked as the others are, and one too short for the
+        # check only costs its own alignment.
+        guess = int((last + _PREFIX_MARGIN) * max(1.0, len(text) / max(1, len(expected))) * 1.2)
+        sizes = (_PREFIX_CHARS, 4 * _PREFIX_CHARS)
+        if guess < _PREFIX_CHARS * 3 // 4:
+            sizes = (guess,) + sizes
+        for size in sizes:
             if size >= len(text):
                 break
+            if 5 * size * len(expected) < 4 * reach * len(text):
+                # At the whole text's rate of normalised characters per character, even a
+                # quarter more, this prefix would not reach: not worth aligning.
+                continue
             # Not inside a run of non-ASCII characters: one whose folding reaches across its
             # characters is folded whole, and each of its characters is then mapped to all of it.
-            cut = size
-            while cut > size // 2 and not (text[cut - 1].isascii() and text[cut].isascii()):
-                cut -= 1
-            if cut == size // 2:
+            # (The last two ASCII characters in a row at most this far back, found in the reversed text.)
+            pair = _ASCII_PAIR.search(text[size // 2 : size + 1][::-1])
+            if pair is None or size - pair.start() <= size // 2:
                 continue
+            cut = size - pair.start()
             folded, starts, ends = _normalize_aligned(text[:cut])
-            reach = last + _PREFIX_MARGIN
             collapsed = SPACE.sub(" ", folded).lstrip()
             if len(collapsed) > reach and collapsed[:reach] == expected[:reach]:
                 return _located(tokens, folded, starts, ends)
@@ -232,39 +313,65 @@ def _located(tokens: list[str], folded: str, starts: list, ends: list) -> list[t
     return [(token, starts[m.start()], ends[m.end() - 1]) for token, m in zip(tokens, TOKEN.finditer(folded))]
 
 
-def _occurrences(name, terms_of, tokens: list[str], wanted: set[str]) -> dict[str, list]:
-    """Token ranges ``(first, last)`` where each wanted term of one block occurs.
+def _occurrences(name, terms_of, tokens: list[str], wanted: dict[str, int]):
+    """Token ranges where the wanted terms of one block occur, in the order they occur: three
+    arrays, the term's number in ``wanted`` and the range's first and last token.
 
     Character n-grams lie inside one token each. Every other block lists its n-grams by size
     and, within a size, by position, so the i-th term with k words starts at token i; terms
     that are no n-gram ("<len 16>", "<open end>") fall outside the tokens and get no range.
     """
-    found = defaultdict(list)
     if name == "chars":
-        in_token: dict[str, set] = {}  # a text repeats its tokens: each one's n-grams are made once
+        in_token: dict[str, list] = {}  # a text repeats its tokens: each one's n-grams are made once
+        numbers, positions = [], []
         for i, token in enumerate(tokens):
             terms = in_token.get(token)
             if terms is None:
-                terms = in_token[token] = wanted.intersection(terms_of([token]))
-            for term in terms:
-                found[term].append((i, i))
-        return found
+                terms = in_token[token] = [wanted[term] for term in dict.fromkeys(terms_of([token])) if term in wanted]
+            numbers += terms
+            positions += [i] * len(terms)
+        numbers = np.array(numbers, dtype=np.intp)
+        first = np.array(positions, dtype=np.intp)
+        return numbers, first, first
     terms = terms_of(tokens)
-    sizes = [term.count(" ") for term in terms]  # words minus one
-    # A term's position is how many terms of its size precede it; counted incrementally from
-    # the previous hit of the same size, so that listing every term stays linear.
-    previous: dict[int, tuple[int, int]] = {}
-    for index in [i for i, term in enumerate(terms) if term in wanted]:
-        size = sizes[index]
-        since, before = previous.get(size, (0, 0))
-        position = before + sizes[since:index].count(size)
-        previous[size] = (index, position)
-        if position + size < len(tokens):
-            found[terms[index]].append((position, position + size))
-    return found
+    count = len(terms)
+    numbers = np.fromiter(map(wanted.get, terms, repeat(-1)), np.intp, count)
+    hits = np.flatnonzero(numbers >= 0)
+    sizes = np.fromiter(map(str.count, terms, repeat(" ")), np.intp, count)  # words minus one
+    # A term's position is how many terms of its size precede it.
+    order = np.argsort(sizes, kind="stable")
+    per_size = np.bincount(sizes)
+    position = np.empty(count, dtype=np.intp)
+    position[order] = np.arange(count) - (np.cumsum(per_size) - per_size)[sizes[order]]
+    first, size = position[hits], sizes[hits]
+    inside = first + size < len(tokens)
+    return numbers[hits][inside], first[inside], first[inside] + size[inside]
 
 
-def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
+def _spans(count: int, numbers, first, last, token_starts, token_ends) -> list[list]:
+    """For each of ``count`` terms, the spans ``[start, end]`` of its first ``MAX_SPANS`` distinct
+    located occurrences (``_occurrences``), sorted."""
+    starts, ends = token_starts[first], token_ends[last]
+    located = (token_starts[first] < token_ends[first]) & (token_starts[last] < token_ends[last])
+    numbers, starts, ends = numbers[located], starts[located], ends[located]
+    # One integer per (term, span), ordered as (term, start, end) are.
+    width = int(token_ends.max(initial=0)) + 1
+    keys = (numbers * width + starts) * width + ends
+    distinct, first_seen = np.unique(keys, return_index=True)
+    term_of = distinct // (width * width)
+    # Each term's spans in the order first seen; the first MAX_SPANS kept, in sorted order.
+    by_seen = np.lexsort((first_seen, term_of))
+    grouped = term_of[by_seen]
+    rank = np.arange(len(grouped)) - np.searchsorted(grouped, grouped)
+    kept = np.sort(by_seen[rank < MAX_SPANS])
+    span = distinct[kept] % (width * width)
+    pairs = np.stack((span // width, span % width), axis=1).tolist()
+    bounds = np.searchsorted(term_of[kept], np.arange(count + 1)).tolist()
+    return [pairs[bounds[i] : bounds[i + 1]] for i in range(count)]
+
+
+def explain(scorer: FastScorer, text: str, top: int | None = 10, normalized: str | None = None,
+            tokens: list[str] | None = None) -> dict:
     """The logit split into terms, largest first, each with its spans in the original text.
 
     Returns ``{"intercept", "logit", "terms", "other_terms_weight", "other_terms_count"}``;
@@ -283,11 +390,13 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
     tokens that contain it. A term whose source could not be located has ``spans == []``. A term
     lists its first ``MAX_SPANS`` occurrences at most: 20,000 "?" would otherwise make two
     million spans for the top 100 terms, seconds of work and tens of megabytes to send.
+    ``normalized`` (``normalize(text)``) and ``tokens`` (its ``tokenize``) save making them again.
     """
     if top is not None and top < 0:
         raise ValueError(f"'top' must be None or a non-negative integer (got {top!r})")
-    normalized = normalize(text)
-    located = tokens_with_offsets(text, normalized)
+    if normalized is None:
+        normalized = normalize(text)
+    located = tokens_with_offsets(text, normalized, tokens)
     tokens = [token for token, _, _ in located]
     items = [
         (block, term, weight)
@@ -298,29 +407,21 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10) -> dict:
     shown = items if top is None else items[:top]
     hidden = items[len(shown) :]
 
-    wanted = defaultdict(set)
+    wanted = defaultdict(dict)  # block -> {term: its number among the block's shown terms}
     for block, term, _ in shown:
-        wanted[block].add(term)
-    ranges = {
-        block.name: _occurrences(block.name, block.terms_of, tokens, wanted[block.name])
+        wanted[block].setdefault(term, len(wanted[block]))
+    token_starts = np.fromiter((start for _, start, _ in located), np.intp, len(located))
+    token_ends = np.fromiter((end for _, _, end in located), np.intp, len(located))
+    spans = {
+        block.name: _spans(len(wanted[block.name]), *_occurrences(block.name, block.terms_of, tokens, wanted[block.name]),
+                           token_starts, token_ends)
         for block in scorer.blocks
         if wanted[block.name]
     }
-
-    token_starts = [start for _, start, _ in located]
-    token_ends = [end for _, _, end in located]
-    terms = []
-    for block, term, weight in shown:
-        found = set()
-        for first, last in ranges[block].get(term, ()):  # in the order the term occurs
-            if token_starts[first] < token_ends[first] and token_starts[last] < token_ends[last]:
-                found.add((token_starts[first], token_ends[last]))
-                if len(found) == MAX_SPANS:
-                    break
-        spans = sorted(found)
-        terms.append(
-            {"term": term, "block": block, "weight": weight, "spans": [list(s) for s in spans]}
-        )
+    terms = [
+        {"term": term, "block": block, "weight": weight, "spans": spans[block][wanted[block][term]]}
+        for block, term, weight in shown
+    ]
     return {
         "intercept": scorer.intercept,
         "logit": math.fsum([scorer.intercept] + [weight for _, _, weight in items]),

@@ -8,6 +8,7 @@ and people stop standing in for register.
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -26,10 +27,16 @@ _CHAR_FOLD = str.maketrans(
 )
 
 
+# Any character ``_CHAR_FOLD`` changes: ``str.translate`` looks every character up in the table,
+# a scan this pattern does many times faster, so a text with none of them is not translated.
+_FOLDED = re.compile("[" + re.escape("".join(map(chr, _CHAR_FOLD))) + "]")
+
+
 def fold_characters(text: str) -> str:
     """NFKC, then typographic quotes, dashes, ellipses and invisible characters folded to ASCII
     (``normalize``'s step for non-ASCII text)."""
-    return unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)
+    text = unicodedata.normalize("NFKC", text)
+    return text.translate(_CHAR_FOLD) if _FOLDED.search(text) else text
 
 
 # The patterns of ``normalize``'s steps, in order, and of ``tokenize``: public because
@@ -191,23 +198,74 @@ def _origin_of_reference(window: str, starts: list, ends: list, length: int, out
             [origin_end] * head_out + ends[length - shared : length])
 
 
+# The body of a reference (``_CHARREF``'s group) and what ``html.unescape`` makes of it, remembered
+# for bodies this short (a numeric one can be thousands of digits long: it is not kept).
+_unescape_body = functools.lru_cache(maxsize=4096)(lambda body: html.unescape("&" + body))
+_CACHED_BODY_CHARS = 40
+
+
+def _unescape_pass(text: str) -> str:
+    """``html.unescape(text)``, in C but for each distinct reference's first occurrence.
+
+    ``html.unescape`` replaces every ``_CHARREF`` match with what it makes of the match's body,
+    through a Python call per reference (5,000 for "&amp" repeated); here the text is split at the
+    references and their bodies mapped through a cache. A reference alone is the same match as in
+    its text (the pattern sees nothing past it), and unescapes the same, errors included.
+    """
+    if "&" not in text:
+        return text
+    parts = _CHARREF.split(text)
+    if len(parts) == 1:
+        return text
+    bodies = parts[1::2]
+    if max(map(len, bodies)) <= _CACHED_BODY_CHARS:
+        parts[1::2] = map(_unescape_body, bodies)
+    else:
+        parts[1::2] = map(html.unescape, map("&".__add__, bodies))
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reference_edit(source: str):
+    """What one pass makes of the reference ``source`` (a whole ``_CHARREF`` match), or None when
+    it stays itself: ``(out, low, high, shared)``, where ``out``'s first ``len(out) - shared``
+    characters come from ``source[low:high]`` and its last ``shared`` are ``source``'s own last
+    (as ``_origin_of_reference`` places them). A text repeats few distinct references."""
+    out = unescape_reference(source)
+    if out == source:
+        return None
+    length = len(source)
+    shared = 0
+    while shared < min(len(out), length) and out[-1 - shared] == source[-1 - shared]:
+        shared += 1
+    head = source[: length - shared]
+    low = len(head) - len(head.lstrip())
+    high = len(head) - (len(head) - len(head.rstrip()))
+    if low >= high:
+        low, high = 0, len(head)
+    return out, low, high, shared
+
+
 def _unescape_once(text: str, starts: list, ends: list):
     """One pass of ``html.unescape`` (every reference replaced once, left to right) with origins."""
     parts, new_starts, new_ends, at = [], [], [], 0
     for match in _CHARREF.finditer(text):
         source = match.group()
-        out = unescape_reference(source)
-        if out == source:
+        edit = _reference_edit(source) if len(source) <= _REF_WINDOW else _reference_edit.__wrapped__(source)
+        if edit is None:
             continue
-        low, high = match.span()
-        parts.append(text[at:low])
-        new_starts += starts[at:low]
-        new_ends += ends[at:low]
-        out_starts, out_ends = _origin_of_reference(source, starts[low:high], ends[low:high], len(source), out)
+        out, low, high, shared = edit
+        a, b = match.span()
+        parts.append(text[at:a])
         parts.append(out)
-        new_starts += out_starts
-        new_ends += out_ends
-        at = high
+        head_out = len(out) - shared
+        new_starts += starts[at:a]
+        new_starts += [starts[a + low]] * head_out
+        new_starts += starts[b - shared : b]
+        new_ends += ends[at:a]
+        new_ends += [ends[a + high - 1]] * head_out
+        new_ends += ends[b - shared : b]
+        at = b
     parts.append(text[at:])
     return "".join(parts), new_starts + starts[at:], new_ends + ends[at:]
 
@@ -227,7 +285,7 @@ def unescape_all(text: str, starts: list | None = None, ends: list | None = None
         # A few passes of html.unescape itself (in C) settle all but contrived texts.
         for _ in range(3):
             try:
-                unescaped = html.unescape(text)
+                unescaped = _unescape_pass(text)
             except ValueError:  # a numeric reference with thousands of digits
                 break
             if unescaped == text:
@@ -235,10 +293,10 @@ def unescape_all(text: str, starts: list | None = None, ends: list | None = None
             text = unescaped
     else:
         try:
-            once = html.unescape(text)
+            once = _unescape_pass(text)
             if once == text:  # nothing to unescape (20,000 "&" are 20,000 nodes to build and look at for nothing)
                 return text, starts, ends
-            if html.unescape(once) == once:  # one pass settles it: that pass, with origins, in one scan
+            if _unescape_pass(once) == once:  # one pass settles it: that pass, with origins, in one scan
                 return _unescape_once(text, starts, ends)
         except ValueError:
             pass

@@ -118,6 +118,7 @@ def test_span_annotations_are_per_sentence_in_utf16_code_units(client, tiny_clas
     "🎉🎉 Wow. " + TEXT + "\nOfficials said the bridge will open in spring 𝐧𝐨𝐰.",
     "Ab. " * 500,
     "One sentence without an end",
+    "\n".join(EDITORIAL_EXAMPLES + COMMENT_EXAMPLES),  # many distinct sentences: scored in a batch
 ])
 def test_span_scores_written_by_hand_are_the_bytes_jsonify_writes(app, client, text):
     from flask import jsonify
@@ -390,3 +391,42 @@ def test_a_lone_surrogate_is_a_400_not_a_500(client):
                            content_type="application/json")
     assert response.status_code == 400
     assert "lone surrogate" in response.get_json()["error"]["message"]
+
+
+# --- span scores in batches -----------------------------------------------------------------------
+
+def _span_values(client, text, attribute):
+    body = {"comment": {"text": text}, "spanAnnotations": True, "requestedAttributes": {attribute: {}}}
+    response = analyze(client, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [span["score"]["value"] for span in response.get_json()["attributeScores"][attribute]["spanScores"]]
+
+
+@pytest.mark.parametrize("attribute", ["COMMENT", "EDITORIAL", "SARCASM"])
+def test_many_sentences_are_scored_in_a_batch_as_one_by_one(kind_classifier, attribute):
+    # Four distinct sentences or more are scored at once (both models): the same probabilities as
+    # each sentence alone, up to the order of the floating-point additions.
+    client = create_app({"TESTING": True, "CLASSIFIER": kind_classifier}).test_client()
+    text = "\n".join((EDITORIAL_EXAMPLES + COMMENT_EXAMPLES) * 3)  # repeated: the same value each time
+    pieces = [text[start:end] for start, end in sentences(text)]
+    values = _span_values(client, text, attribute)
+    assert len(values) == len(pieces)
+    one_by_one = {
+        "COMMENT": lambda piece: 1.0 - kind_classifier.editorial_probability(piece),
+        "EDITORIAL": kind_classifier.editorial_probability,
+        "SARCASM": lambda piece: kind_classifier.kind(piece)["scores"]["sarcastic"],
+    }[attribute]
+    for piece, value in zip(pieces, values):
+        assert value == pytest.approx(one_by_one(piece), rel=1e-12, abs=1e-15)
+    assert values[: len(pieces) // 3] * 3 == values
+
+
+@pytest.mark.parametrize("text", ["Nice. Really nice. Nice.", "One sentence only.\n", "  Blanks around it. \t\n",
+                                  "Three. Distinct. Sentences."])
+def test_few_sentences_are_scored_one_by_one_exactly(client, tiny_classifier, text):
+    # Fewer than four distinct sentences are scored alone, as the summary is: the very same values
+    # (a comment of one sentence gives that sentence the summary's score).
+    values = _span_values(client, text, "EDITORIAL")
+    assert values == [tiny_classifier.editorial_probability(text[a:b]) for a, b in sentences(text)]
+    if len(values) == 1:
+        assert values[0] == tiny_classifier.editorial_probability(text)

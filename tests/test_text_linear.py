@@ -273,3 +273,123 @@ def test_a_term_lists_its_first_occurrences_at_most(shipped):
     question = next(term for term in terms if term["term"] == "?" and term["block"] == "words")
     assert len(question["spans"]) == MAX_SPANS
     assert question["spans"] == [[5 * i + 3, 5 * i + 4] for i in range(MAX_SPANS)]
+
+
+# --- The numpy versions of the explanation's splicing and spans, and the Perspective splitter ---
+
+# Blanks of every kind str.strip and \s know, for the splitter and the outer-blank property.
+BLANKS = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\xa0", "\u1680", "\u2003", "\u2028", "\u3000"]
+
+
+@pytest.mark.fuzz
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from([".", "!", "?", "\u2026", '"', "'", "\u201d", ")", "]", "a", "b", "x.", "Ab. "] + BLANKS),
+                max_size=40).map("".join))
+def test_sentences_with_every_kind_of_blank_equal_the_reference(text):
+    assert sentences(text) == reference.sentences(text)
+
+
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+@pytest.mark.parametrize("blanks", ["", "  \n\t ", "\xa0\u2028"])
+def test_sentences_of_adversarial_texts_equal_the_reference(family, blanks):
+    text = blanks + adversarial.fill(*adversarial.FAMILIES[family], length=600) + blanks
+    assert sentences(text) == reference.sentences(text)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts, st.lists(st.sampled_from(BLANKS), max_size=3).map("".join),
+       st.lists(st.sampled_from(BLANKS), max_size=3).map("".join))
+def test_outer_blanks_change_no_normalisation(text, before, after):
+    # Perspective scores a comment and its sentences (which have no outer blanks) once for both
+    # when they differ only in outer blanks: that needs normalize to drop them, whatever the text.
+    assert normalize(before + text + after) == normalize(text) == normalize(text.strip())
+
+
+def test_outer_blanks_change_no_normalisation_of_pieces():
+    # The fast suite's share of the generated test above.
+    for text in PIECES + [first + second for first in PIECES for second in PIECES]:
+        for blank in BLANKS:
+            assert normalize(blank + text + blank) == normalize(text) == normalize(text.strip()), (text, blank)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(LONG_PIECES), min_size=1, max_size=6), st.integers(1, 7), st.integers(2_000, 8_000))
+def test_shorter_long_texts_are_located_from_a_prefix_as_from_the_whole(pieces, cut, length):
+    # From a quarter of the first prefix size on, a prefix sized from the text is tried first.
+    text = ("".join(pieces) * (length // len("".join(pieces)) + 1))[:length]
+    text = text[: len(text) * cut // 8] + "<p class=x " + text[len(text) * cut // 8 :]
+    assert tokens_with_offsets(text) == whole_text_offsets(text)
+
+
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+@pytest.mark.parametrize("length", [2_500, 5_000, 9_000])
+def test_adversarial_texts_of_other_lengths_are_located_from_a_prefix_as_from_the_whole(family, length):
+    text = adversarial.fill(*adversarial.FAMILIES[family], length=length)
+    assert tokens_with_offsets(text) == whole_text_offsets(text)
+
+
+def _spans_equal_the_reference(scorer, text, top=100):
+    from model.explain import MAX_SPANS, explain
+
+    explanation = explain(scorer, text, top)
+    located = tokens_with_offsets(text)
+    shown = [(term["block"], term["term"]) for term in explanation["terms"]]
+    expected = reference.term_spans(scorer.blocks, located, shown, MAX_SPANS)
+    assert [term["spans"] for term in explanation["terms"]] == expected
+    assert all(type(value) is int for term in explanation["terms"] for span in term["spans"] for value in span)
+
+
+@pytest.mark.fuzz
+@pytest.mark.artifact
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(texts, st.lists(st.sampled_from(LONG_PIECES + PIECES), max_size=80).map("".join)))
+def test_explanation_spans_equal_the_reference(shipped, text):
+    _spans_equal_the_reference(shipped.scorer, text)
+
+
+@pytest.mark.artifact
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+def test_explanation_spans_of_adversarial_texts_equal_the_reference(shipped, family):
+    # Short enough for the reference, which counts each term's position from the start.
+    _spans_equal_the_reference(shipped.scorer, adversarial.fill(*adversarial.FAMILIES[family], length=1_500))
+
+
+def test_explanation_spans_of_character_ngrams_equal_the_reference():
+    # The shipped and the tiny test model have no character n-grams: a tiny one that has.
+    from model.features import build_pipeline
+    from model.scoring import FastScorer
+    from tests.conftest import COMMENT_EXAMPLES, EDITORIAL_EXAMPLES, TINY_PARAMS
+
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
+    labels = ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES)
+    scorer = FastScorer(build_pipeline(TINY_PARAMS, blocks=("words", "chars", "style")).fit(texts, labels))
+    for text in ["Why? Why?? " * 30, "aaaa aaa aa a", "Name said: &amp;amp; --- caf\u00e9 caf\u00e9\u0301!", "", "?",
+                 *texts]:
+        _spans_equal_the_reference(scorer, text, top=None)
+
+
+def _unescaped_or_error(function, text):
+    try:
+        return function(text)
+    except ValueError:
+        return ValueError
+
+
+@pytest.mark.fuzz
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(texts, st.lists(st.sampled_from(PIECES + ["&#" + "9" * 5000 + ";", "&" + "x" * 40 + ";"]),
+                                 max_size=12).map("".join)))
+def test_one_unescaping_pass_is_html_unescape(text):
+    from model.text import _unescape_pass
+
+    assert _unescaped_or_error(_unescape_pass, text) == _unescaped_or_error(html.unescape, text)
+
+
+@pytest.mark.parametrize("family", sorted(adversarial.FAMILIES))
+def test_one_unescaping_pass_of_adversarial_texts_is_html_unescape(family):
+    from model.text import _unescape_pass
+
+    text = adversarial.fill(*adversarial.FAMILIES[family])
+    assert _unescaped_or_error(_unescape_pass, text) == _unescaped_or_error(html.unescape, text)

@@ -2,9 +2,11 @@
 
 ``normalize`` here is ``model.text.normalize`` as the shipped model was trained with it (html
 unescaping repeated over the whole text, the dash and tag patterns rescanning whitespace runs and
-unclosed tags), ``aligned`` the explanation's offset-tracking replay of it, and ``sentences`` the
-Perspective splitter. They are quadratic on some inputs: give them texts of a few hundred
-characters, not thousands.
+unclosed tags), ``aligned`` the explanation's offset-tracking replay of it (with its splicing,
+folding and insertions one edit at a time, as they were before they were done in numpy),
+``term_spans`` the explanation's spans of each term as they were found one occurrence at a time,
+and ``sentences`` the Perspective splitter. They are quadratic on some inputs: give them texts of
+a few hundred characters, not thousands.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import defaultdict
 
-from model import explain as current_explain
 from model.text import _CHAR_FOLD
 
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
@@ -91,6 +93,77 @@ def _replace(aligned, pattern, repl, keep_tail=False):
     return "".join(pieces), new_starts, new_ends
 
 
+def _splice(aligned, edits):
+    text, starts, ends = aligned
+    pieces, new_starts, new_ends = [], [], []
+    last = 0
+    for a, b, out, (origin_start, origin_end) in edits:
+        pieces.append(text[last:a])
+        new_starts += starts[last:a]
+        new_ends += ends[last:a]
+        pieces.append(out)
+        new_starts += [origin_start] * len(out)
+        new_ends += [origin_end] * len(out)
+        last = b
+    if not pieces:
+        return aligned
+    pieces.append(text[last:])
+    new_starts += starts[last:]
+    new_ends += ends[last:]
+    return "".join(pieces), new_starts, new_ends
+
+
+def _space_after(aligned, pattern):
+    ends = aligned[2]
+    return _splice(aligned, ((b, b, " ", (ends[b - 1], ends[b - 1]) if b else (0, 0))
+                             for b in (match.end() for match in pattern.finditer(aligned[0]))))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD)
+
+
+_NON_ASCII_RUN = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")
+
+
+def _fold_run(match):
+    run = match.group()
+    base = match.start()
+    bounds = [i for i, ch in enumerate(run) if i == 0 or not unicodedata.combining(ch)]
+    bounds.append(len(run))
+    clusters = [(base + a, base + b, _fold(run[a:b])) for a, b in zip(bounds, bounds[1:])]
+    if "".join(out for _, _, out in clusters) != _fold(run):
+        return [(base, base + len(run), _fold(run))]
+    return clusters
+
+
+def _fold_unicode(aligned):
+    text, starts, ends = aligned
+
+    def edits():
+        gone = None
+        for match in _NON_ASCII_RUN.finditer(text):
+            for low, high, out in _fold_run(match):
+                if not out:
+                    if gone is not None and gone[1] == low:
+                        gone[1] = high
+                        continue
+                    if gone is not None:
+                        yield gone[0], gone[1], "", (0, 0)
+                    gone = [low, high]
+                    continue
+                if gone is not None:
+                    yield gone[0], gone[1], "", (0, 0)
+                    gone = None
+                if high - low == 1 and out == text[low]:
+                    continue
+                yield low, high, out, (starts[low], ends[high - 1])
+        if gone is not None:
+            yield gone[0], gone[1], "", (0, 0)
+
+    return _splice(aligned, edits())
+
+
 def aligned(text: str):
     """The explanation's ``_normalize_aligned`` as it was: the text before the final whitespace
     collapse, with each character's start and end in ``text``."""
@@ -101,7 +174,7 @@ def aligned(text: str):
         if result[0] == before:
             break
     if not result[0].isascii():
-        result = current_explain._fold_unicode(result)
+        result = _fold_unicode(result)
     if "<" in result[0]:
         result = _replace(result, _TAGS, " ")
     if "emoticonX" in result[0]:
@@ -110,9 +183,9 @@ def aligned(text: str):
         result = _replace(result, _TEX_QUOTES, '"')
     if "-" in result[0]:
         result = _replace(result, _DOUBLE_DASH, " - ")
-    result = current_explain._space_after(result, _GLUED_SENTENCE)
+    result = _space_after(result, _GLUED_SENTENCE)
     if "," in result[0]:
-        result = current_explain._space_after(result, _GLUED_COMMA)
+        result = _space_after(result, _GLUED_COMMA)
     return result
 
 
@@ -123,3 +196,43 @@ def sentences(text: str) -> list[tuple[int, int]]:
         if sentence:
             spans.append((match.start(), match.start() + len(sentence)))
     return spans
+
+
+def _occurrences(name, terms_of, tokens, wanted):
+    found = defaultdict(list)
+    if name == "chars":
+        for i, token in enumerate(tokens):
+            for term in wanted.intersection(terms_of([token])):
+                found[term].append((i, i))
+        return found
+    terms = terms_of(tokens)
+    sizes = [term.count(" ") for term in terms]
+    for index, term in enumerate(terms):
+        if term in wanted:
+            size = sizes[index]
+            position = sizes[:index].count(size)
+            if position + size < len(tokens):
+                found[term].append((position, position + size))
+    return found
+
+
+def term_spans(blocks, located, shown, max_spans):
+    """The spans of each shown ``(block, term)``, given the scorer's blocks and the located tokens
+    (``tokens_with_offsets``): its first ``max_spans`` distinct located occurrences, sorted."""
+    tokens = [token for token, _, _ in located]
+    wanted = defaultdict(set)
+    for block, term in shown:
+        wanted[block].add(term)
+    ranges = {block.name: _occurrences(block.name, block.terms_of, tokens, wanted[block.name])
+              for block in blocks if wanted[block.name]}
+    result = []
+    for block, term in shown:
+        found = set()
+        for first, last in ranges[block].get(term, ()):
+            start, end = located[first][1], located[last][2]
+            if located[first][1] < located[first][2] and located[last][1] < located[last][2]:
+                found.add((start, end))
+                if len(found) == max_spans:
+                    break
+        result.append([list(span) for span in sorted(found)])
+    return result

@@ -27,10 +27,13 @@ import secrets
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
+from model.classifier import VECTOR_MIN_TEXTS, token_chunks
 from model.labels import label_for
+from model.text import normalize, tokenize
 from service.auth import keyring
 from service.errors import GOOGLE_SHAPE, APIError, use_shape
 from service.metrics import record_results
@@ -226,17 +229,40 @@ def requested_attributes(requested: dict, loaded, languages: list[str], drop: bo
 # that follows a mark the sentence has already passed): tried from every mark of a long run
 # that is not followed by a blank, it was quadratic in the run's length.
 _END = r"[.!?\u2026]++[\"'\u201d\u2019)\]]*+(?=\s|\Z)"
-_SENTENCE = re.compile(rf"\S(?:{_END}|.*?(?:(?<![.!?\u2026]){_END}|(?=\n)|\Z))", re.S)
+# (The lazy search for the end steps over a run of characters that cannot end a sentence at once,
+# and over the rest of a run of end marks where the run's first mark did not end it: only an end
+# mark that no mark precedes, a line break or the end of the text can.)
+_SENTENCE = re.compile(
+    rf"\S(?:{_END}|(?:[^.!?\u2026\n]++|[.!?\u2026]++|.)*?(?:(?<![.!?\u2026]){_END}|(?=\n)|\Z))", re.S)
+# The same, with the blanks before each sentence: ``findall`` then gives every sentence with the
+# blanks before it, and their lengths give the offsets, with no Python step per sentence. A
+# sentence starts at every non-blank character ``finditer`` tries, so the text is blanks and
+# sentences in turn, then trailing blanks (cut off first: each attempt from inside a trailing run
+# would consume the rest of it).
+_BLANKS_AND_SENTENCE = re.compile(rf"\s*+{_SENTENCE.pattern}", re.S)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """The sentences of ``text`` as code-point ``(start, end)``, end exclusive, without outer blanks."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group().rstrip()
-        if sentence:
-            spans.append((match.start(), match.start() + len(sentence)))
-    return spans
+    offsets, _pieces = _sentences(text)
+    return list(zip(offsets[0::2], offsets[1::2]))
+
+
+def _sentences(text: str) -> tuple[list[int], list[str]]:
+    """``sentences(text)`` as one list of offsets (start, end, start, end...), and the sentences' texts."""
+    found = _BLANKS_AND_SENTENCE.findall(text, 0, len(text.rstrip()))
+    if not found:
+        return [], []
+    count = len(found)
+    pieces = list(map(str.strip, found))
+    # Each sentence ends its match (before its trailing blanks are cut), and starts after its
+    # leading blanks.
+    starts = (np.cumsum(np.fromiter(map(len, found), np.intp, count))
+              - np.fromiter(map(len, map(str.lstrip, found)), np.intp, count))
+    offsets = np.empty(2 * count, dtype=np.intp)
+    offsets[0::2] = starts
+    offsets[1::2] = starts + np.fromiter(map(len, pieces), np.intp, count)
+    return offsets.tolist(), pieces
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -254,11 +280,51 @@ def utf16_offsets(text: str, offsets) -> list[int]:
 class _Scores:
     """The classifier's scores within one request: each text (the comment, each sentence) is scored
     once, whichever and however many attributes ask for it; a text of many equal sentences costs
-    one."""
+    one. ``prefetch`` scores many texts at once."""
 
     def __init__(self, loaded):
-        self.editorial_probability = cache(loaded.editorial_probability)
-        self.kind = cache(loaded.kind)
+        self.loaded = loaded
+        self.editorial, self.kinds = {}, {}
+
+    # A text is remembered without its outer blanks: ``normalize`` drops them (whatever the text,
+    # a test checks it), so the comment and its one sentence, the comment minus a final line
+    # break, are scored once.
+    def editorial_probability(self, text: str) -> float:
+        key = text.strip()
+        probability = self.editorial.get(key)
+        if probability is None:
+            probability = self.editorial[key] = self.loaded.editorial_probability(text)
+        return probability
+
+    def kind(self, text: str) -> dict | None:
+        key = text.strip()
+        if key not in self.kinds:
+            self.kinds[key] = self.loaded.kind(text)
+        return self.kinds[key]
+
+    def prefetch(self, texts) -> None:
+        """Score the distinct ``texts`` not scored yet: from ``VECTOR_MIN_TEXTS`` of them on, in
+        batches (both models at once, as ``Classifier.classify`` scores a batch: the same
+        probabilities up to the order of the floating-point additions); fewer, one by one, later."""
+        loaded = self.loaded
+        batch_scorer = getattr(loaded, "batch_scorer", None)
+        new = [text for text in dict.fromkeys(texts) if text not in self.editorial]
+        if batch_scorer is None or len(new) < VECTOR_MIN_TEXTS:
+            return
+        with_kind = getattr(loaded, "kind_scorer", None) is not None
+        for chunk_texts, chunk in _chunks(new):
+            probabilities = batch_scorer.probabilities(chunk).tolist()
+            self.editorial.update(zip(chunk_texts, probabilities[0]))
+            if with_kind:
+                self.kinds.update(zip(chunk_texts, map(loaded._kind_of, probabilities[1])))
+
+
+def _chunks(texts: list[str]):
+    """``(texts, their token lists)`` in the chunks ``Classifier`` scores a batch in (``token_chunks``)."""
+    at = 0
+    for chunk in token_chunks(tokenize(normalize(text)) for text in texts):
+        yield texts[at : at + len(chunk)], chunk
+        at += len(chunk)
 
 
 def _score(value: float) -> dict:
@@ -282,11 +348,13 @@ def analyze():
     attributes = requested_attributes(message.requested_attributes, loaded, used_languages, drop)
     spans_wanted = message.span_annotations  # doNotStore is accepted: nothing is ever stored
 
-    spans = sentences(text) if spans_wanted else []
-    units = utf16_offsets(text, [offset for span in spans for offset in span])
+    offsets, pieces = _sentences(text) if spans_wanted else ([], [])
+    units = utf16_offsets(text, offsets)
     scores = {}
     p_editorial = None
     scored = _Scores(loaded)
+    distinct = None
+    shared = {}  # what the attributes' span lists share (_SpanScores)
     for key, (scorer, threshold) in attributes.items():
         summary = scorer(scored, text)
         if scorer in (_editorial, _comment):
@@ -294,8 +362,16 @@ def analyze():
         if threshold is not None and summary < threshold:
             continue
         entry = {}
-        if spans:
-            entry["spanScores"] = _SpanScores(units, [scorer(scored, text[start:end]) for start, end in spans])
+        if pieces:
+            if distinct is None:
+                distinct = list(dict.fromkeys(pieces))
+                scored.prefetch(distinct)
+            if len(distinct) == 1:
+                values = [scorer(scored, distinct[0])] * len(pieces)
+            else:
+                value_of = {piece: scorer(scored, piece) for piece in distinct}
+                values = list(map(value_of.__getitem__, pieces))
+            entry["spanScores"] = _SpanScores(units, values, shared)
         entry["summaryScore"] = _score(summary)
         scores[key] = entry
     record_results([] if p_editorial is None else [{"label": label_for(p_editorial)}], [text], loaded.version)
@@ -311,10 +387,15 @@ def analyze():
 class _SpanScores:
     """An attribute's ``spanScores`` list, written as JSON text directly: a comment of thousands of
     sentences has as many entries per attribute, and the JSON encoder's two dicts an entry took
-    most of such a request. The text is what ``jsonify`` writes for the list of dicts."""
+    most of such a request. The text is what ``jsonify`` writes for the list of dicts.
 
-    def __init__(self, units: list[int], values: list[float]):
+    ``shared`` is a dict the lists of one answer share (their spans are the same): the spans'
+    offsets are written once, by the first list written, as pieces between which each list puts
+    its scores."""
+
+    def __init__(self, units: list[int], values: list[float], shared: dict | None = None):
         self.units, self.values = units, values
+        self.shared = {} if shared is None else shared
 
     def as_dicts(self) -> list[dict]:
         return [{"begin": self.units[2 * i], "end": self.units[2 * i + 1], "score": _score(value)}
@@ -325,10 +406,21 @@ class _SpanScores:
         distinct = set(self.values)
         if not all(type(value) is float and math.isfinite(value) for value in distinct):
             return None
+        count = len(self.values)
+        if not count:
+            return "[]"
         score = {value: f',"score":{{"value":{value!r},"type":"PROBABILITY"}}}}' for value in distinct}
-        units = self.units
-        return "[" + ",".join([f'{{"begin":{begin},"end":{end}{score[value]}'
-                               for begin, end, value in zip(units[0::2], units[1::2], self.values)]) + "]"
+        pieces = self.shared.get("pieces")
+        if pieces is None:
+            # '[{"begin":0,"end":5', ',{"begin":6,"end":18', ..., ']': one format for all spans.
+            template = '{"begin":%d,"end":%d\x00,' * count
+            pieces = self.shared["pieces"] = ("[" + (template % tuple(self.units))[:-1] + "]").split("\x00")
+        if len(distinct) == 1:
+            return score[self.values[0]].join(pieces)
+        parts = [None] * (2 * count + 1)
+        parts[0::2] = pieces
+        parts[1::2] = map(score.__getitem__, self.values)
+        return "".join(parts)
 
 
 def _json_response(response: dict):
