@@ -40,6 +40,10 @@ FAMILIES = {
     "one long word": ("", "a", ""),
     "capitals": ("", "ABSOLUTELY ", ""),
     "digits and dots": ("", "1.", ""),
+    # Short non-ASCII runs, thousands of them: curly apostrophes, accented words, CJK between spaces.
+    "curly apostrophes": ("", "a\u2019", ""),
+    "accented words": ("", "\u00e9 ", ""),
+    "CJK and spaces": ("", "\u4e2d\u6587 ", ""),
 }
 
 

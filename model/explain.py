@@ -141,25 +141,80 @@ def _fold_character(character: str) -> str:
     return fold_characters(character)
 
 
+# A run shorter than this is folded in plain Python: numpy's calls cost more than the run's
+# characters (a text of thousands of short runs, as accented prose is, paid them thousands of times).
+_NUMPY_RUN = 64
+
+
+def _fold_short_run(run: str, base: int, folds: dict) -> tuple[list, list, list]:
+    """``_fold_run``'s answer for a run of one-character clusters, one character at a time: each
+    character that changes is an edit, and a stretch of characters folded to nothing is one."""
+    lows, highs, outs = [], [], []
+    size = len(run)
+    i = 0
+    while i < size:
+        out = folds[run[i]]
+        if out == run[i]:
+            i += 1
+        elif out:
+            lows.append(base + i)
+            highs.append(base + i + 1)
+            outs.append(out)
+            i += 1
+        else:
+            j = i + 1
+            while j < size and not folds[run[j]]:
+                j += 1
+            lows.append(base + i)
+            highs.append(base + j)
+            outs.append("")
+            i = j
+    return lows, highs, outs
+
+
+# Runs this short are folded once per distinct run (at offset 0, then moved): prose repeats them.
+_CACHED_RUN_CHARS = 16
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_short_run_at_zero(run: str) -> tuple[tuple, tuple, tuple]:
+    return tuple(map(tuple, _fold_run_text(run, 0)))
+
+
 def _fold_run(match: re.Match) -> tuple[list, list, list]:
-    """NFKC and character folding of one non-ASCII run, as the starts, ends and outputs of its
-    clusters that change.
+    """NFKC and character folding of one non-ASCII run (``_fold_run_text``), remembered for short runs."""
+    run = match.group()
+    base = match.start()
+    if len(run) > _CACHED_RUN_CHARS:
+        return _fold_run_text(run, base)
+    lows, highs, outs = _fold_short_run_at_zero(run)
+    if not lows:
+        return [], [], []
+    return [base + low for low in lows], [base + high for high in highs], list(outs)
+
+
+def _fold_run_text(run: str, base: int) -> tuple[list, list, list]:
+    """NFKC and character folding of one non-ASCII run starting at ``base``, as the starts, ends and
+    outputs of its clusters that change.
 
     A cluster is a character with the combining marks after it, the unit NFKC composes. When
     composition reaches across clusters (Hangul jamo, some Indic vowel signs) the run is
     folded as one piece, which only makes its offsets coarser.
     """
-    run = match.group()
-    base = match.start()
+    if len(run) == 1:  # most runs in prose: a curly apostrophe, an accented letter, a no-break space
+        out = _fold_character(run)
+        return ([], [], []) if out == run else ([base], [base + 1], [out])
     whole = fold_characters(run)
     distinct = set(run)
     if not any(map(unicodedata.combining, distinct)):
         # Every cluster one character, folded by itself: each distinct character once, and the
-        # run's characters found among them with numpy (by code point).
+        # run's characters found among them (with numpy, by code point, in a long run).
         folds = {character: _fold_character(character) for character in distinct}
         if run.translate({ord(character): out for character, out in folds.items()}) != whole:
             return [base], [base + len(run)], [whole]
         size = len(run)
+        if size < _NUMPY_RUN:
+            return _fold_short_run(run, base, folds)
         codes = np.frombuffer(run.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         changed = np.isin(codes, [ord(character) for character, out in folds.items() if out != character])
         gone = np.isin(codes, [ord(character) for character, out in folds.items() if not out])  # (so changed)
@@ -188,6 +243,16 @@ def _fold_run(match: re.Match) -> tuple[list, list, list]:
             [out for out, stays in zip(outs, kept) if not stays])
 
 
+def _folds_character_by_character(text: str) -> bool:
+    """Whether ``fold_characters(text)`` is each character of ``text`` folded by itself, with no
+    combining mark: then the whole text folds as one run of one-character clusters."""
+    distinct = set(text)
+    if any(map(unicodedata.combining, distinct)):
+        return False
+    table = {ord(character): _fold_character(character) for character in distinct}
+    return text.translate(table) == fold_characters(text)
+
+
 def _fold_unicode(aligned: _Aligned) -> _Aligned:
     """``model.text.fold_characters(text)`` keeping origins.
 
@@ -195,12 +260,17 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
     characters) is one edit: 20,000 zero-width spaces are one deletion, not 20,000.
     """
     text, starts, ends = aligned
-    lows, highs, outs = [], [], []
-    for match in _NON_ASCII_RUN.finditer(text):
-        run_lows, run_highs, run_outs = _fold_run(match)
-        lows += run_lows
-        highs += run_highs
-        outs += run_outs
+    if _folds_character_by_character(text):
+        # The whole text at once (in numpy): thousands of short runs (accented prose, curly
+        # apostrophes) were thousands of Python steps.
+        lows, highs, outs = _fold_run_text(text, 0)
+    else:
+        lows, highs, outs = [], [], []
+        for match in _NON_ASCII_RUN.finditer(text):
+            run_lows, run_highs, run_outs = _fold_run(match)
+            lows += run_lows
+            highs += run_highs
+            outs += run_outs
     if not lows:
         return aligned
     low, high = np.array(lows, dtype=np.intp), np.array(highs, dtype=np.intp)
