@@ -192,6 +192,12 @@ class Classifier:
             results.append(result)
         return results
 
+    def batch_scores(self, texts: Sequence[str]) -> tuple[list[float], list[dict] | None]:
+        """P(editorial) of each text and, with a kind model, each text's ``kind`` (as ``kind``
+        gives it), scored as a batch: ``classify``'s probabilities for a batch."""
+        editorial, sarcastic = self._batch_probabilities(texts)
+        return editorial, None if sarcastic is None else [self._kind_of(q) for q in sarcastic]
+
     def _batch_probabilities(self, texts: Sequence[str]) -> tuple[list[float], list[float] | None]:
         """P(editorial) of each text, and P(sarcastic) when there is a kind model, scored in chunks (``token_chunks``)."""
         editorial: list[float] = []

@@ -103,3 +103,19 @@ def test_a_text_past_max_tokens_scores_as_the_saved_pipeline_and_as_its_start(bu
     assert served[0] == pytest.approx(served[1], abs=1e-12)
     batch = bundled.classify([text + " " + tail] * 5)  # the batch path reads the same tokens
     assert batch[0]["scores"]["editorial"] == pytest.approx(served[1], abs=1e-12)
+
+
+def test_batch_scores_are_the_batch_probabilities_and_kinds_classify_gives():
+    from model import Classifier
+
+    classifier = Classifier.load()
+    texts = [f"{text} {i}" for i, text in enumerate(
+        ["The minister said on Tuesday that talks would resume.", "lol as if anyone believes that",
+         "Oh great, another genius plan from these clowns.", "Shares fell 3% in early trading."] * 2)]
+    editorial, kinds = classifier.batch_scores(texts)
+    results = classifier.classify(texts)
+    assert editorial == [result["scores"]["editorial"] for result in results]
+    assert len(kinds) == len(texts)
+    for kind, result in zip(kinds, results):
+        if "kind" in result:  # classify gives a comment's kind; batch_scores gives every text's
+            assert kind == result["kind"]

@@ -31,9 +31,8 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
-from model.classifier import VECTOR_MIN_TEXTS, token_chunks
+from model.classifier import VECTOR_MIN_TEXTS
 from model.labels import label_for
-from model.text import normalize, tokenize
 from service.auth import keyring
 from service.errors import GOOGLE_SHAPE, APIError, use_shape
 from service.metrics import record_results
@@ -304,27 +303,17 @@ class _Scores:
 
     def prefetch(self, texts) -> None:
         """Score the distinct ``texts`` not scored yet: from ``VECTOR_MIN_TEXTS`` of them on, in
-        batches (both models at once, as ``Classifier.classify`` scores a batch: the same
-        probabilities up to the order of the floating-point additions); fewer, one by one, later."""
-        loaded = self.loaded
-        batch_scorer = getattr(loaded, "batch_scorer", None)
+        batches (``Classifier.batch_scores``: both models at once, the probabilities ``classify``
+        gives a batch, the same up to the order of the floating-point additions); fewer, one by
+        one, later."""
         new = [text for text in dict.fromkeys(texts) if text not in self.editorial]
-        if batch_scorer is None or len(new) < VECTOR_MIN_TEXTS:
+        batch_scores = getattr(self.loaded, "batch_scores", None)
+        if batch_scores is None or len(new) < VECTOR_MIN_TEXTS:
             return
-        with_kind = getattr(loaded, "kind_scorer", None) is not None
-        for chunk_texts, chunk in _chunks(new):
-            probabilities = batch_scorer.probabilities(chunk).tolist()
-            self.editorial.update(zip(chunk_texts, probabilities[0]))
-            if with_kind:
-                self.kinds.update(zip(chunk_texts, map(loaded._kind_of, probabilities[1])))
-
-
-def _chunks(texts: list[str]):
-    """``(texts, their token lists)`` in the chunks ``Classifier`` scores a batch in (``token_chunks``)."""
-    at = 0
-    for chunk in token_chunks(tokenize(normalize(text)) for text in texts):
-        yield texts[at : at + len(chunk)], chunk
-        at += len(chunk)
+        editorial, kinds = batch_scores(new)
+        self.editorial.update(zip(new, editorial))
+        if kinds is not None:
+            self.kinds.update(zip(new, kinds))
 
 
 def _score(value: float) -> dict:
