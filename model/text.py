@@ -179,11 +179,11 @@ class _Nodes:
         return "".join(parts), starts, ends
 
 
-def _origin_of_reference(window: str, starts: list, ends: list, length: int, out: str):
-    """Origins of ``out``, the replacement of ``window[:length]``: the characters of the reference
-    (without outer whitespace) for what it became, and a shared tail (the "xyz" of "&ampxyz",
-    which unescapes to "&xyz") keeps its own."""
-    source = window[:length]
+def _reference_split(source: str, out: str) -> tuple[int, int, int]:
+    """``(low, high, shared)``: ``out``, what ``source`` (a reference) became, ends with ``shared``
+    characters of ``source``'s own tail, and the rest of it comes from ``source[low:high]`` (the
+    reference's head without outer whitespace, or all of the head if that leaves nothing)."""
+    length = len(source)
     shared = 0
     while shared < min(len(out), length) and out[-1 - shared] == source[-1 - shared]:
         shared += 1
@@ -192,6 +192,14 @@ def _origin_of_reference(window: str, starts: list, ends: list, length: int, out
     high = len(head) - (len(head) - len(head.rstrip()))
     if low >= high:
         low, high = 0, len(head)
+    return low, high, shared
+
+
+def _origin_of_reference(window: str, starts: list, ends: list, length: int, out: str):
+    """Origins of ``out``, the replacement of ``window[:length]``: the characters of the reference
+    (without outer whitespace) for what it became, and a shared tail (the "xyz" of "&ampxyz",
+    which unescapes to "&xyz") keeps its own."""
+    low, high, shared = _reference_split(window[:length], out)
     origin_start, origin_end = starts[low], ends[high - 1]
     head_out = len(out) - shared
     return ([origin_start] * head_out + starts[length - shared : length],
@@ -234,16 +242,7 @@ def _reference_edit(source: str):
     out = unescape_reference(source)
     if out == source:
         return None
-    length = len(source)
-    shared = 0
-    while shared < min(len(out), length) and out[-1 - shared] == source[-1 - shared]:
-        shared += 1
-    head = source[: length - shared]
-    low = len(head) - len(head.lstrip())
-    high = len(head) - (len(head) - len(head.rstrip()))
-    if low >= high:
-        low, high = 0, len(head)
-    return out, low, high, shared
+    return (out, *_reference_split(source, out))
 
 
 def _unescape_once(text: str, starts: list, ends: list):
