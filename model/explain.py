@@ -201,31 +201,12 @@ def _fold_run_text(run: str, base: int) -> tuple[list, list, list]:
     composition reaches across clusters (Hangul jamo, some Indic vowel signs) the run is
     folded as one piece, which only makes its offsets coarser.
     """
-    if len(run) == 1:  # most runs in prose: a curly apostrophe, an accented letter, a no-break space
-        out = _fold_character(run)
-        return ([], [], []) if out == run else ([base], [base + 1], [out])
     whole = fold_characters(run)
-    distinct = set(run)
-    if not any(map(unicodedata.combining, distinct)):
-        # Every cluster one character, folded by itself: each distinct character once, and the
-        # run's characters found among them (with numpy, by code point, in a long run).
-        folds = {character: _fold_character(character) for character in distinct}
-        if run.translate({ord(character): out for character, out in folds.items()}) != whole:
+    if not any(map(unicodedata.combining, set(run))):
+        folds = _character_folds(run, whole)
+        if folds is None:
             return [base], [base + len(run)], [whole]
-        size = len(run)
-        if size < _NUMPY_RUN:
-            return _fold_short_run(run, base, folds)
-        codes = np.frombuffer(run.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        changed = np.isin(codes, [ord(character) for character, out in folds.items() if out != character])
-        gone = np.isin(codes, [ord(character) for character, out in folds.items() if not out])  # (so changed)
-        # A stretch of characters folded to nothing is one deletion (see _fold_unicode).
-        opens = changed.copy()
-        opens[1:] &= ~(gone[1:] & gone[:-1])
-        first = np.flatnonzero(opens)
-        stays = np.flatnonzero(~gone)  # the end of a deletion: the next character not gone
-        after = np.append(stays, size)[np.searchsorted(stays, first)]
-        last = np.where(gone[first], after, first + 1)
-        return (base + first).tolist(), (base + last).tolist(), [folds[run[i]] for i in first.tolist()]
+        return _fold_characters_apart(run, base, folds)
     marks = list(map(unicodedata.combining, run))
     marks[0] = 0
     bounds = np.flatnonzero(np.fromiter(marks, bool, len(marks)) == 0).tolist()
@@ -243,14 +224,37 @@ def _fold_run_text(run: str, base: int) -> tuple[list, list, list]:
             [out for out, stays in zip(outs, kept) if not stays])
 
 
-def _folds_character_by_character(text: str) -> bool:
-    """Whether ``fold_characters(text)`` is each character of ``text`` folded by itself, with no
-    combining mark: then the whole text folds as one run of one-character clusters."""
+def _character_folds(text: str, whole: str | None = None) -> dict | None:
+    """Each distinct character of ``text`` and its fold, when ``fold_characters(text)`` (``whole``,
+    if made already) is each character folded by itself and ``text`` has no combining mark; else None."""
     distinct = set(text)
     if any(map(unicodedata.combining, distinct)):
-        return False
-    table = {ord(character): _fold_character(character) for character in distinct}
-    return text.translate(table) == fold_characters(text)
+        return None
+    folds = {character: _fold_character(character) for character in distinct}
+    if whole is None:
+        whole = fold_characters(text)
+    if text.translate({ord(character): out for character, out in folds.items()}) != whole:
+        return None
+    return folds
+
+
+def _fold_characters_apart(run: str, base: int, folds: dict) -> tuple[list, list, list]:
+    """``_fold_run_text``'s answer for a run of one-character clusters whose ``folds`` are known
+    (``_character_folds``): short runs in plain Python, long ones with numpy, by code point."""
+    size = len(run)
+    if size < _NUMPY_RUN:
+        return _fold_short_run(run, base, folds)
+    codes = np.frombuffer(run.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    changed = np.isin(codes, [ord(character) for character, out in folds.items() if out != character])
+    gone = np.isin(codes, [ord(character) for character, out in folds.items() if not out])  # (so changed)
+    # A stretch of characters folded to nothing is one deletion (see _fold_unicode).
+    opens = changed.copy()
+    opens[1:] &= ~(gone[1:] & gone[:-1])
+    first = np.flatnonzero(opens)
+    stays = np.flatnonzero(~gone)  # the end of a deletion: the next character not gone
+    after = np.append(stays, size)[np.searchsorted(stays, first)]
+    last = np.where(gone[first], after, first + 1)
+    return (base + first).tolist(), (base + last).tolist(), [folds[run[i]] for i in first.tolist()]
 
 
 def _fold_unicode(aligned: _Aligned) -> _Aligned:
@@ -260,10 +264,11 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
     characters) is one edit: 20,000 zero-width spaces are one deletion, not 20,000.
     """
     text, starts, ends = aligned
-    if _folds_character_by_character(text):
+    folds = _character_folds(text)
+    if folds is not None:
         # The whole text at once (in numpy): thousands of short runs (accented prose, curly
         # apostrophes) were thousands of Python steps.
-        lows, highs, outs = _fold_run_text(text, 0)
+        lows, highs, outs = _fold_characters_apart(text, 0, folds)
     else:
         lows, highs, outs = [], [], []
         for match in _NON_ASCII_RUN.finditer(text):
