@@ -28,12 +28,13 @@ from model.text import (
     GLUED_COMMA,
     GLUED_SENTENCE,
     MAX_TOKENS,
-    SPACE,
     TAGS,
     TEX_QUOTES,
     TOKEN,
+    collapse_spaces,
     fold_characters,
     normalize,
+    splice_origins,
     tag_end,
     tokenize,
     unescape_all,
@@ -55,9 +56,8 @@ def _splice_arrays(aligned: _Aligned, a, b, outs, origin_starts, origin_ends) ->
     """``aligned`` with each edit made: ``outs[i]`` (or ``outs`` itself, when one string for all)
     stands for characters ``a[i]:b[i]`` (an insertion where they are equal), each of its characters
     from ``origin_starts[i]`` to ``origin_ends[i]`` of the original text. Edits come in order and
-    do not overlap. A fixed number of numpy calls, whatever the number of edits: each output
-    character's origin is gathered from the old origins (a kept stretch) or its edit's. The
-    origins come back as arrays (``starts`` and ``ends`` may be lists or arrays)."""
+    do not overlap. The origins come back as arrays (``model.text.splice_origins``: a fixed number
+    of numpy calls, whatever the number of edits; ``starts`` and ``ends`` may be lists or arrays)."""
     text, starts, ends = aligned
     count = len(a)
     if not count:
@@ -69,23 +69,8 @@ def _splice_arrays(aligned: _Aligned, a, b, outs, origin_starts, origin_ends) ->
         out_lengths = np.full(count, len(outs), dtype=np.intp)
     else:
         out_lengths = np.fromiter(map(len, outs), np.intp, count)
-    kept_from = np.concatenate(([0], b))  # each kept stretch: kept_from[i]:a[i], the last to the end
-    # Stretches in output order: kept 0, out 0, kept 1, out 1, ..., kept last. The origins of
-    # edit i's characters sit at size + i of the gathered arrays.
-    lengths = np.empty(2 * count + 1, dtype=np.intp)
-    lengths[0::2] = np.append(a, size) - kept_from
-    lengths[1::2] = out_lengths
-    sources = np.empty(2 * count + 1, dtype=np.intp)
-    sources[0::2] = kept_from
-    sources[1::2] = np.arange(size, size + count)
-    steps = np.zeros(2 * count + 1, dtype=np.intp)
-    steps[0::2] = 1
-    firsts = np.cumsum(lengths) - lengths
-    total = int(firsts[-1] + lengths[-1])
-    index = np.repeat(sources, lengths) + (np.arange(total) - np.repeat(firsts, lengths)) * np.repeat(steps, lengths)
-    new_starts = np.concatenate((np.asarray(starts, dtype=np.intp), np.asarray(origin_starts, dtype=np.intp)))[index]
-    new_ends = np.concatenate((np.asarray(ends, dtype=np.intp), np.asarray(origin_ends, dtype=np.intp)))[index]
-    kept = [text[low:high] for low, high in zip(kept_from.tolist(), a.tolist() + [size])]
+    new_starts, new_ends = splice_origins(size, starts, ends, a, b, out_lengths, origin_starts, origin_ends)
+    kept = [text[low:high] for low, high in zip(np.append(0, b).tolist(), a.tolist() + [size])]
     if isinstance(outs, str):
         new_text = outs.join(kept)
     else:
@@ -202,14 +187,17 @@ def _fold_run_text(run: str, base: int) -> tuple[list, list, list]:
     folded as one piece, which only makes its offsets coarser.
     """
     whole = fold_characters(run)
-    if not any(map(unicodedata.combining, set(run))):
-        folds = _character_folds(run, whole)
-        if folds is None:
+    distinct = _distinct_characters(run)
+    if not any(map(unicodedata.combining, distinct)):
+        apart = _character_folds(run, whole)
+        if apart is None:
             return [base], [base + len(run)], [whole]
-        return _fold_characters_apart(run, base, folds)
-    marks = list(map(unicodedata.combining, run))
-    marks[0] = 0
-    bounds = np.flatnonzero(np.fromiter(marks, bool, len(marks)) == 0).tolist()
+        return _fold_characters_apart(run, base, apart[0])
+    # Clusters open at the first character and at each one that is no combining mark (found by
+    # code point: unicodedata.combining for each of 20,000 marks cost a millisecond).
+    opens = np.isin(_code_points(run), [ord(character) for character in distinct if not unicodedata.combining(character)])
+    opens[0] = True
+    bounds = np.flatnonzero(opens).tolist()
     bounds.append(len(run))
     if len(bounds) == 2:
         outs = [whole]
@@ -224,37 +212,71 @@ def _fold_run_text(run: str, base: int) -> tuple[list, list, list]:
             [out for out, stays in zip(outs, kept) if not stays])
 
 
-def _character_folds(text: str, whole: str | None = None) -> dict | None:
-    """Each distinct character of ``text`` and its fold, when ``fold_characters(text)`` (``whole``,
-    if made already) is each character folded by itself and ``text`` has no combining mark; else None."""
-    distinct = set(text)
+# At most this many distinct characters that fold are replaced one by one (each a pass over the text).
+_REPLACED_CHARACTERS = 16
+
+
+def _character_folds(text: str, whole: str | None = None) -> tuple[dict, str] | None:
+    """Each distinct character of ``text`` and its fold, and ``fold_characters(text)`` (``whole``,
+    if made already), when that is each character folded by itself and ``text`` has no combining
+    mark; else None."""
+    distinct = _distinct_characters(text)
     if any(map(unicodedata.combining, distinct)):
         return None
     folds = {character: _fold_character(character) for character in distinct}
     if whole is None:
         whole = fold_characters(text)
-    if text.translate({ord(character): out for character, out in folds.items()}) != whole:
-        return None
-    return folds
+    changed = {character: out for character, out in folds.items() if out != character}
+    if len(changed) <= _REPLACED_CHARACTERS and not any(character in out for out in changed.values() for character in changed):
+        # The translation below, by str.replace (in C) of the few characters that change: the
+        # same text, as no replacement holds one of them. translate looks every character up
+        # (3 ms for 20,000 characters beyond ASCII, even when none changes).
+        apart = text
+        for character, out in changed.items():
+            apart = apart.replace(character, out)
+    else:
+        apart = text.translate({ord(character): out for character, out in folds.items()})
+    return (folds, whole) if apart == whole else None
+
+
+def _code_points(text: str):
+    """``text``'s code points as a numpy array (lone surrogates included)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _distinct_characters(text: str):
+    """The distinct characters of ``text``: ``set(text)``, by numpy for a long text (set() makes a
+    string of each character beyond Latin-1: 1-2 ms for 20,000 of them, numpy 0.3)."""
+    if len(text) < _NUMPY_RUN:
+        return set(text)
+    return list(map(chr, np.unique(_code_points(text)).tolist()))
 
 
 def _fold_characters_apart(run: str, base: int, folds: dict) -> tuple[list, list, list]:
     """``_fold_run_text``'s answer for a run of one-character clusters whose ``folds`` are known
-    (``_character_folds``): short runs in plain Python, long ones with numpy, by code point."""
-    size = len(run)
-    if size < _NUMPY_RUN:
+    (``_character_folds``): short runs in plain Python, long ones with numpy (``_fold_edits``)."""
+    if len(run) < _NUMPY_RUN:
         return _fold_short_run(run, base, folds)
-    codes = np.frombuffer(run.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    changed = np.isin(codes, [ord(character) for character, out in folds.items() if out != character])
-    gone = np.isin(codes, [ord(character) for character, out in folds.items() if not out])  # (so changed)
-    # A stretch of characters folded to nothing is one deletion (see _fold_unicode).
+    first, last, _ = _fold_edits(run, folds)
+    return (base + first).tolist(), (base + last).tolist(), [folds[run[i]] for i in first.tolist()]
+
+
+def _fold_edits(text: str, folds: dict):
+    """The edits that fold ``text`` character by character (``folds``: ``_character_folds``), by
+    code point in numpy: arrays of their first characters, their ends and their outputs' lengths.
+    A stretch of characters folded to nothing is one deletion (see ``_fold_unicode``)."""
+    codes = _code_points(text)
+    changed_codes = np.array(sorted(ord(character) for character, out in folds.items() if out != character), dtype=np.uint32)
+    out_lengths = np.array([len(folds[chr(code)]) for code in changed_codes.tolist()], dtype=np.intp)
+    changed = np.isin(codes, changed_codes)
+    gone = np.isin(codes, changed_codes[out_lengths == 0])  # (so changed)
     opens = changed.copy()
     opens[1:] &= ~(gone[1:] & gone[:-1])
     first = np.flatnonzero(opens)
     stays = np.flatnonzero(~gone)  # the end of a deletion: the next character not gone
-    after = np.append(stays, size)[np.searchsorted(stays, first)]
+    after = np.append(stays, len(text))[np.searchsorted(stays, first)]
     last = np.where(gone[first], after, first + 1)
-    return (base + first).tolist(), (base + last).tolist(), [folds[run[i]] for i in first.tolist()]
+    return first, last, out_lengths[np.searchsorted(changed_codes, codes[first])]
 
 
 def _fold_unicode(aligned: _Aligned) -> _Aligned:
@@ -264,11 +286,23 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
     characters) is one edit: 20,000 zero-width spaces are one deletion, not 20,000.
     """
     text, starts, ends = aligned
-    folds = _character_folds(text)
-    if folds is not None:
+    apart = _character_folds(text)
+    if apart is not None and len(text) >= _NUMPY_RUN:
         # The whole text at once (in numpy): thousands of short runs (accented prose, curly
-        # apostrophes) were thousands of Python steps.
-        lows, highs, outs = _fold_characters_apart(text, 0, folds)
+        # apostrophes) were thousands of Python steps. The folded text is known (_character_folds
+        # checked it): only the origins are spliced.
+        folds, whole = apart
+        first, last, out_lengths = _fold_edits(text, folds)
+        if not len(first):
+            return aligned
+        starts_array, ends_array = np.asarray(starts, dtype=np.intp), np.asarray(ends, dtype=np.intp)
+        gone = out_lengths == 0
+        origin_starts = np.where(gone, 0, starts_array[first])
+        origin_ends = np.where(gone, 0, ends_array[last - 1])
+        return (whole, *splice_origins(len(text), starts_array, ends_array, first, last, out_lengths,
+                                         origin_starts, origin_ends))
+    if apart is not None:
+        lows, highs, outs = _fold_short_run(text, 0, apart[0])
     else:
         lows, highs, outs = [], [], []
         for match in _NON_ASCII_RUN.finditer(text):
@@ -312,7 +346,8 @@ def _normalize_aligned(text: str) -> _Aligned:
         aligned = _replace(aligned, TEX_QUOTES, '"')
     if "-" in aligned[0]:
         aligned = _replace(aligned, DOUBLE_DASH, " - ")
-    aligned = _space_after(aligned, GLUED_SENTENCE)
+    if "." in aligned[0] or "?" in aligned[0] or "!" in aligned[0]:
+        aligned = _space_after(aligned, GLUED_SENTENCE)
     if "," in aligned[0]:
         aligned = _space_after(aligned, GLUED_COMMA)
     text, starts, ends = aligned
@@ -373,11 +408,11 @@ def tokens_with_offsets(text: str, normalized: str | None = None,
                 continue
             cut = size - pair.start()
             folded, starts, ends = _normalize_aligned(text[:cut])
-            collapsed = SPACE.sub(" ", folded).lstrip()
+            collapsed = collapse_spaces(folded)
             if len(collapsed) > reach and collapsed[:reach] == expected[:reach]:
                 return _located(tokens, folded, starts, ends)
     folded, starts, ends = _normalize_aligned(text)
-    if SPACE.sub(" ", folded).strip() != expected:
+    if collapse_spaces(folded) != expected:
         return [(token, 0, 0) for token in tokens]
     return _located(tokens, folded, starts, ends)
 
@@ -388,9 +423,10 @@ def _located(tokens: list[str], folded: str, starts: list, ends: list) -> list[t
     return [(token, starts[m.start()], ends[m.end() - 1]) for token, m in zip(tokens, TOKEN.finditer(folded))]
 
 
-def _occurrences(name, terms_of, tokens: list[str], wanted: dict[str, int]):
+def _occurrences(name, terms_of, tokens: list[str], wanted: dict[str, int], terms: list[str]):
     """Token ranges where the wanted terms of one block occur, in the order they occur: three
-    arrays, the term's number in ``wanted`` and the range's first and last token.
+    arrays, the term's number in ``wanted`` and the range's first and last token (``terms``: the
+    block's ``terms_of(tokens)``).
 
     Character n-grams lie inside one token each. Every other block lists its n-grams by size
     and, within a size, by position, so the i-th term with k words starts at token i; terms
@@ -400,19 +436,23 @@ def _occurrences(name, terms_of, tokens: list[str], wanted: dict[str, int]):
         in_token: dict[str, list] = {}  # a text repeats its tokens: each one's n-grams are made once
         numbers, positions = [], []
         for i, token in enumerate(tokens):
-            terms = in_token.get(token)
-            if terms is None:
-                terms = in_token[token] = [wanted[term] for term in dict.fromkeys(terms_of([token])) if term in wanted]
-            numbers += terms
-            positions += [i] * len(terms)
+            found = in_token.get(token)
+            if found is None:
+                found = in_token[token] = [wanted[term] for term in dict.fromkeys(terms_of([token])) if term in wanted]
+            numbers += found
+            positions += [i] * len(found)
         numbers = np.array(numbers, dtype=np.intp)
         first = np.array(positions, dtype=np.intp)
         return numbers, first, first
-    terms = terms_of(tokens)
     count = len(terms)
     numbers = np.fromiter(map(wanted.get, terms, repeat(-1)), np.intp, count)
     hits = np.flatnonzero(numbers >= 0)
-    sizes = np.fromiter(map(str.count, terms, repeat(" ")), np.intp, count)  # words minus one
+    # Each term's words minus one: its spaces, counted over all terms at once (str.count term by
+    # term cost half a millisecond for a thousand tokens' terms).
+    lengths = np.fromiter(map(len, terms), np.intp, count)
+    spaces_before = np.append(0, np.cumsum(_code_points("".join(terms)) == 32))
+    term_ends = np.cumsum(lengths)
+    sizes = spaces_before[term_ends] - spaces_before[term_ends - lengths]
     # A term's position is how many terms of its size precede it.
     order = np.argsort(sizes, kind="stable")
     per_size = np.bincount(sizes)
@@ -473,9 +513,10 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10, normalized: str
         normalized = normalize(text)
     located = tokens_with_offsets(text, normalized, tokens)
     tokens = [token for token, _, _ in located]
+    terms = {block.name: block.terms_of(tokens) for block in scorer.blocks}  # for the weights and the spans
     items = [
         (block, term, weight)
-        for block, weights in scorer.contributions(text, tokens).items()
+        for block, weights in scorer.contributions(text, tokens, terms).items()
         for term, weight in weights.items()
     ]
     items.sort(key=lambda item: (-abs(item[2]), item[0], item[1]))
@@ -485,10 +526,11 @@ def explain(scorer: FastScorer, text: str, top: int | None = 10, normalized: str
     wanted = defaultdict(dict)  # block -> {term: its number among the block's shown terms}
     for block, term, _ in shown:
         wanted[block].setdefault(term, len(wanted[block]))
-    token_starts = np.fromiter((start for _, start, _ in located), np.intp, len(located))
-    token_ends = np.fromiter((end for _, _, end in located), np.intp, len(located))
+    token_starts = np.array([start for _, start, _ in located], dtype=np.intp)
+    token_ends = np.array([end for _, _, end in located], dtype=np.intp)
     spans = {
-        block.name: _spans(len(wanted[block.name]), *_occurrences(block.name, block.terms_of, tokens, wanted[block.name]),
+        block.name: _spans(len(wanted[block.name]),
+                           *_occurrences(block.name, block.terms_of, tokens, wanted[block.name], terms[block.name]),
                            token_starts, token_ends)
         for block in scorer.blocks
         if wanted[block.name]

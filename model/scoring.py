@@ -69,15 +69,17 @@ class FastScorer:
             self.blocks.append(ScoringBlock(name, TERM_FUNCTIONS[name], table, vectorizer.sublinear_tf))
             offset += len(idf)
 
-    def contributions(self, text: str, tokens: list[str] | None = None) -> dict[str, dict[str, float]]:
-        """Per block, each known term's exact contribution to the logit (``tokens``: the text's, if made already)."""
+    def contributions(self, text: str, tokens: list[str] | None = None,
+                      terms: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
+        """Per block, each known term's exact contribution to the logit (``tokens``: the text's, and
+        ``terms``: each block's ``terms_of(tokens)`` by name, if made already)."""
         if tokens is None:
             tokens = tokenize(normalize(text))
         result = {}
         for name, terms_of, table, sublinear in self.blocks:
             found = {}
             squares = 0.0
-            for term, count in Counter(terms_of(tokens)).items():
+            for term, count in Counter(terms_of(tokens) if terms is None else terms[name]).items():
                 index = table.vocabulary.get(term)
                 if index is None:
                     continue

@@ -13,7 +13,9 @@ worst case found.
 from __future__ import annotations
 
 import html
+import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -146,6 +148,10 @@ def node_path(text: str, monkeypatch) -> tuple:
 @pytest.mark.parametrize("text", [
     "&amp&amp&amp", "a &lt; b &gt; c", "&notit; &notin; &not", "&#97;&#x62;&#99 d", "&#128;&#0;&#99999999999;",
     "x &nbsp y", "caf\u00e9 &eacute;", "&amp;lt;", "&ampx &AMP; &#38;", "&" * 5 + "&lt;",
+    # Repeated references (each distinct one's edit is made once), one whose replacement is its
+    # own tail ("&#59;" is ";"), references too long to remember, and unchanged ones between.
+    "&amp" * 300 + "x", "&#59;&ampx&#59;" * 40, "&#" + "0" * 60 + "65;&#x" + "0" * 60 + "41 &" + "x" * 40 + ";&lt;",
+    "&bogus; &lt; &zz &amp;" * 30, "\u2019&rsquo;&#8217;" * 20,
 ])
 def test_one_pass_of_unescaping_keeps_the_origins_of_the_pass_by_pass_path(text, monkeypatch):
     # A text settled by one pass of html.unescape takes a shortcut: same text, same origins.
@@ -186,6 +192,37 @@ def test_long_generated_texts_are_located_from_a_prefix_as_from_the_whole(pieces
     text = ("".join(pieces) * (length // len("".join(pieces)) + 1))[:length]
     text = text[: len(text) * cut // 8] + "<p class=x " + text[len(text) * cut // 8 :]  # an unclosed tag somewhere
     assert tokens_with_offsets(text) == whole_text_offsets(text)
+
+
+def test_fold_characters_is_nfkc_then_the_table():
+    # fold_characters replaces each distinct folding character by itself: the same as translate.
+    from model.text import _CHAR_FOLD, fold_characters
+
+    table = "".join(map(chr, _CHAR_FOLD))
+    for text in PIECES + [table, table[::-1] * 3, "a\u2019" * 500, "\u200b" * 300 + "\u2014x" * 50, "\ufb01\u2026" * 40]:
+        assert fold_characters(text) == unicodedata.normalize("NFKC", text).translate(_CHAR_FOLD), text
+
+
+def test_collapse_spaces_is_the_whitespace_pattern():
+    # str.split and the regex's \s must take the same characters for whitespace, every code point.
+    from model.text import collapse_spaces
+
+    assert [chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace() != bool(SPACE.match(chr(code)))] == []
+    for text in PIECES + BLANKS + [" ".join(PIECES), "\u4e2d\u6587 " * 300, " \x1c\u2028a\u3000\u00a0 b\x85 "]:
+        assert collapse_spaces(text) == SPACE.sub(" ", text).strip()
+
+
+@pytest.mark.parametrize("text", [
+    # Long enough for the whole-text fold in numpy (and its check by str.replace), or for the
+    # cluster bounds of a run with combining marks by code point.
+    "a\u2019b " * 80, "\u00e9\u2019 \u201cq\u201d" * 50, "\u200b\ufeffx\u00ad" * 60,
+    "".join(chr(0xFF21 + i) for i in range(26)) * 8,  # more distinct characters that fold than are replaced one by one
+    "\u1100\u1161" * 100 + "x y",  # Hangul jamo compose across characters: folded as one run
+    "e\u0301 " * 100, "a" + "\u0301" * 300 + " b\u0308c", "\u0627\u0644 \u0915\u093f, " * 40,
+])
+def test_long_non_ascii_texts_equal_the_reference(text):
+    assert normalize(text) == reference.normalize(text)
+    assert _normalize_aligned(text) == reference.aligned(text)
 
 
 def test_a_numeric_reference_of_thousands_of_digits_is_a_replacement_character():
