@@ -826,7 +826,7 @@ def shipped_detector_from(data_dir: Path, seed: int = 0, cap: int = FOLD_CAP) ->
 def write_params(params: dict, report: dict, seed: int = 0) -> None:
     """The fitted costs and their figures into ``model/segment_data/params.json``."""
     payload = {"params": params, "fitted_by": "python -m training.pages --evaluate --write",
-               "figures": report.get("summary"), "seed": seed}
+               "figures": report.get("summary"), "seed": seed, "page_seeds": report.get("page_seeds", [seed])}
     write_json(PARAMS_FILE, payload)
 
 
