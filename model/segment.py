@@ -33,7 +33,10 @@ the two differ most: ``split_centre``), so that an article whose every paragraph
 finds a little comment-like is still compared with the comments below it. A comment section's
 text blocks are framed by its chrome (a meta line, controls); a comment followed straight by
 another text block of the section costs ``comment_after_comment``, where an article's paragraphs
-follow one another for free.
+follow one another for free. Above the article's first paragraph (the page's first long text
+block) stand its navigation, tags and notices as well as its headline: there the article's
+chrome state gains ``top_chrome`` times how short the block is, so a short line the detector
+cannot place leans to chrome, and a headline the detector takes for text keeps its label.
 
 Context may overturn a block's own label (a short rude line inside the article stays
 editorial), but never a confident one: a block of at least ``full_evidence_words`` words whose
@@ -117,6 +120,11 @@ class SegmentParams:
     # (meta line, controls) between them: comment systems frame each comment with its own lines,
     # where an article's paragraphs follow one another.
     comment_after_comment: float = 0.0
+    # Above the article's first paragraph (the page's first long text block) a page has its
+    # navigation, tags and notices as well as the headline: the article's chrome state gains this
+    # there, times how short the block is (1 - words/full_evidence_words), so a short line the
+    # detector cannot place leans to chrome and one of strong evidence of its own keeps its label.
+    top_chrome: float = 0.0
     # HTML only: a vote of the markup (a comment container, the article's body, page furniture)
     # adds this to the states of its label.
     markup_weight: float = 2.0
@@ -206,17 +214,19 @@ _LOGIT, _WORDS, _LOG_CHROME, _LOG_NOT_CHROME, _HEADER_SHARE, _ITEM_SHARE = range
 _MARKUP = slice(6, 9)  # the markup's votes for editorial, comment, other (HTML only)
 _CENTRE = 9  # the page's median log-odds of editorial over its long text blocks
 _SPLIT = 10  # the midpoint between the article's and the comments' mean log-odds (see ``split_centre``)
-N_FEATURES = 11
+_ABOVE = 11  # 1 above the page's first long text block (the article's first paragraph), else 0
+N_FEATURES = 12
 # Blocks of at least this many words, taken for text, set the page's centre.
 CENTRE_WORDS = 8
 
 
 def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: np.ndarray | None = None,
                    markup: np.ndarray | None = None) -> np.ndarray:
-    """What decoding needs of each block (an ``(n, 10)`` array): log-odds of editorial, words,
-    log P(chrome), log P(text), the shares of header and item among the chrome kinds, the
-    markup's votes for editorial, comment and other, and the page's centre (the median log-odds
-    of its blocks of ``CENTRE_WORDS`` words or more that the detector takes for text; 0 if none).
+    """What decoding needs of each block (an ``(n, N_FEATURES)`` array): log-odds of editorial,
+    words, log P(chrome), log P(text), the shares of header and item among the chrome kinds, the
+    markup's votes for editorial, comment and other, the page's centre (the median log-odds of
+    its blocks of ``CENTRE_WORDS`` words or more that the detector takes for text; 0 if none),
+    its split centre, and whether the block stands above the first of those long text blocks.
 
     ``chrome`` is ``chrome_probabilities(blocks)``, computed here when not given; ``markup``
     comes from ``model.html_page.markup_evidence`` (none for plain text).
@@ -241,6 +251,7 @@ def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: 
     if long_text.any():
         rows[:, _CENTRE] = float(np.median(rows[long_text, _LOGIT]))
         rows[:, _SPLIT] = split_centre(rows[long_text, _LOGIT])
+        rows[: int(long_text.argmax()), _ABOVE] = 1.0
     return rows
 
 
@@ -291,6 +302,8 @@ def emissions(features: np.ndarray, params: SegmentParams) -> np.ndarray:
     scores[..., _E] = not_chrome - np.logaddexp(0.0, -z) + params.text_bonus
     scores[..., _C] = not_chrome - np.logaddexp(0.0, z) + params.text_bonus
     scores[..., _OA] = chrome - params.comment_chrome_in_article * (header + item)
+    # The page's top: short lines above the article's first paragraph lean to its chrome.
+    scores[..., _OA] += params.top_chrome * features[..., _ABOVE] * (1.0 - weight)
     scores[..., _OPENED] = opening
     scores[..., _OC] = chrome - params.header_after_comments * header
     scores[..., _C0] = scores[..., _C]
@@ -401,10 +414,18 @@ _REASONS = {
 }
 
 
-def context_reason(own: str, state: int) -> str | None:
-    """Why a block whose own label is ``own`` was labelled by hidden state ``state``, or ``None``."""
+# ... and when the block stands above the article's first paragraph, where ``top_chrome`` leans
+# short lines to the page's chrome.
+_ABOVE_REASON = "a short line above the article's first paragraph, among the page's chrome"
+
+
+def context_reason(own: str, state: int, above: bool = False) -> str | None:
+    """Why a block whose own label is ``own`` was labelled by hidden state ``state`` (``above``: the
+    block stands above the article's first paragraph), or ``None`` when the two labels agree."""
     if SEGMENT_LABELS[_STATE_CODES[state]] == own:
         return None
+    if above and int(state) == _OA:
+        return _ABOVE_REASON
     return _REASONS[(own, int(state))]
 
 
@@ -425,7 +446,7 @@ def segment_blocks(blocks: Sequence[str], p_editorial: Sequence[float], params: 
         own_label = SEGMENT_LABELS[own_code]
         block = {"label": SEGMENT_LABELS[_STATE_CODES[state]], "own": own_label,
                  "chrome": float(np.exp(row[_LOG_CHROME]))}
-        reason = context_reason(own_label, int(state))
+        reason = context_reason(own_label, int(state), bool(row[_ABOVE]) and params.top_chrome > 0)
         if reason:
             block["context"] = reason
         result.append(block)

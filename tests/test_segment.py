@@ -273,6 +273,44 @@ def test_comments_one_after_another_with_no_chrome_between_cost_more():
         ["editorial", "other", "comment", "other", "comment", "other", "comment"]
 
 
+# A line of the page's own chrome the detector has never seen: it leans to text, unsure.
+UNKNOWN_CHROME_ROW = [0.7, 0.0, 0.0, 0.3]
+
+
+def test_short_lines_above_the_first_paragraph_lean_to_chrome_under_the_top_prior():
+    # Navigation the detector cannot place above the headline; the headline (text to the detector)
+    # and everything from the first paragraph on keep their labels.
+    blocks = ["Newsletters", "Talks stall as deadline nears", PARAGRAPH, "Newsletters", PARAGRAPH]
+    probabilities = [0.55, 0.6, 0.9, 0.55, 0.9]
+    chrome = np.array([UNKNOWN_CHROME_ROW, TEXT_ROW, TEXT_ROW, UNKNOWN_CHROME_ROW, TEXT_ROW])
+    assert segment(blocks, probabilities, PARAMS, chrome) == ["editorial"] * 5
+    result = segment_blocks(blocks, probabilities, replace(PARAMS, top_chrome=1.0), chrome)
+    assert [b["label"] for b in result] == ["other", "editorial", "editorial", "editorial", "editorial"]
+    assert result[0]["own"] == "editorial"
+    assert result[0]["context"] == "a short line above the article's first paragraph, among the page's chrome"
+    assert all("context" not in b for b in result[1:])
+
+
+def test_the_top_prior_yields_to_a_short_lines_own_evidence():
+    # The same line, that the detector takes firmly for text, stays the article's at the top.
+    blocks = ["Talks stall as deadline nears", PARAGRAPH, PARAGRAPH]
+    params = replace(PARAMS, top_chrome=2.0)
+    assert segment(blocks, [0.6, 0.9, 0.9], params, rows(blocks)) == ["editorial"] * 3
+    # It leans harder on shorter lines: at this cost a one-word line the detector is as sure of
+    # as the headline above turns to chrome where the five-word headline does not.
+    shy = np.array([[0.9, 0.0, 0.0, 0.1], [0.9, 0.0, 0.0, 0.1], TEXT_ROW])
+    assert segment(["Newsletters", "Talks stall as deadline nears", PARAGRAPH], [0.6, 0.6, 0.9], params, shy) == \
+        ["other", "editorial", "editorial"]
+
+
+def test_the_blocks_above_the_first_long_text_block_are_marked():
+    blocks = ["Home", "Advertisement", PARAGRAPH, "Reply", PARAGRAPH]
+    features = block_features(blocks, [0.5, 0.5, 0.9, 0.5, 0.9], rows(blocks))
+    assert features[:, 11].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
+    # A page with no long text block has no article's first paragraph to stand above.
+    assert block_features(["Home", "Reply"], [0.5, 0.5], rows(["Home", "Reply"]))[:, 11].tolist() == [0.0, 0.0]
+
+
 def _brute_force(blocks, probabilities, params):
     scores = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     table, start = _transitions(params)
@@ -289,10 +327,11 @@ def _brute_force(blocks, probabilities, params):
 def test_viterbi_finds_the_best_path_and_batches_agree():
     rng = np.random.default_rng(0)
     vocabulary = [PARAGRAPH, COMMENT, " ".join([PARAGRAPH] * 2), "Reply", "12 Comments", "Advertisement",
-                  "A noteworthy visit", "So true!"]
+                  "A noteworthy visit", "So true!", "Newsletters"]
     params = replace(PARAMS, enter_comments=1.0, max_evidence=4.0, header_after_comments=2.0, protect=0.9,
                      enter_without_header=1.0, opening_weight=2.0, relative=0.5, header_in_opening_comments=3.0,
-                     leave_opening_comments=2.0, split_relative=0.5, comment_after_comment=1.0)
+                     leave_opening_comments=2.0, split_relative=0.5, comment_after_comment=1.0,
+                     top_chrome=1.5)
     pages = []
     for _ in range(40):
         n = int(rng.integers(1, 7))

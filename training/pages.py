@@ -1,6 +1,7 @@
 """Scraped pages built from real text and real comment-system strings: evaluate and fit the segmenter.
 
     python -m training.pages --data-dir ../shared/data --evaluate [--write] [--out figures.json]
+        [--seeds 0,1,2] [--cache .cache/pages]
 
 A page is an editorial group's paragraphs in the importer's order (an article), then a comment
 group's comments (a thread), laid out the way one comment system renders them: its section
@@ -16,7 +17,9 @@ pages are built from the other half's texts and strings, with placeholder values
 the detector never saw. The decoder's costs are fitted by coordinate ascent (from the neutral
 costs and from ``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at ``PROTECT``) on one
 fold's pages and reported on the other's (cross-fitted), against each block's own label
-(argmax). With
+(argmax). ``--seeds`` measures several sets of pages (the same classifiers and detectors), each
+cross-fitted on its own, and reports their means; ``--cache`` keeps the scored pages between runs.
+With
 ``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
 a chrome detector trained on every system and source to ``model/segment_data/chrome.json.gz``:
 rerun it after the classifier is retrained.
@@ -444,9 +447,15 @@ GRID = {
     ("relative", "split_relative"): tuple(
         (a, b) for a in (0.0, 0.25, 0.5) for b in (0.0, 0.25, 0.5, 0.75, 1.0)),
     "comment_after_comment": (0.0, 0.5, 1.0, 2.0),
+    # Last as well: the page top's lean to chrome, added after the costs above were measured.
+    "top_chrome": (0.0, 0.5, 1.0, 2.0, 3.0),
 }
 
 
+# Costs added after the others were measured: their starting values are drawn from a stream of
+# their own, so the starts of the other costs stay those they were measured with and a variant
+# is compared with the same ascents (a new cost drawn from the one stream reshuffled every start).
+LATE_COSTS = ("top_chrome",)
 # Starts drawn from the grid besides the neutral one, for each fit of the evaluation.
 FIT_RESTARTS = 4
 # Not fitted: a text block of full evidence whose own P(label) is this or more keeps its label,
@@ -496,10 +505,12 @@ def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams
         return best, best_value, best_metrics
 
     starts = [base]
-    rng = random.Random(seed)
+    rng, late_rng = random.Random(seed), random.Random(seed + 1)
     single = {k: v for k, v in grid.items() if not isinstance(k, tuple)}
     for _ in range(restarts):
-        starts.append(replace(base, **{k: float(rng.choice(v)) for k, v in sorted(single.items())}))
+        values = {k: float(rng.choice(v)) for k, v in sorted(single.items()) if k not in LATE_COSTS}
+        values.update({k: float(late_rng.choice(v)) for k, v in sorted(single.items()) if k in LATE_COSTS})
+        starts.append(replace(base, **values))
     results = [ascend(start) for start in starts]
     best, _value, metrics = max(results, key=lambda r: r[1])
     return best, metrics
@@ -517,29 +528,162 @@ def fold_models(fold: Fold, records: Sequence[Record], strings: Sequence[ChromeS
 
 
 def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
-               pages: int, seed: int) -> list[Page]:
-    """Pages from the fold's other side: its texts, its systems' strings, the other pool's names."""
+               pages: int, seed: int, page_seed: int | None = None) -> list[Page]:
+    """Pages from the fold's other side: its texts, its systems' strings, the other pool's names.
+
+    ``page_seed`` (``seed`` when not given) draws the pages and their names, so more page sets
+    can be measured with the same classifier and detector."""
+    page_seed = seed if page_seed is None else page_seed
     test = [r for r in records if r.source in fold.test_sources]
     test_strings = [s for s in strings if s.system in fold.test_systems]
-    return build_pages(test, pages, test_strings, seed=seed + 1, order=order, pool="b",
-                       names=corpus_names(test, "b", seed))
+    return build_pages(test, pages, test_strings, seed=page_seed + 1, order=order, pool="b",
+                       names=corpus_names(test, "b", page_seed))
+
+
+@dataclass(frozen=True)
+class ScoredPages:
+    """Pages and what the decoder reads of their blocks: each distinct block's P(editorial) and
+    chrome probabilities (what the evaluation caches; the decoder's features are made from them)."""
+
+    pages: tuple[Page, ...]
+    probability: dict[str, float]
+    chrome: dict[str, np.ndarray]
+
+    @classmethod
+    def score(cls, pages: Sequence[Page], probability: Callable[[str], float],
+              detector: ChromeDetector) -> "ScoredPages":
+        distinct = sorted({b for page in pages for b in page.blocks})
+        rows = detector.probabilities(distinct) if distinct else []
+        return cls(tuple(pages), dict(zip(distinct, (float(probability(b)) for b in distinct))),
+                   dict(zip(distinct, (np.asarray(row, dtype=float) for row in rows))))
+
+    def plain(self) -> dict:
+        """Builtins and arrays only (what the cache pickles: no class of this module, which may run as ``__main__``)."""
+        return {"pages": [asdict(page) for page in self.pages], "probability": self.probability, "chrome": self.chrome}
+
+    @classmethod
+    def from_plain(cls, value: dict) -> "ScoredPages":
+        pages = tuple(Page(**{k: tuple(v) if isinstance(v, list) else v for k, v in page.items()})
+                      for page in value["pages"])
+        return cls(pages, value["probability"], value["chrome"])
+
+    def batch(self) -> PageBatch:
+        """The pages as a ``PageBatch`` (block features made now, by today's ``block_features``)."""
+        return PageBatch.of(list(self.pages), self.probability, _KnownRows(self.chrome))
+
+
+class _KnownRows:
+    """A detector's rows looked up rather than computed (``PageBatch.of`` asks for them)."""
+
+    def __init__(self, rows: dict[str, np.ndarray]):
+        self.rows = rows
+
+    def probabilities(self, lines: Sequence[str]) -> np.ndarray:
+        return np.array([self.rows[line] for line in lines])
+
+
+def fold_scored(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
+                pages: int, seed: int, page_seeds: Sequence[int] = ()) -> list[ScoredPages]:
+    """Train on the fold's one side; build and score pages from its other side, one set for each
+    of ``page_seeds`` (``seed`` alone when empty)."""
+    scorer, detector = fold_models(fold, records, strings, seed)
+    return [ScoredPages.score(fold_pages(fold, records, order, strings, pages, seed, s), scorer.probability, detector)
+            for s in (page_seeds or (seed,))]
 
 
 def fold_batch(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
                pages: int, seed: int) -> tuple[list[Page], PageBatch]:
     """Train on the fold's one side, build and score pages from its other side."""
-    scorer, detector = fold_models(fold, records, strings, seed)
-    built = fold_pages(fold, records, order, strings, pages, seed)
-    return built, PageBatch.of(built, scorer.probability, detector)
+    scored = fold_scored(fold, records, order, strings, pages, seed)[0]
+    return list(scored.pages), scored.batch()
 
 
-# The seed page beside the data folder, and its true labels: every fit must keep it right.
+# --- A cache of scored pages -------------------------------------------------------------------
+# Training the folds' classifiers and detectors takes most of the evaluation's time; what the
+# decoder needs of them is a few numbers a block. ``--cache DIR`` keeps them, under a key made of
+# the run's settings, the data folder's files (names, sizes, times) and the code and strings that
+# make them: a change to any of these misses the cache.
+
+_CACHE_FILES = ("model/chrome.py", "model/features.py", "model/text.py", "model/scoring.py",
+                "model/segment_data/strings.tsv", "training/data.py", "training/records.py")
+
+
+def _cache_key(data_dir: Path, settings: dict) -> str:
+    import hashlib
+    import inspect
+
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    root = Path(__file__).resolve().parent.parent
+    for name in _CACHE_FILES:
+        path = root / name
+        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b""))
+    for function in (_is_heading, _pick, assemble_page, threads, _window, build_pages, halves, make_folds,
+                     load_records, cap_groups, text_lines, corpus_names, train_detector, train_classifier,
+                     fold_models, fold_pages, seed_scored, shipped_detector_from):
+        digest.update(inspect.getsource(function).encode())
+    data_dir = Path(data_dir).resolve()
+    digest.update(str(data_dir).encode())
+    for folder, dirs, files in sorted(os.walk(data_dir)):
+        dirs.sort()
+        for name in sorted(files):
+            stat = (Path(folder) / name).stat()
+            digest.update(f"{folder}/{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _cache_get(cache: Path | None, key: str) -> ScoredPages | None:
+    import pickle
+
+    path = cache / f"{key}.pkl" if cache else None
+    if path is None or not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return ScoredPages.from_plain(pickle.load(handle))
+
+
+def _cache_put(cache: Path | None, key: str, value: ScoredPages) -> None:
+    import pickle
+
+    if cache is None:
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    with atomic_open(cache / f"{key}.pkl", "wb") as handle:
+        pickle.dump(value.plain(), handle)
+
+
+# The seed page beside the data folder, and its true labels: every fit must keep it right (and
+# the page from each of its subheadings on: ``headline_slices``).
 SEED_PAGE = Path("examples") / "scraped-page-article-and-comment.txt"
 SEED_LABELS = (EDITORIAL,) * 15 + (COMMENT, OTHER)
 
 
 def seed_batch(data_dir: Path, detector: ChromeDetector) -> PageBatch | None:
-    """The seed page scored by the shipped classifier and ``detector``, or None when it is absent.
+    """The pages every fit must keep right (``keep_pages``), scored by the shipped classifier and
+    ``detector``, or None when the seed page is absent."""
+    scored = seed_scored(data_dir, detector)
+    return None if scored is None else keep_batch(scored)
+
+
+def headline_slices(page: Page) -> list[Page]:
+    """The page, then the page from each of its article's headings on (a short line with no
+    final stop, ``_is_heading``): a heading that opens a page stands above its first paragraph
+    where a headline does, and stays editorial. The built pages seldom have a headline (few
+    articles' paragraphs include one), so without these the fit could take every short line
+    above the first paragraph for chrome at no cost."""
+    slices = [page]
+    for index, (block, label) in enumerate(zip(page.blocks, page.labels)):
+        if index and label == EDITORIAL and _is_heading(block):
+            slices.append(Page(page.blocks[index:], page.labels[index:]))
+    return slices
+
+
+def keep_batch(scored: "ScoredPages") -> PageBatch:
+    """The seed page and its ``headline_slices`` as one batch."""
+    return ScoredPages(tuple(headline_slices(scored.pages[0])), scored.probability, scored.chrome).batch()
+
+
+def seed_scored(data_dir: Path, detector: ChromeDetector) -> ScoredPages | None:
+    """The seed page's blocks scored by the shipped classifier and ``detector`` (see ``seed_batch``).
 
     Scored with the artifact's own pipeline rather than ``model.classifier.Classifier``, whose
     start-up check reads the shipped chrome detector: the file this command may be replacing
@@ -554,40 +698,105 @@ def seed_batch(data_dir: Path, detector: ChromeDetector) -> PageBatch | None:
     blocks = tuple(b for _s, _e, b in split_blocks(path.read_text(encoding="utf-8")))
     if len(blocks) != len(SEED_LABELS):
         return None
-    return PageBatch.of([Page(blocks, SEED_LABELS)], FastScorer(load().classifier).probability, detector)
+    return ScoredPages.score([Page(blocks, SEED_LABELS)], FastScorer(load().classifier).probability, detector)
 
 
 def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = FOLD_CAP, jobs: int = 2,
-                   say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None) -> dict:
+                   say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None,
+                   page_seeds: Sequence[int] = (), cache: Path | None = None, grid: dict | None = None) -> dict:
     """The out-of-vocabulary, out-of-source figures, and the costs fitted on both folds' pages
-    (every fit keeping the pages of ``keep`` right)."""
+    (every fit keeping the pages of ``keep`` right).
+
+    With several ``page_seeds``, each set of pages is cross-fitted on its own (the classifier and
+    detector of a fold are the same for all) and a fold's figures are the means over the sets: the
+    cost fit ends at one of several local optima, and one set of pages measures it with that noise.
+    The costs are then fitted on every set's pages of both folds together. ``cache``: a folder
+    where the scored pages are kept between runs (see ``_cache_key``)."""
     from joblib import Parallel, delayed
 
+    page_seeds = tuple(page_seeds) or (seed,)
+    grid = GRID if grid is None else grid
     strings = load_strings()
     records, order = load_records(data_dir, cap=cap, seed=seed)
     folds = make_folds(records, strings)
-    say(f"{len(records)} records, {len(strings)} strings of {len(systems(strings))} systems; training two folds ...")
-    results = Parallel(n_jobs=jobs)(delayed(fold_batch)(f, records, order, strings, pages, seed) for f in folds)
-    batches = [batch for _pages, batch in results]
-    report = {"folds": [], "seed": seed, "pages_per_fold": pages, "cap_per_source": cap}
+    say(f"{len(records)} records, {len(strings)} strings of {len(systems(strings))} systems")
+    keys = [[_cache_key(data_dir, {"fold": f.name, "pages": pages, "seed": seed, "cap": cap, "page_seed": s})
+             for s in page_seeds] for f in folds]
+    scored = [[_cache_get(cache, key) for key in fold_keys] for fold_keys in keys]
+    missing = [i for i, fold_scored_pages in enumerate(scored) if any(x is None for x in fold_scored_pages)]
+    if missing:
+        say(f"training {len(missing)} fold(s) ...")
+        computed = Parallel(n_jobs=min(jobs, len(missing)))(
+            delayed(fold_scored)(folds[i], records, order, strings, pages, seed, page_seeds) for i in missing)
+        for i, sets in zip(missing, computed):
+            scored[i] = sets
+            for key, value in zip(keys[i], sets):
+                _cache_put(cache, key, value)
+    else:
+        say("scored pages from the cache")
+    # batches[set][fold]
+    batches = [[scored[f][k].batch() for f in range(len(folds))] for k in range(len(page_seeds))]
+    report = {"folds": [], "seed": seed, "page_seeds": list(page_seeds), "pages_per_fold": pages, "cap_per_source": cap}
     say("fitting costs on each fold, reporting on the other ...")
-    for index, (fold, batch) in enumerate(zip(folds, batches)):
-        other = batches[1 - index]
-        params, _fitted = fit(other, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
-        report["folds"].append({
-            "fold": asdict(fold),
-            "params_fitted_on_other_fold": asdict(params),
-            "segment": evaluate(batch, batch.segment(params)),
-            "argmax": evaluate(batch, batch.argmax(params)),
-            "overturns": overturns(batch, params),
-        })
-    pooled = PageBatch.concat(batches)
-    params, fitted = fit(pooled, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+    by_set = []
+    for page_seed, set_batches in zip(page_seeds, batches):
+        entries = []
+        for index, (fold, batch) in enumerate(zip(folds, set_batches)):
+            other = set_batches[1 - index]
+            params, _fitted = fit(other, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+            entries.append({
+                "fold": asdict(fold),
+                "params_fitted_on_other_fold": asdict(params),
+                "segment": evaluate(batch, batch.segment(params)),
+                "argmax": evaluate(batch, batch.argmax(params)),
+                "overturns": overturns(batch, params),
+            })
+        by_set.append({"page_seed": page_seed, "folds": entries})
+    if len(by_set) == 1:
+        report["folds"] = by_set[0]["folds"]
+    else:
+        for set_entry in by_set:
+            set_entry["summary"] = summary(set_entry)
+        report["by_page_seed"] = by_set
+        for index, fold in enumerate(folds):
+            entries = [set_entry["folds"][index] for set_entry in by_set]
+            report["folds"].append({
+                "fold": asdict(fold),
+                "params_fitted_on_other_fold": [e["params_fitted_on_other_fold"] for e in entries],
+                "segment": mean_metrics([e["segment"] for e in entries]),
+                "argmax": mean_metrics([e["argmax"] for e in entries]),
+            })
+    pooled = PageBatch.concat([batch for set_batches in batches for batch in set_batches])
+    params, fitted = fit(pooled, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
     report["params"] = asdict(params)
     report["fit_on_both_folds"] = fitted
     report["overturns_on_both_folds"] = overturns(pooled, params)
     report["summary"] = summary(report)
     return report
+
+
+def mean_metrics(runs: Sequence[dict]) -> dict:
+    """``evaluate``'s figures averaged over runs of equal size (pages and blocks summed)."""
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return round(float(np.mean(values)), 4) if values else None
+
+    labels = sorted({label for run in runs for label in run["per_label"]}, key=SEGMENT_LABELS.index)
+    return {
+        "pages": sum(run["pages"] for run in runs),
+        "blocks": sum(run["blocks"] for run in runs),
+        "block_accuracy": mean(run["block_accuracy"] for run in runs),
+        "boundary_exact": mean(run["boundary_exact"] for run in runs),
+        "per_label": {
+            label: {
+                "precision": mean(run["per_label"].get(label, {}).get("precision") for run in runs),
+                "recall": mean(run["per_label"].get(label, {}).get("recall") for run in runs),
+                "blocks": sum(run["per_label"].get(label, {}).get("blocks", 0) for run in runs),
+            }
+            for label in labels
+        },
+        "runs": len(runs),
+    }
 
 
 def summary(report: dict) -> dict:
@@ -617,7 +826,7 @@ def shipped_detector_from(data_dir: Path, seed: int = 0, cap: int = FOLD_CAP) ->
 def write_params(params: dict, report: dict, seed: int = 0) -> None:
     """The fitted costs and their figures into ``model/segment_data/params.json``."""
     payload = {"params": params, "fitted_by": "python -m training.pages --evaluate --write",
-               "figures": report.get("summary"), "seed": seed}
+               "figures": report.get("summary"), "seed": seed, "page_seeds": report.get("page_seeds", [seed])}
     write_json(PARAMS_FILE, payload)
 
 
@@ -679,6 +888,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pages", type=int, default=400, help="pages per fold")
     parser.add_argument("--cap", type=int, default=FOLD_CAP, help="records per source")
     parser.add_argument("--seed", type=int, default=0, help="seed of the caps, the detector and the pages")
+    parser.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",") if x.strip()],
+                        help="seeds of the pages, comma-separated (e.g. 0,1,2): each set is cross-fitted on "
+                             "its own and the figures are their means; the classifier and detector are those "
+                             "of --seed (default: --seed alone)")
+    parser.add_argument("--cache", type=Path,
+                        help="keep the scored pages in this folder and reuse them while data, code and "
+                             "settings are unchanged (e.g. .cache/pages)")
     parser.add_argument("--jobs", type=int, default=2, help="folds trained in parallel")
     parser.add_argument("--write", action="store_true",
                         help="write the fitted costs and the shipped chrome detector into model/segment_data")
@@ -700,13 +916,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir is None:
         raise SystemExit(f"no data folder: give --data-dir or set {DATA_SETTING}")
     started = time.perf_counter()
-    say("training the chrome detector on every system and source ...")
-    detector = shipped_detector_from(args.data_dir, seed=args.seed, cap=args.cap)
-    keep = seed_batch(args.data_dir, detector)
+    page_seeds = tuple(args.seeds or (args.seed,))
+    # The seed page, scored by the shipped classifier and a detector of every system: cached too,
+    # unless the detector is to be written.
+    from model.artifact import CARD_FILE, DEFAULT_DIR
+
+    card = DEFAULT_DIR / CARD_FILE
+    keep_key = _cache_key(args.data_dir, {"seed page": str(SEED_PAGE), "seed": args.seed, "cap": args.cap,
+                                          "card": card.read_text(encoding="utf-8") if card.is_file() else ""})
+    scored = None if args.write else _cache_get(args.cache, keep_key)
+    detector = None
+    if scored is None:
+        say("training the chrome detector on every system and source ...")
+        detector = shipped_detector_from(args.data_dir, seed=args.seed, cap=args.cap)
+        scored = seed_scored(args.data_dir, detector)
+        if scored is not None:
+            _cache_put(args.cache, keep_key, scored)
+    keep = None if scored is None else keep_batch(scored)
     if keep is None:
         say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
     report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
-                            keep=keep)
+                            keep=keep, page_seeds=page_seeds, cache=args.cache)
+    for set_entry in report.get("by_page_seed", []):
+        for fold in set_entry["folds"]:
+            print(format_metrics(f"  pages {set_entry['page_seed']} {fold['fold']['name']}", fold["segment"]))
     for fold in report["folds"]:
         f = fold["fold"]
         print(f"fold {f['name']}: trained on systems {', '.join(f['train_systems'])}; "
@@ -719,7 +952,7 @@ def main(argv: list[str] | None = None) -> int:
           + json.dumps(report["overturns_on_both_folds"]))
     print("params " + json.dumps(report["params"]))
     if args.write:
-        detector.save()
+        detector.save()  # never None with --write: the cache is not read for it
         write_params(report["params"], report, seed=args.seed)
         print(f"wrote {PARAMS_FILE.name} and the chrome detector")
     if args.out:
