@@ -3,7 +3,10 @@
 A version is a ``ModelBundle``: the classifier pipeline, the optional comment-kind pipeline, the
 fitted page-segmentation parameters and the model card. ``save`` writes the pipelines to
 ``classifier-<version>.joblib`` and the card to ``card.json``; ``load`` reads them back as a
-bundle. joblib runs code when it loads a file, so nothing is loaded unless its sha256 matches the
+bundle. The file is joblib's, holding the pipelines pickled by the standard pickler (``PICKLED``):
+joblib reads a file with a pickler written in Python, which took 1.3 s over the vocabularies'
+235,000 strings, where the C unpickler takes about 0.1 s. Older files, the pipelines pickled by
+joblib itself, still load. joblib runs code when it loads a file, so nothing is loaded unless its sha256 matches the
 card and the card's scikit-learn version is the installed one. The card is written last and names
 its artifact file, so a reader always sees a complete, matching pair: a crash mid-save leaves
 the previous pair in force.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from model.atomic import atomic_open, write_atomically
 from model.segment import SegmentParams
 
 CARD_FILE = "card.json"
+# The artifact file's one key when it holds the pipelines as standard pickle bytes (see above).
+PICKLED = "pickled"
 DEFAULT_DIR = Path(__file__).resolve().parent
 
 
@@ -95,7 +101,7 @@ def save(bundle: ModelBundle, card: dict, directory: Path = DEFAULT_DIR) -> dict
     version = card["version"]
     path = directory / f"classifier-{version}.joblib"
     with atomic_open(path, "wb") as handle:
-        joblib.dump(bundle.artifact(), handle, compress=3)
+        joblib.dump({PICKLED: pickle.dumps(bundle.artifact(), protocol=5)}, handle, compress=3)
     card = {
         **card,
         "artifact": {
@@ -162,4 +168,7 @@ def load(directory: Path = DEFAULT_DIR) -> ModelBundle:
             f"the model was trained with scikit-learn {trained_with} but {sklearn.__version__} is "
             f"installed: install scikit-learn=={trained_with} (pip install -e .) or retrain with 'make train'"
         )
-    return ModelBundle.of(joblib.load(io.BytesIO(data)), card)
+    held = joblib.load(io.BytesIO(data))
+    if isinstance(held, dict) and set(held) == {PICKLED}:
+        held = pickle.loads(held[PICKLED])  # verified bytes, as joblib's are (see the module's doc)
+    return ModelBundle.of(held, card)
