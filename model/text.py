@@ -421,6 +421,16 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
+def _space_after_glued_sentences(text: str) -> str:
+    """``GLUED_SENTENCE.sub(r"\\1 ", text)``: a template replacement is expanded in Python for
+    each match (6,666 glued "Mr." in 20,000 characters took 10 ms); split and join are in C."""
+    parts = GLUED_SENTENCE.split(text)
+    if len(parts) == 1:
+        return text
+    parts[1::2] = [punctuation + " " for punctuation in parts[1::2]]
+    return "".join(parts)
+
+
 def normalize(text: str) -> str:
     """Fold typography, markup and spacing so that only the writing itself remains."""
     # Each step is skipped when its pattern cannot occur, so plain ASCII prose, the common
@@ -442,7 +452,7 @@ def normalize(text: str) -> str:
     if "-" in text:
         text = DOUBLE_DASH.sub(" - ", text)
     if "." in text or "?" in text or "!" in text:
-        text = GLUED_SENTENCE.sub(r"\1 ", text)
+        text = _space_after_glued_sentences(text)
     if "," in text:
         text = GLUED_COMMA.sub(", ", text)
     return collapse_spaces(text)

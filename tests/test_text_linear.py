@@ -174,6 +174,47 @@ def whole_text_offsets(text: str) -> list:
     return _located(tokenize(expected), folded, starts, ends)
 
 
+def _aligned_lists(text: str) -> tuple:
+    folded, starts, ends = _normalize_aligned(text)
+    return folded, list(map(int, starts)), list(map(int, ends))
+
+
+def _cjk_with_marks(count: int, seed: int) -> str:
+    import random
+
+    rng = random.Random(seed)
+    return " ".join(chr(rng.randint(0x4E00, 0x9FFF)) + rng.choice(["", "", "\u0301", "\u0308\u0301"])
+                    for _ in range(count))
+
+
+@pytest.mark.parametrize("text", [
+    "\u0301 " * 3000, "a\u0301" * 3000, " \u0301\u0302" * 2000, "e\u0301 \u2019 " * 1000,
+    _cjk_with_marks(2000, 1), _cjk_with_marks(2000, 2) + " \u1100\u1161" * 50,  # jamo compose across clusters
+    "\u1100\u1161\u0301 " * 1000, "\uff76\uff9e\u0301 " * 1000, "x" * 40 + "\u0301" * 30 + " " + "\u0915\u094d\u0937\u0301 " * 800,
+    "\u200b\u0301\u200b" * 1000, "\ufb01\u0301\u2460 " * 900,
+])
+def test_long_texts_with_combining_marks_fold_as_run_by_run(monkeypatch, text):
+    # Past _GROUPED_RUNS_CHARS a text with combining marks is folded cluster by cluster over the
+    # whole text (or its equal runs together): the origins must be those of folding run by run.
+    import model.explain
+
+    fast = _aligned_lists(text)
+    monkeypatch.setattr(model.explain, "_GROUPED_RUNS_CHARS", 10**9)
+    assert fast == _aligned_lists(text)
+    assert SPACE.sub(" ", fast[0]).strip() == normalize(text)
+
+
+def test_equal_runs_are_folded_together_as_one_by_one(monkeypatch):
+    # The fallback when clusters do not fold apart (jamo compose): equal runs folded once, moved.
+    import model.explain
+
+    text = " \u1100\u1161\u0301" * 500 + _cjk_with_marks(300, 3)
+    monkeypatch.setattr(model.explain, "_fold_clusters", lambda text: None)
+    grouped = _aligned_lists(text)
+    monkeypatch.setattr(model.explain, "_GROUPED_RUNS_CHARS", 10**9)
+    assert grouped == _aligned_lists(text)
+
+
 LONG_PIECES = ["word ", "Name ", "a,", "?", "&amp;", "&#38;", "<p ", "<br>", " - ", "--", "  ", "\n", "\u200b", "e\u0301",
                "\u201cq\u201d ", "``x'' ", "ABSOLUTELY ", "1.5 ", "said.The ", "yes,but ", "&", "<", ">", "&#9999999999;"]
 
