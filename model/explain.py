@@ -328,11 +328,11 @@ def _fold_each(characters) -> dict[str, str]:
     return {**dict(zip(others, folded)), **{character: _fold_character(character) for character in marks}}
 
 
-def _fold_clusters(text: str) -> tuple[list, list, list] | None:
+def _fold_clusters(text: str) -> tuple[list, list, list, str] | None:
     """The edits of ``_fold_run`` over every non-ASCII run of ``text`` (which has combining marks),
     made over the whole text at once: each cluster (a character and the marks after it) folded by
-    itself. None when that is not ``fold_characters(text)`` (composition across clusters, as
-    Hangul jamo do), for ``_fold_runs_grouped`` to fold run by run.
+    itself; and the folded text. None when that is not ``fold_characters(text)`` (composition
+    across clusters, as Hangul jamo do), for ``_fold_runs_grouped`` to fold run by run.
 
     Thousands of distinct runs (CJK characters between spaces, each with a mark) took 125 ms one
     run at a time; a run's edits are the edits of its clusters, so the result is the same.
@@ -371,9 +371,10 @@ def _fold_clusters(text: str) -> tuple[list, list, list] | None:
     pieces = [None] * (2 * len(outs) + 1)
     pieces[0::2] = [text[a:b] for a, b in zip([0, *highs], [*lows, len(text)])]
     pieces[1::2] = outs
-    if "".join(pieces) != fold_characters(text):
+    folded = "".join(pieces)
+    if folded != fold_characters(text):
         return None
-    return lows, highs, outs
+    return lows, highs, outs, folded
 
 
 def _fold_runs_grouped(text: str) -> tuple[list, list, list]:
@@ -440,10 +441,15 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
         origin_ends = np.where(gone, 0, ends_array[last - 1])
         return (whole, *splice_origins(len(text), starts_array, ends_array, first, last, out_lengths,
                                          origin_starts, origin_ends))
+    folded = None  # the folded text, when known already
     if apart is not None:
         lows, highs, outs = _fold_short_run(text, 0, apart[0])
     elif len(text) >= _GROUPED_RUNS_CHARS:
-        lows, highs, outs = _fold_clusters(text) or _fold_runs_grouped(text)
+        clustered = _fold_clusters(text)
+        if clustered is not None:
+            lows, highs, outs, folded = clustered
+        else:
+            lows, highs, outs = _fold_runs_grouped(text)
     else:
         lows, highs, outs = [], [], []
         for match in _NON_ASCII_RUN.finditer(text):
@@ -466,7 +472,7 @@ def _fold_unicode(aligned: _Aligned) -> _Aligned:
     starts_array, ends_array = np.asarray(starts, dtype=np.intp), np.asarray(ends, dtype=np.intp)
     origin_starts = np.where(gone, 0, starts_array[low])
     origin_ends = np.where(gone, 0, ends_array[high - 1])
-    return _splice_arrays((text, starts_array, ends_array), low, high, outs, origin_starts, origin_ends)
+    return _splice_arrays((text, starts_array, ends_array), low, high, outs, origin_starts, origin_ends, folded)
 
 
 def _normalize_aligned(text: str) -> _Aligned:
