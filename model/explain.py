@@ -271,7 +271,11 @@ def _character_folds(text: str, whole: str | None = None) -> tuple[dict, str] | 
 
 def _code_points(text: str):
     """``text``'s code points as a numpy array (lone surrogates included)."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # A one-element numpy string array holds them (UCS-4) as they are: encoding with
+    # "surrogatepass" called its handler for each lone surrogate (18 ms for 20,000 of them).
+    if not text:
+        return np.zeros(0, dtype=np.uint32)
+    return np.array([text]).view(np.uint32)
 
 
 def _distinct_characters(text: str):

@@ -18,6 +18,7 @@ import time
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -202,6 +203,18 @@ def test_long_texts_with_combining_marks_fold_as_run_by_run(monkeypatch, text):
     monkeypatch.setattr(model.explain, "_GROUPED_RUNS_CHARS", 10**9)
     assert fast == _aligned_lists(text)
     assert SPACE.sub(" ", fast[0]).strip() == normalize(text)
+
+
+@pytest.mark.parametrize("text", ["", "a", "\x00", "a\x00\x00", "\ud83d" * 3, "\ud83d\ude00", "\U0001F600\udfff\x00",
+                                  "\uffff\U0010ffff", "e\u0301\u4e2d"])
+def test_code_points_keep_lone_surrogates_and_trailing_nuls(text):
+    # Read from a numpy string array (20,000 lone surrogates, which a JSON body can carry as
+    # escapes, took 18 ms to encode with "surrogatepass"): the same code points as that encoding.
+    from model.explain import _code_points
+
+    got = _code_points(text)
+    assert got.dtype == np.uint32
+    assert got.tolist() == [ord(character) for character in text]
 
 
 def test_equal_runs_are_folded_together_as_one_by_one(monkeypatch):
