@@ -281,3 +281,22 @@ def test_logits_one_equals_the_numpy_sums_bit_for_bit(tiny_classifier, blocks):
         for text in cases:
             tokens = tokenize(normalize(text))
             assert scorer.logits_one(tokens).tolist() == _reference_logits_one(scorer, tokens).tolist(), text
+
+
+def test_style_terms_through_the_bounded_caches_equal_the_uncached_terms():
+    """The shape cache answers as ``_shape`` itself, and stays within its size when it fills."""
+    from model.features import _BoundedCache, _shape
+
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES + UNSEEN + REPEATS
+    from model.text import normalize, tokenize
+
+    for text in texts:
+        tokens = tokenize(normalize(text))
+        shapes = [_shape(t) for t in tokens]
+        expected = shapes + [" ".join(p) for p in zip(shapes, shapes[1:])] + [
+            " ".join(p) for p in zip(shapes, shapes[1:], shapes[2:])]
+        assert style_terms(tokens)[: len(expected)] == expected
+    small = _BoundedCache(_shape, 3)
+    tokens = [t for text in texts for t in tokenize(normalize(text))]
+    assert [small[t] for t in tokens] == [_shape(t) for t in tokens]
+    assert len(small) <= 3
