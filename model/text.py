@@ -72,6 +72,8 @@ SPACE = re.compile(r"\s+")
 DOUBLE_DASH_HINT = re.compile(r"\s-\s")
 GLUED_SENTENCE_HINT = re.compile(r"[.?!][A-Z]")
 GLUED_COMMA_HINT = re.compile(r",[a-z]")
+# Above this many stops a text goes straight to ``GLUED_SENTENCE`` (as it did before the hint).
+_HINTED_STOPS = 64
 # The pattern html.unescape applies (a reference never contains a second "&").
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 _NUMERIC_REF = re.compile(r"&#([xX]?)0*([0-9a-fA-F]*)(;?)")
@@ -450,7 +452,9 @@ def normalize(text: str) -> str:
     # for first, many times faster, and most prose has none.
     if "--" in text or ("-" in text and DOUBLE_DASH_HINT.search(text)):
         text = DOUBLE_DASH.sub(" - ", text)
-    if GLUED_SENTENCE_HINT.search(text):
+    # The sentence hint tries a match at every stop: with many stops the pattern itself is no dearer.
+    stops = text.count(".") + text.count("?") + text.count("!")
+    if stops > _HINTED_STOPS or (stops and GLUED_SENTENCE_HINT.search(text)):
         text = GLUED_SENTENCE.sub(r"\1 ", text)
     if GLUED_COMMA_HINT.search(text):
         text = GLUED_COMMA.sub(", ", text)

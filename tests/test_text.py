@@ -89,7 +89,7 @@ def test_normalize_skips_a_pattern_only_when_its_hint_is_absent():
     around = [chr(code) for code in range(128)] + ["\u00a0", "\u2003", "\u3000", "\u00e9", "\u00c9", "\u2019"]
     checks = (  # (pattern, whether normalize runs it, middles to try)
         (DOUBLE_DASH, lambda text: "--" in text or DOUBLE_DASH_HINT.search(text), ("-", "--", " - ", "\t-\n", "---")),
-        (GLUED_SENTENCE, GLUED_SENTENCE_HINT.search, (".", "?", "!", "?!.")),
+        (GLUED_SENTENCE, GLUED_SENTENCE_HINT.search, (".", "?", "!", "?!.", "." * 70 + "?")),
         (GLUED_COMMA, GLUED_COMMA_HINT.search, (",", ",,")),
     )
     for pattern, runs, middles in checks:
