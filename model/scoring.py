@@ -288,8 +288,10 @@ class BatchScorer:
         terms are counted in C (``Counter``) and looked up, all pipelines' figures of every term
         gathered in one read of ``single_table`` (a row per term, one cache line), multiplied by
         their tf factors (``tf_factors``) only when a term repeats, and each block's sums taken at
-        once with ``numpy.add.reduceat`` (the same pairwise sums, in the same order, as ``logits``);
-        the few quotients and the logits are plain floats."""
+        once with ``numpy.add.reduceat`` (numpy's pairwise sums, in the order this method always
+        took them: the figures are those of the former (pipeline, row) arrays bit for bit, which
+        ``logits`` for a batch equals up to the order of additions); the few quotients and the
+        logits are plain floats."""
         if self.sublinear is not None:
             return self.logits([tokens])[:, 0]
         maps, values, starts, offsets = [], [], [], []
