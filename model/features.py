@@ -8,7 +8,6 @@ the very same terms, so their probabilities agree.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
 import numpy as np
@@ -68,13 +67,30 @@ def _shape(token: str) -> str:
     return "w"
 
 
+class _BoundedCache(dict):
+    """``function``'s answers by argument, kept until there are ``size`` of them (then emptied):
+    a hit is a plain dict look-up in C, which ``functools.lru_cache`` takes twice as long for."""
+
+    def __init__(self, function, size: int):
+        super().__init__()
+        self.function = function
+        self.size = size
+
+    def __missing__(self, key):
+        value = self.function(key)
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = value
+        return value
+
+
 # Both depend on the token alone and a few thousand tokens make most text, so their answers are
 # kept (a bounded cache: the tokens are the users'). A shape starts with a letter or digit
 # exactly when its token does: it is the token itself, or "w" for one that starts with a letter.
 # Only texts whose tokens are all short go through the caches: a cache bounded in entries is not
 # bounded in bytes when its keys are users' tokens of thousands of characters.
-_shape_of = functools.lru_cache(maxsize=65_536)(_shape)
-_starts_alnum = functools.lru_cache(maxsize=4_096)(lambda shape: shape[0].isalnum())
+_shape_of = _BoundedCache(_shape, 65_536).__getitem__
+_starts_alnum = _BoundedCache(lambda shape: shape[0].isalnum(), 4_096).__getitem__
 _CACHED_TOKEN_CHARS = 40
 
 
@@ -93,7 +109,11 @@ def style_terms(tokens: list[str]) -> list[str]:
     terms = list(shapes)
     terms.extend(map(_join, zip(shapes, shapes[1:])))
     terms.extend(map(_join, zip(shapes, shapes[1:], shapes[2:])))
-    bucket = next((b for b in _LENGTH_BUCKETS if words <= b), "more")
+    for bucket in _LENGTH_BUCKETS:
+        if words <= bucket:
+            break
+    else:
+        bucket = "more"
     terms.append(f"<len {bucket}>")
     if not tokens or tokens[-1] not in (".", "!", "?", '"', ")"):
         terms.append("<open end>")

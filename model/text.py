@@ -66,6 +66,14 @@ GLUED_SENTENCE = re.compile(r"(?<=[a-z\)])([.?!]+)(?=[A-Z])")
 # "yes,but": a comma with no space between two lowercase words (digits like 1,000 are left alone).
 GLUED_COMMA = re.compile(r"(?<=[a-z]),(?=[a-z])")
 SPACE = re.compile(r"\s+")
+# What a match of each of the three patterns above holds, found without a look-around: a dash
+# with whitespace on both sides (a match without "--" is ``\s+-\s+``), a full stop, question or
+# exclamation mark before a capital letter, and a comma before a lowercase letter.
+DOUBLE_DASH_HINT = re.compile(r"\s-\s")
+GLUED_SENTENCE_HINT = re.compile(r"[.?!][A-Z]")
+GLUED_COMMA_HINT = re.compile(r",[a-z]")
+# Above this many stops a text goes straight to ``GLUED_SENTENCE`` (as it did before the hint).
+_HINTED_STOPS = 64
 # The pattern html.unescape applies (a reference never contains a second "&").
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 _NUMERIC_REF = re.compile(r"&#([xX]?)0*([0-9a-fA-F]*)(;?)")
@@ -449,16 +457,28 @@ def normalize(text: str) -> str:
         text = EMOTICON_TOKEN.sub(" ", text)
     if "``" in text or "''" in text:
         text = TEX_QUOTES.sub('"', text)
-    if "-" in text:
+    # The next three patterns open with a look-around, which the regex engine tries at every
+    # character; a plain pattern that any of their matches must contain (``*_HINT``) is searched
+    # for first, many times faster, and most prose has none.
+    if "--" in text or ("-" in text and DOUBLE_DASH_HINT.search(text)):
         text = DOUBLE_DASH.sub(" - ", text)
-    if "." in text or "?" in text or "!" in text:
+    # The sentence hint tries a match at every stop: with many stops the pattern itself is no dearer.
+    stops = text.count(".") + text.count("?") + text.count("!")
+    if stops > _HINTED_STOPS or (stops and GLUED_SENTENCE_HINT.search(text)):
         text = _space_after_glued_sentences(text)
-    if "," in text:
+    if GLUED_COMMA_HINT.search(text):
         text = GLUED_COMMA.sub(", ", text)
     return collapse_spaces(text)
 
 
 TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:/]\d+)*|[^\w\s]|_+")
+# ``TOKEN`` spelt out for ASCII text, where the regex engine checks plain ranges rather than
+# Unicode categories (a quarter faster): letters, digits, and whitespace as ``\s`` takes it
+# (``str.isspace``: also the separators 0x1c to 0x1f). The same matches on any ASCII text, as a
+# test checks character by character.
+ASCII_TOKEN = re.compile(
+    r"[A-Za-z]+(?:'[A-Za-z]+)*|[0-9]+(?:[.,:/][0-9]+)*|[^0-9A-Za-z_\t\n\x0b\x0c\r\x1c-\x1f ]|_+"
+)
 _SENTENCE_OPENERS = frozenset('.!?:;"(-')
 
 NUMBER = "0"
@@ -481,6 +501,15 @@ MAX_TOKENS = 1_000
 _LAZY_CHARS = 4 * MAX_TOKENS
 
 
+# The token of a raw match that does not start with a capital depends on the match alone (a
+# number's is ``NUMBER``, a word's its lowercase): those of short matches are kept, a dict look-up
+# being cheaper than the tests and ``lower``. Bounded: emptied when full (the matches are users').
+# A capitalised match's token depends on the match before it, and is never kept.
+_PLAIN_TOKENS: dict[str, str] = {}
+_PLAIN_TOKENS_MAX = 65_536
+_PLAIN_TOKEN_CHARS = 40
+
+
 def tokenize(text: str) -> list[str]:
     """Split normalised text into lowercased tokens with numbers and mid-sentence names masked.
 
@@ -488,25 +517,32 @@ def tokenize(text: str) -> list[str]:
     becomes ``ACR`` (2 to 5 letters) or ``CAPS`` (6 or more: shouting); every number ``0``.
     Punctuation marks are kept as tokens of their own. Only the first ``MAX_TOKENS`` are returned.
     """
+    pattern = ASCII_TOKEN if text.isascii() else TOKEN
     if len(text) <= _LAZY_CHARS:
-        raws = TOKEN.findall(text)[:MAX_TOKENS]
+        raws = pattern.findall(text)[:MAX_TOKENS]
     else:
-        raws = [m.group() for m in itertools.islice(TOKEN.finditer(text), MAX_TOKENS)]
+        raws = [m.group() for m in itertools.islice(pattern.finditer(text), MAX_TOKENS)]
     tokens = []
+    append = tokens.append
+    known = _PLAIN_TOKENS.get
     previous = "."
     for raw in raws:
-        first = raw[0]
-        if first.isdigit():
-            token = NUMBER
-        elif first.isupper():
-            if len(raw) >= 2 and raw.isupper():
-                token = SHOUT if len(raw) >= _SHOUT_LENGTH else ACRONYM
-            elif previous in _SENTENCE_OPENERS or raw == "I" or raw.startswith("I'"):
-                token = raw.lower()
+        token = known(raw)
+        if token is None:
+            first = raw[0]
+            if first.isupper():
+                if len(raw) >= 2 and raw.isupper():
+                    token = SHOUT if len(raw) >= _SHOUT_LENGTH else ACRONYM
+                elif previous in _SENTENCE_OPENERS or raw == "I" or raw.startswith("I'"):
+                    token = raw.lower()
+                else:
+                    token = NAME
             else:
-                token = NAME
-        else:
-            token = raw.lower()
-        tokens.append(token)
+                token = NUMBER if first.isdigit() else raw.lower()
+                if len(raw) <= _PLAIN_TOKEN_CHARS:
+                    if len(_PLAIN_TOKENS) >= _PLAIN_TOKENS_MAX:
+                        _PLAIN_TOKENS.clear()
+                    _PLAIN_TOKENS[raw] = token
+        append(token)
         previous = raw
     return tokens

@@ -230,3 +230,73 @@ def test_the_shape_caches_keep_no_long_token_of_the_users():
     assert kept < 200_000, kept
     for tokens in (["no", "stop"], ["I", "N", "said", "0", "ACR", "!"], ["½", "_", "__", "w"], []):
         assert style_terms(tokens) == reference(tokens)
+
+
+def _reference_logits_one(scorer, tokens):
+    """``BatchScorer.logits_one`` as it was: numpy calls over the (pipeline, row) arrays."""
+    from collections import Counter
+    from itertools import chain, repeat
+
+    if scorer.sublinear is not None:  # a pipeline without some block: the batch's sums
+        return scorer.logits([tokens])[:, 0]
+    maps, values, starts, offsets = [], [], [], []
+    length = 0
+    for _name, terms_of, get, size, offset in scorer.blocks:
+        counts = Counter(terms_of(tokens))
+        if counts:
+            maps.append(map(get, counts, repeat(size)))
+            values.append(counts.values())
+            starts.append(length)
+            offsets.append(offset)
+            length += len(counts)
+    if not length:
+        return scorer.intercepts.copy()
+    rows = np.fromiter(chain.from_iterable(maps), np.intp, length)
+    for start, end, offset in zip(starts, starts[1:] + [length], offsets):
+        if offset:
+            rows[start:end] += offset
+    tf = 1.0 + np.log(np.fromiter(chain.from_iterable(values), float, length))
+    squares = np.add.reduceat(scorer.idf_squared[:, rows] * (tf * tf), starts, axis=1)
+    weighted = np.add.reduceat(scorer.weights[:, rows] * tf, starts, axis=1)
+    scores = np.divide(weighted, np.sqrt(squares), out=np.zeros_like(weighted), where=squares > 0)
+    return scorer.intercepts + scores.sum(axis=1)
+
+
+@pytest.mark.parametrize("blocks", [("words", "style"), ("words", "chars", "style")])
+def test_logits_one_equals_the_numpy_sums_bit_for_bit(tiny_classifier, blocks):
+    """One text's logits read from the row-per-term table, with tf factors from a table (or, past
+    it, computed) and the quotients in plain floats, are exactly those of the arrays and numpy."""
+    from tests.conftest import TINY_PARAMS
+    from model.features import build_pipeline
+    from model.scoring import TF_TABLE_COUNTS, BatchScorer
+    from model.text import normalize, tokenize
+
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES
+    labels = ["editorial"] * len(EDITORIAL_EXAMPLES) + ["comment"] * len(COMMENT_EXAMPLES)
+    pipeline = build_pipeline(TINY_PARAMS, blocks=blocks).fit(texts, labels)
+    long_word = "a" * (TF_TABLE_COUNTS + 50)  # its character n-grams repeat past the tf table
+    cases = texts + UNSEEN + REPEATS + ["", "?", "the the the " * 400, long_word, " ".join(texts * 8)]
+    for pipelines in ([pipeline], [pipeline, _kind_pipeline()], [tiny_classifier.pipeline, pipeline]):
+        scorer = BatchScorer(pipelines)
+        for text in cases:
+            tokens = tokenize(normalize(text))
+            assert scorer.logits_one(tokens).tolist() == _reference_logits_one(scorer, tokens).tolist(), text
+
+
+def test_style_terms_through_the_bounded_caches_equal_the_uncached_terms():
+    """The shape cache answers as ``_shape`` itself, and stays within its size when it fills."""
+    from model.features import _BoundedCache, _shape
+
+    texts = EDITORIAL_EXAMPLES + COMMENT_EXAMPLES + UNSEEN + REPEATS
+    from model.text import normalize, tokenize
+
+    for text in texts:
+        tokens = tokenize(normalize(text))
+        shapes = [_shape(t) for t in tokens]
+        expected = shapes + [" ".join(p) for p in zip(shapes, shapes[1:])] + [
+            " ".join(p) for p in zip(shapes, shapes[1:], shapes[2:])]
+        assert style_terms(tokens)[: len(expected)] == expected
+    small = _BoundedCache(_shape, 3)
+    tokens = [t for text in texts for t in tokenize(normalize(text))]
+    assert [small[t] for t in tokens] == [_shape(t) for t in tokens]
+    assert len(small) <= 3

@@ -236,3 +236,28 @@ def term_spans(blocks, located, shown, max_spans):
                     break
         result.append([list(span) for span in sorted(found)])
     return result
+
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:/]\d+)*|[^\w\s]|_+")
+
+
+def tokenize(text: str, max_tokens: int = 1_000) -> list[str]:
+    """``model.text.tokenize`` as it was before its ASCII pattern and its cache of plain tokens."""
+    tokens = []
+    previous = "."
+    for raw in _TOKEN.findall(text)[:max_tokens]:
+        first = raw[0]
+        if first.isdigit():
+            token = "0"
+        elif first.isupper():
+            if len(raw) >= 2 and raw.isupper():
+                token = "CAPS" if len(raw) >= 6 else "ACR"
+            elif previous in '.!?:;"(-' or raw == "I" or raw.startswith("I'"):
+                token = raw.lower()
+            else:
+                token = "N"
+        else:
+            token = raw.lower()
+        tokens.append(token)
+        previous = raw
+    return tokens
