@@ -8,7 +8,9 @@ group's comments (a thread), laid out the way one comment system renders them: i
 header and sort menu or sign-in prompt, each comment's meta line ("jdoe42 · 3 hours ago") and
 controls ("Reply · Report", "3 replies"), status notices and a "load more" line; the page's own
 chrome (share links, "Published ...") around the article. Every chrome line is a string of
-``model/segment_data/strings.tsv`` with its placeholders filled in; none is written here.
+``model/segment_data/strings.tsv`` with its placeholders filled in; none is written here. Where
+the article's source keeps headlines (``training.data.load_titles``), most pages open with the
+article's own headline (``HEADLINE_SHARE``).
 
 ``--evaluate`` measures out of vocabulary and out of source. The comment systems and the text
 sources (editorial and comment, each) are split in two halves. In each of two folds, a
