@@ -119,3 +119,15 @@ def test_fingerprint_ignores_order_but_not_content():
     a, b = rec("one two three"), rec("four five six", group="h")
     assert fingerprint([a, b]) == fingerprint([b, a])
     assert fingerprint([a, b]) != fingerprint([a, rec("four five seven", group="h")])
+
+
+def test_titles_are_normalised_by_group_and_long_ones_left_out(tmp_path):
+    from training.data import load_titles
+
+    root = tmp_path / "bbc_news" / "bbc" / "tech"
+    root.mkdir(parents=True)
+    (root / "001.txt").write_text("Gadget \u201cshow\u201d opens\n\nA paragraph of the article.\n", encoding="utf-8")
+    (root / "002.txt").write_text(" ".join(["word"] * 25) + "\n\nAnother paragraph.\n", encoding="utf-8")
+    assert load_titles(tmp_path, only=["bbc", "reuters"]) == {"bbc:tech/001.txt": 'Gadget "show" opens'}
+    assert len(load_titles(tmp_path, only=["bbc"], max_words=30)) == 2
+    assert load_titles(tmp_path, only=["reuters"]) == {}

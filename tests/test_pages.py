@@ -268,3 +268,45 @@ def test_each_html_template_gives_back_the_page_s_blocks_with_comment_markup(tem
     comment = parsed[texts.index("What a waste of money, again.")]
     assert comment.flags.comments
     assert not parsed[texts.index(page.blocks[1])].flags.comments
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_title_heads_the_page_below_only_the_sites_own_chrome(seed):
+    chrome = [s for s in STRINGS if s.system == "isso"] + [s for s in STRINGS if s.kind == "page"][:20]
+    page = assemble_page(ARTICLE, THREAD, random.Random(seed), chrome, "b", "news", "forum",
+                         title="Council approves east side housing plan", headline_share=1.0)
+    at = page.blocks.index("Council approves east side housing plan")
+    assert page.roles[at] == "headline" and page.labels[at] == "editorial"
+    assert set(page.roles[:at]) <= {"page"} and page.roles.count("headline") == 1
+    # The body keeps every paragraph, the in-article heading too (it is not the headline here).
+    assert [b for b, r in zip(page.blocks, page.roles) if r == "body"] == ARTICLE
+    assert all(r in ("page", "body") for r in page.roles[at + 1:page.roles.index("body")])
+
+
+def test_without_a_title_or_share_the_page_is_laid_out_as_before():
+    chrome = [s for s in STRINGS if s.system == "isso"]
+    plain = assemble_page(ARTICLE, THREAD, random.Random(4), chrome, "b", "news", "forum")
+    assert assemble_page(ARTICLE, THREAD, random.Random(4), chrome, "b", "news", "forum", title="A title") == plain
+    assert assemble_page(ARTICLE, THREAD, random.Random(4), chrome, "b", "news", "forum", headline_share=1.0) == plain
+
+
+def test_built_pages_carry_their_groups_title_on_the_share_asked():
+    records = (
+        _records("editorial", "news", "a1", ARTICLE)
+        + _records("editorial", "news", "a2", ["Rain is expected across the region this week, forecasters said.",
+                                                 "Temperatures will stay below the seasonal average."])
+        + _records("comment", "forum", "t1", THREAD)
+    )
+    order = {record: index for index, record in enumerate(records)}
+    titles = {"news:a1": "Council approves housing plan"}
+    assert build_pages(records, 30, STRINGS, seed=1, order=order) == build_pages(
+        records, 30, STRINGS, seed=1, order=order, titles=titles, headline_share=0.0)
+    pages = build_pages(records, 60, STRINGS, seed=1, order=order, titles=titles, headline_share=1.0)
+    for page in pages:
+        has_a1 = any(b in ARTICLE for b in page.blocks)
+        assert ("Council approves housing plan" in page.blocks) == has_a1
+        assert "Council approves housing plan" not in [r.text for r in records]
+    assert any("Council approves housing plan" in page.blocks for page in pages)
+    some = build_pages(records, 60, STRINGS, seed=1, order=order, titles=titles, headline_share=0.5)
+    titled = [p for p in some if any(b in ARTICLE for b in p.blocks)]
+    assert 0 < sum("Council approves housing plan" in p.blocks for p in titled) < len(titled)

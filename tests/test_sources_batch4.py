@@ -24,7 +24,7 @@ from training.sources.comments import (
     load_reddit_incivility,
     load_usvsthem,
 )
-from training.sources.editorial import load_allsides, load_allsides_news, load_allsides_opinion
+from training.sources.editorial import allsides_titles, load_allsides, load_allsides_news, load_allsides_opinion
 
 
 def write(path: Path, data: str | bytes) -> None:
@@ -163,6 +163,17 @@ def test_allsides_buckets_groups_and_furniture(tmp_path):
     ]
     assert [r.text for r in load_allsides_opinion(tmp_path)] == [t for t, _ in by_source["allsides_opinion"]]
     assert [r.text for r in load_allsides_news(tmp_path)] == [t for t, _ in by_source["allsides_news"]]
+
+
+def test_allsides_titles_by_source_and_group(tmp_path):
+    make_allsides(tmp_path)
+    assert sorted(allsides_titles(tmp_path)) == [
+        ("allsides_news:hill1", "Turmoil takes toll"),
+        ("allsides_news:news1", "Council votes"),
+        ("allsides_news:news2", "Headline echoed as the first line of the page"),
+        ("allsides_opinion:op1", "Why the vote matters"),
+        ("allsides_opinion:op2", "A second column"),
+    ]
 
 
 def test_allsides_keeps_a_line_repeated_in_only_two_articles(tmp_path):

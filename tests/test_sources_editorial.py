@@ -11,7 +11,11 @@ import pytest
 from training.records import EDITORIAL
 from training.sources.editorial import (
     EDITORIAL_SOURCES,
+    EDITORIAL_TITLES,
     OPINION_SECTIONS,
+    abc_au_titles,
+    bbc_titles,
+    globe_mail_titles,
     load_abc_au,
     load_bbc,
     load_brown_press,
@@ -32,6 +36,14 @@ def write(path: Path, data: str | bytes) -> None:
 
 def pairs(records) -> list[tuple[str, str]]:
     return [(record.text, record.group) for record in records]
+
+
+def test_titles_name_only_registered_sources_and_skip_garbled_or_held_out_ones(tmp_path: Path):
+    assert set(EDITORIAL_TITLES) <= set(EDITORIAL_SOURCES)
+    write(tmp_path / "bbc_news/bbc/business/001.txt", "Prosperity Ã¢â'¬â€œ not politicians\n\nA paragraph.\n")
+    write(tmp_path / "bbc_news/bbc/business/002.txt", "As the New York Times said\n\nAnother paragraph.\n")
+    write(tmp_path / "bbc_news/bbc/business/003.txt", "  \n\nA third paragraph.\n")
+    assert list(bbc_titles(tmp_path)) == []
 
 
 def test_registry_names_every_source():
@@ -55,7 +67,7 @@ FACTIVA_P = '<p class="articleParagraph enarticleParagraph">'
 
 
 def factiva_article(
-    article_id: str, section: str, byline: str, lead: list[str], body: list[str]
+    article_id: str, section: str, byline: str, lead: list[str], body: list[str], title: str = ""
 ) -> str:
     """One article of a Factiva "Article Format" page: field rows, then LP and TD paragraphs."""
 
@@ -68,6 +80,7 @@ def factiva_article(
     return (
         f'<div id="article-{article_id}" class="article"><table>'
         + cell("SE", section)
+        + (cell("HD", title) if title else "")
         + cell("BY", byline)
         + f'<tr><td class="index"><p><b>LP</b>&nbsp;</p></td><td>{paragraphs(lead)}</td></tr>'
         + f'<tr><td class="index"><p><b>TD</b>&nbsp;</p></td><td>{paragraphs(body)}</td></tr>'
@@ -99,6 +112,7 @@ def globe_dir(tmp_path: Path) -> Path:
         "JAMES MIRTLE",
         ["Author and hockey writer", "The Leafs lost again."],
         ["SEE CORRECTION AT END OF TEXT", "Follow him on Twitter: @mirtle"],
+        title="Leafs &amp; the long winter",
     )
     pages = root / "Sample_Resources/Factiva_Downloads"
     write(pages / "2012/Factiva_2012_1.htm", f"<html><body>{page}</body></html>")
@@ -127,6 +141,7 @@ def globe_dir(tmp_path: Path) -> Path:
                 "222": {
                     "article_url": "http://x/opinion/editorials/b/article222/",
                     "article_text": ["<p>An unlinked editorial.</p>", "<p>It ends here.</p>"],
+                    "title": "An unlinked editorial - The Globe and Mail",
                 }
             }
         ),
@@ -148,6 +163,13 @@ def test_globe_mail_drops_bylines_taglines_and_contact_lines(globe_dir: Path):
     assert {(r.label, r.source) for r in records} == {(EDITORIAL, "globe_mail_editorial")}
 
 
+def test_globe_mail_titles_come_from_factiva_and_the_page_without_the_sites_name(globe_dir: Path):
+    assert sorted(globe_mail_titles(globe_dir)) == [
+        ("globe_mail_editorial:222", "An unlinked editorial"),
+        ("globe_mail_editorial:GLOB0002", "Leafs & the long winter"),
+    ]
+
+
 def test_globe_mail_filters_sections(globe_dir: Path):
     texts = [r.text for r in load_globe_mail(globe_dir, sections=OPINION_SECTIONS)]
     assert "The Leafs lost again." not in texts
@@ -167,6 +189,8 @@ def test_bbc_skips_headline_and_duplicates_and_reads_latin1(tmp_path: Path):
         ("A communiqué followed.", "bbc:business/001.txt"),
         ("Tickets cost £20 each.", "bbc:sport/199.txt"),
     ]
+    # The headline is kept apart, by the records' group: no record holds it.
+    assert list(bbc_titles(tmp_path)) == [("bbc:business/001.txt", "Ad sales up"), ("bbc:sport/199.txt", "Cup draw")]
 
 
 # --- ABC Australia -------------------------------------------------------------------------
@@ -199,6 +223,13 @@ def test_abc_merges_subhead_blocks_and_repairs_encodings(tmp_path: Path):
         ("Prices fell 5° overnight.", "abc_au:rural:1"),
         ("It was 30° in La Niña year.", "abc_au:science:0"),
         ("Mice were rescued.", "abc_au:science:1"),
+    ]
+    # A story's headline is its first block's first line; a subhead block's is not one.
+    assert list(abc_au_titles(tmp_path)) == [
+        ("abc_au:rural:0", "PM denies knowledge of AWB kickbacks"),
+        ("abc_au:rural:1", "Wool market falls"),
+        ("abc_au:science:0", "Teaser caption"),
+        ("abc_au:science:1", "Second teaser"),
     ]
 
 

@@ -47,6 +47,24 @@ def load_corpora(data_dir: Path, only: Iterable[str] | None = None, progress=Non
         yield from sources[name](data_dir)
 
 
+def load_titles(data_dir: Path, only: Iterable[str] | None = None, max_words: int = 20) -> dict[str, str]:
+    """The headline of each editorial group whose raw files carry one (``{record group: title}``,
+    normalised as texts are), for the sources named in ``only`` or all. No record changes: the
+    importers drop headlines, and training never sees these (the page evaluation lays pages out
+    under them). Titles of more than ``max_words`` words are left out: most are a standfirst or
+    a teaser run into the title."""
+    from training.sources.editorial import EDITORIAL_TITLES
+
+    titles: dict[str, str] = {}
+    loaders = {EDITORIAL_TITLES[name] for name in (only or EDITORIAL_TITLES) if name in EDITORIAL_TITLES}
+    for loader in sorted(loaders, key=lambda f: f.__name__):
+        for group, title in loader(Path(data_dir)):
+            text = normalize(title)
+            if text and len(text.split()) <= max_words:
+                titles.setdefault(group, text)
+    return titles
+
+
 def text_and_label(row, where: str) -> tuple[str, str]:
     """A labelled row's ``text`` and ``label``, or DataError naming ``where`` and what is wrong."""
     if not isinstance(row, dict):

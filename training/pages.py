@@ -8,7 +8,9 @@ group's comments (a thread), laid out the way one comment system renders them: i
 header and sort menu or sign-in prompt, each comment's meta line ("jdoe42 · 3 hours ago") and
 controls ("Reply · Report", "3 replies"), status notices and a "load more" line; the page's own
 chrome (share links, "Published ...") around the article. Every chrome line is a string of
-``model/segment_data/strings.tsv`` with its placeholders filled in; none is written here.
+``model/segment_data/strings.tsv`` with its placeholders filled in; none is written here. Where
+the article's source keeps headlines (``training.data.load_titles``), most pages open with the
+article's own headline (``HEADLINE_SHARE``).
 
 ``--evaluate`` measures out of vocabulary and out of source. The comment systems and the text
 sources (editorial and comment, each) are split in two halves. In each of two folds, a
@@ -66,7 +68,7 @@ from model.segment import (
     decode_codes,
     emissions,
 )
-from training.data import cap_sources, clean, load_corpora, split_by_group
+from training.data import cap_sources, clean, load_corpora, load_titles, split_by_group
 from training.records import Record
 
 # The corpus settings of training (python -m training's defaults), for the card's figure.
@@ -74,6 +76,9 @@ MIN_WORDS, CAP, SPLIT_SEED, TEST_SHARE = 3, 4000, 0, 0.2
 DATA_SETTING = "COMMENT_CLASSIFIER_DATA"
 # Records per source in the evaluation's folds: enough for a classifier, quick on 2 cores.
 FOLD_CAP = 1200
+# The share of built pages headed by their article's headline, of those whose source keeps one
+# (``training.data.load_titles``): real news pages nearly always show one.
+HEADLINE_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,15 @@ def assemble_page(
     article_source: str = "",
     comment_source: str = "",
     names: Sequence[str] | None = None,
+    title: str = "",
+    headline_share: float = 0.0,
 ) -> Page:
     """Lay out one page: the article with page chrome around it, then the comment section of
-    the system whose strings ``chrome`` holds (placeholders filled from ``pool``)."""
+    the system whose strings ``chrome`` holds (placeholders filled from ``pool``).
+
+    ``title``: the article's headline, which heads the page (below some of the page's top
+    chrome, as navigation stands above a headline) on a share ``headline_share`` of pages;
+    otherwise, as on pages whose article has no title, a heading among the paragraphs may."""
     blocks: list[tuple[str, str, str]] = []
     system = chrome[0].system if chrome else ""
 
@@ -125,12 +136,21 @@ def assemble_page(
             blocks.append((line.strip(), OTHER, role))
 
     body = list(article)
-    headings = [text for text in body if _is_heading(text)]
-    if headings and rng.random() < 0.6:
-        body.remove(headings[0])
-        blocks.append((headings[0], EDITORIAL, "headline"))
-    for _ in range(rng.choice((0, 1, 1, 2))):
-        add_chrome(("page",), "page")
+    if title and headline_share > 0 and rng.random() < headline_share:
+        top = rng.choice((0, 1, 1, 2))
+        above = sum(rng.random() < 0.5 for _ in range(top))
+        for _ in range(above):
+            add_chrome(("page",), "page")
+        blocks.append((title, EDITORIAL, "headline"))
+        for _ in range(top - above):
+            add_chrome(("page",), "page")
+    else:
+        headings = [text for text in body if _is_heading(text)]
+        if headings and rng.random() < 0.6:
+            body.remove(headings[0])
+            blocks.append((headings[0], EDITORIAL, "headline"))
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            add_chrome(("page",), "page")
     for index, text in enumerate(body):
         if index and rng.random() < 0.05:
             add_chrome(("page",), "page")
@@ -163,13 +183,20 @@ def assemble_page(
 
 def threads(records: Iterable[Record], order: dict[Record, int]) -> dict[str, dict[str, list[list[str]]]]:
     """``{label: {source: [texts of one group, in importer order]}}``."""
+    return {label: {source: [texts for _group, texts in groups] for source, groups in by_source.items()}
+            for label, by_source in named_threads(records, order).items()}
+
+
+def named_threads(records: Iterable[Record],
+                  order: dict[Record, int]) -> dict[str, dict[str, list[tuple[str, list[str]]]]]:
+    """``{label: {source: [(group, texts of the group in importer order)]}}``."""
     groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
     for record in records:
         groups[(record.label, record.source, record.group)].append(record)
-    result: dict[str, dict[str, list[list[str]]]] = defaultdict(lambda: defaultdict(list))
-    for (label, source, _group), members in sorted(groups.items()):
+    result: dict[str, dict[str, list[tuple[str, list[str]]]]] = defaultdict(lambda: defaultdict(list))
+    for (label, source, group), members in sorted(groups.items()):
         members.sort(key=lambda r: order.get(r, 0))
-        result[label][source].append([r.text for r in members])
+        result[label][source].append((group, [r.text for r in members]))
     return result
 
 
@@ -192,11 +219,15 @@ def build_pages(
     max_paragraphs: int = 12,
     max_comments: int = 8,
     names: Sequence[str] | None = None,
+    titles: dict[str, str] | None = None,
+    headline_share: float = 0.0,
 ) -> list[Page]:
     """``count`` pages from ``records`` and the systems of ``chrome``: sources and systems drawn
-    evenly, then groups, then windows (seeded)."""
-    by_label = threads(records, order or {})
-    articles = {s: [g for g in gs if len(g) >= 2] for s, gs in by_label[EDITORIAL].items()}
+    evenly, then groups, then windows (seeded). ``titles``: headlines by record group (see
+    ``training.data.load_titles``), which head ``headline_share`` of the pages whose article has one."""
+    by_label = named_threads(records, order or {})
+    titles = titles or {}
+    articles = {s: [g for g in gs if len(g[1]) >= 2] for s, gs in by_label[EDITORIAL].items()}
     articles = {s: gs for s, gs in sorted(articles.items()) if gs}
     comments = dict(sorted(by_label[COMMENT].items()))
     if not articles or not comments:
@@ -210,13 +241,15 @@ def build_pages(
     pages = []
     for _ in range(count):
         article_source = rng.choice(sorted(articles))
-        article = _window(rng.choice(articles[article_source]), rng.randint(2, max_paragraphs), rng)
+        group, paragraphs = rng.choice(articles[article_source])
+        article = _window(paragraphs, rng.randint(2, max_paragraphs), rng)
         comment_source, thread = "", []
         if rng.random() >= no_comment_share:
             comment_source = rng.choice(sorted(comments))
-            thread = _window(rng.choice(comments[comment_source]), rng.randint(1, max_comments), rng)
+            thread = _window(rng.choice(comments[comment_source])[1], rng.randint(1, max_comments), rng)
         system = by_system[rng.choice(sorted(by_system))]
-        pages.append(assemble_page(article, thread, rng, system, pool, article_source, comment_source, names))
+        pages.append(assemble_page(article, thread, rng, system, pool, article_source, comment_source, names,
+                                   titles.get(group, ""), headline_share))
     return pages
 
 
@@ -528,7 +561,7 @@ def fold_models(fold: Fold, records: Sequence[Record], strings: Sequence[ChromeS
 
 
 def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
-               pages: int, seed: int, page_seed: int | None = None) -> list[Page]:
+               pages: int, seed: int, page_seed: int | None = None, titles: dict[str, str] | None = None) -> list[Page]:
     """Pages from the fold's other side: its texts, its systems' strings, the other pool's names.
 
     ``page_seed`` (``seed`` when not given) draws the pages and their names, so more page sets
@@ -537,7 +570,8 @@ def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], 
     test = [r for r in records if r.source in fold.test_sources]
     test_strings = [s for s in strings if s.system in fold.test_systems]
     return build_pages(test, pages, test_strings, seed=page_seed + 1, order=order, pool="b",
-                       names=corpus_names(test, "b", page_seed))
+                       names=corpus_names(test, "b", page_seed), titles=titles,
+                       headline_share=HEADLINE_SHARE if titles else 0.0)
 
 
 @dataclass(frozen=True)
@@ -583,11 +617,13 @@ class _KnownRows:
 
 
 def fold_scored(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
-                pages: int, seed: int, page_seeds: Sequence[int] = ()) -> list[ScoredPages]:
+                pages: int, seed: int, page_seeds: Sequence[int] = (),
+                titles: dict[str, str] | None = None) -> list[ScoredPages]:
     """Train on the fold's one side; build and score pages from its other side, one set for each
-    of ``page_seeds`` (``seed`` alone when empty)."""
+    of ``page_seeds`` (``seed`` alone when empty), headed by ``titles`` (see ``fold_pages``)."""
     scorer, detector = fold_models(fold, records, strings, seed)
-    return [ScoredPages.score(fold_pages(fold, records, order, strings, pages, seed, s), scorer.probability, detector)
+    return [ScoredPages.score(fold_pages(fold, records, order, strings, pages, seed, s, titles), scorer.probability,
+                              detector)
             for s in (page_seeds or (seed,))]
 
 
@@ -605,7 +641,8 @@ def fold_batch(fold: Fold, records: Sequence[Record], order: dict[Record, int], 
 # make them: a change to any of these misses the cache.
 
 _CACHE_FILES = ("model/chrome.py", "model/features.py", "model/text.py", "model/scoring.py",
-                "model/segment_data/strings.tsv", "training/data.py", "training/records.py")
+                "model/segment_data/strings.tsv", "training/data.py", "training/records.py",
+                "training/sources/editorial.py")
 
 
 def _cache_key(data_dir: Path, settings: dict) -> str:
@@ -617,9 +654,9 @@ def _cache_key(data_dir: Path, settings: dict) -> str:
     for name in _CACHE_FILES:
         path = root / name
         digest.update(name.encode() + (path.read_bytes() if path.is_file() else b""))
-    for function in (_is_heading, _pick, assemble_page, threads, _window, build_pages, halves, make_folds,
+    for function in (_is_heading, _pick, assemble_page, threads, named_threads, _window, build_pages, halves, make_folds,
                      load_records, cap_groups, text_lines, corpus_names, train_detector, train_classifier,
-                     fold_models, fold_pages, seed_scored, shipped_detector_from):
+                     fold_models, fold_pages, fold_scored, seed_scored, shipped_detector_from):
         digest.update(inspect.getsource(function).encode())
     data_dir = Path(data_dir).resolve()
     digest.update(str(data_dir).encode())
@@ -718,8 +755,9 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     grid = GRID if grid is None else grid
     strings = load_strings()
     records, order = load_records(data_dir, cap=cap, seed=seed)
+    titles = load_titles(data_dir)
     folds = make_folds(records, strings)
-    say(f"{len(records)} records, {len(strings)} strings of {len(systems(strings))} systems")
+    say(f"{len(records)} records, {len(titles)} headlines, {len(strings)} strings of {len(systems(strings))} systems")
     keys = [[_cache_key(data_dir, {"fold": f.name, "pages": pages, "seed": seed, "cap": cap, "page_seed": s})
              for s in page_seeds] for f in folds]
     scored = [[_cache_get(cache, key) for key in fold_keys] for fold_keys in keys]
@@ -727,7 +765,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     if missing:
         say(f"training {len(missing)} fold(s) ...")
         computed = Parallel(n_jobs=min(jobs, len(missing)))(
-            delayed(fold_scored)(folds[i], records, order, strings, pages, seed, page_seeds) for i in missing)
+            delayed(fold_scored)(folds[i], records, order, strings, pages, seed, page_seeds, titles) for i in missing)
         for i, sets in zip(missing, computed):
             scored[i] = sets
             for key, value in zip(keys[i], sets):

@@ -89,6 +89,7 @@ class _GlobeArticle:
     section: str
     byline: str
     paragraphs: list[str]
+    title: str = ""  # the headline (Factiva's HD, the page's title); not a record's text
 
 
 def _factiva_field(name: str, chunk: str) -> str:
@@ -106,6 +107,7 @@ def _factiva_page_articles(root: Path) -> Iterator[_GlobeArticle]:
                 _factiva_field("SE", chunk),
                 _factiva_field("BY", chunk),
                 _FACTIVA_PARAGRAPH.findall(chunk),
+                strip_html(_factiva_field("HD", chunk)),
             )
 
 
@@ -123,6 +125,7 @@ def _factiva_csv_articles(rows: list[dict[str, str]]) -> Iterator[_GlobeArticle]
             row["SE"].strip(),
             html.unescape(row["BY"]).strip(),
             _HTML_PARAGRAPH.findall(row["LP"] + row["TD"]),
+            strip_html(html.unescape(row.get("HD") or "")),
         )
 
 
@@ -140,7 +143,7 @@ def _online_articles(root: Path, rows: list[dict[str, str]]) -> Iterator[_GlobeA
                 article_id, byline = online_id, ""
                 is_editorial = "/opinion/editorials/" in article["article_url"]
                 section = "Editorial" if is_editorial else "Comment"
-            yield _GlobeArticle(article_id, section, byline, article["article_text"])
+            yield _GlobeArticle(article_id, section, byline, article["article_text"], article.get("title") or "")
 
 
 def _byline_names(byline: str) -> list[str]:
@@ -169,15 +172,19 @@ def _globe_paragraphs(article: _GlobeArticle) -> list[str]:
     return kept
 
 
-def load_globe_mail(data_dir: Path, sections: Collection[str] | None = None) -> Iterator[Record]:
-    """Globe and Mail article paragraphs (Factiva pages, Factiva CSV, ArticleRawData)."""
+def _globe_articles(data_dir: Path) -> list[_GlobeArticle]:
     root = Path(data_dir) / "gnm_sfu_comment_extractor"
     rows = _factiva_csv_rows(root)
-    articles = [
+    return [
         *_factiva_page_articles(root),
         *_factiva_csv_articles(rows),
         *_online_articles(root, rows),
     ]
+
+
+def load_globe_mail(data_dir: Path, sections: Collection[str] | None = None) -> Iterator[Record]:
+    """Globe and Mail article paragraphs (Factiva pages, Factiva CSV, ArticleRawData)."""
+    articles = _globe_articles(data_dir)
     seen: set[tuple[str, str]] = set()
     for article in articles:
         if sections is not None and article.section not in sections:
@@ -573,4 +580,89 @@ EDITORIAL_SOURCES: dict[str, Callable[[Path], Iterator[Record]]] = {
     STATE_OF_UNION: load_state_of_union,
     ALLSIDES_OPINION: load_allsides_opinion,
     ALLSIDES_NEWS: load_allsides_news,
+}
+
+
+# --- Headlines -----------------------------------------------------------------------------
+# The importers above drop every headline: a headline is not paragraph prose, and the
+# classifier learns from paragraphs. The page evaluation (training/pages.py) lays a built page
+# out under its article's headline, as real pages are; these give each article's headline by
+# the group of its records, without changing any record.
+
+
+# UTF-8 read as cp1252, once or twice: "Prosperity Ã¢â'¬â€œ Not Politicians" (some AllSides titles).
+_MOJIBAKE = re.compile("Ã|Â|â€|â'")
+
+
+def _titles(source: str, pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """``(record group, headline)`` for headlines with a word, none naming a held-out outlet
+    and none garbled in encoding."""
+    for group, title in pairs:
+        title = _tidy(title)
+        if _ALNUM.search(title) and not names_held_out_outlet(title) and not _MOJIBAKE.search(title):
+            yield f"{source}:{group}", title
+
+
+def bbc_titles(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Each BBC article's headline, the file's first line (the files ``load_bbc`` reads)."""
+    root = Path(data_dir) / "bbc_news" / "bbc"
+    seen_texts: set[str] = set()
+    pairs = []
+    for path in sorted(root.glob("*/*.txt")):
+        text = html.unescape(read_text(path))
+        if text in seen_texts:
+            continue
+        seen_texts.add(text)
+        pairs.append((path.relative_to(root).as_posix(), text.partition("\n")[0]))
+    return _titles(BBC, pairs)
+
+
+def abc_au_titles(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Each ABC story's headline, the first line of its first block (see ``load_abc_au``)."""
+    root = Path(data_dir) / "abc_news_au"
+    pairs = []
+    for name in ("rural", "science"):
+        text = html.unescape(read_text(root / f"{name}.txt"))
+        for bad, good in _ABC_MOJIBAKE:
+            text = text.replace(bad, good)
+        story = -1
+        for lines in _blocks(text):
+            continues = name == "rural" and len(lines[0].split()) <= _SUBHEAD_MAX_WORDS
+            if not continues or story < 0:
+                story += 1
+                pairs.append((f"{name}:{story}", lines[0]))
+    return _titles(ABC_AU, pairs)
+
+
+def globe_mail_titles(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Each Globe and Mail article's headline (Factiva's HD field, the page's title)."""
+    pairs: dict[str, str] = {}
+    for article in _globe_articles(data_dir):
+        # The pages' titles end on the site's name: "... - The Globe and Mail".
+        title = strip_html(article.title).removesuffix(" - The Globe and Mail")
+        if title.strip():
+            pairs.setdefault(article.article_id, title)
+    return _titles(GLOBE_MAIL, pairs.items())
+
+
+def allsides_titles(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Each AllSides article's title, under its source (opinion or news)."""
+    root = Path(data_dir) / "allsides_article_bias"
+    with (root / "manifest_staged.csv").open(encoding="utf-8", newline="") as handle:
+        staged = list(csv.DictReader(handle))
+    for row in staged:
+        article = json.loads(read_text(root / row["path"]))
+        source = ALLSIDES_OPINION if row["bucket"].startswith("op_") else ALLSIDES_NEWS
+        yield from _titles(source, [(article["ID"], article.get("title") or "")])
+
+
+# Sources whose raw files carry headlines. Not here: Reuters (its titles are shouted wire slugs,
+# "BAHIA COCOA REVIEW"), the State of the Union (a title of the occasion, in capitals), Brown
+# (a sample's headlines head several stories), WSJ and Project Syndicate (none kept in the files).
+EDITORIAL_TITLES: dict[str, Callable[[Path], Iterator[tuple[str, str]]]] = {
+    BBC: bbc_titles,
+    ABC_AU: abc_au_titles,
+    GLOBE_MAIL: globe_mail_titles,
+    ALLSIDES_OPINION: allsides_titles,
+    ALLSIDES_NEWS: allsides_titles,
 }
