@@ -63,6 +63,44 @@ def texts(length: int = MAX_CHARS) -> dict[str, str]:
     return {name: fill(*parts, length=length) for name, parts in FAMILIES.items()}
 
 
+# The atoms ``--search`` builds shapes from: pieces of the families and of what scrapers and
+# attackers send (abbreviations, marks, surrogates, references, tags, typography).
+ATOMS = [" ", "\t", "\n", "-", "a", "A", "Ab", ".", ",", "?", "!", "'", '"', "\u2019", "\u201c", "&", "amp;", "#",
+         "9", ";", "<", ">", "p", "br", "/", "\u200b", "\u0301", "\u4e2d", "\u00e9", "emoticon", "X", "``", "''",
+         ":", ")", "(", "http://", "@", "_", "*", "\U0001F600", "\ud83d", "\u00a0", "\r", "...", "--", "$", "1",
+         "\\", "\u0627", "\ufeff", "&#x", "lt;", "=", "%20", "Mr.", "U.S.", "e.g."]
+
+
+def random_shape(rng) -> tuple[str, str, str]:
+    """A (prefix, piece, suffix) of ``ATOMS``, as the families are: a piece of one to six atoms."""
+    def atoms(low: int, high: int) -> str:
+        return "".join(rng.choice(ATOMS) for _ in range(rng.randint(low, high)))
+
+    return atoms(0, 2), atoms(1, 6), atoms(0, 2)
+
+
+def search(function, seconds: float, seed: int = 0, clock=time.process_time,
+           length: int = MAX_CHARS) -> tuple[float, tuple[str, str, str] | None, int]:
+    """Random shapes (``random_shape``) filled to ``length`` and passed to ``function`` for
+    ``seconds`` of the clock: the slowest (its time by ``clock``, a new worst timed again and its
+    faster run kept), its shape, and how many were tried."""
+    import random
+
+    rng = random.Random(seed)
+    worst, shape, tried = 0.0, None, 0
+    ends = time.perf_counter() + seconds
+    while time.perf_counter() < ends:
+        parts = random_shape(rng)
+        text = fill(*parts, length=length)
+        tried += 1
+        elapsed = timed(function, text, clock=clock)
+        if elapsed > worst:
+            elapsed = min(elapsed, timed(function, text, clock=clock))
+            if elapsed > worst:
+                worst, shape = elapsed, parts
+    return worst, shape, tried
+
+
 def timed(function, *args, clock=time.perf_counter) -> float:
     """Seconds ``function(*args)`` takes (by ``clock``: the wall clock unless told)."""
     started = clock()
@@ -108,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu", action="store_true",
                         help="count the process's CPU time rather than the clock (a busy machine's waits left out)")
     parser.add_argument("--families", action="store_true", help="print every family's time, not only the worst")
+    parser.add_argument("--search", type=float, default=0, metavar="SECONDS",
+                        help="then try random shapes of ATOMS for this long per path (score, explain) and print the worst")
+    parser.add_argument("--seed", type=int, default=0, help="the random search's seed")
     args = parser.parse_args(argv)
     clock = time.process_time if args.cpu else time.perf_counter
     classifier = Classifier.load(args.model_dir)
@@ -123,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(best, key=best.get)
         print(f"adversarial {name:18s} worst {best[worst] * 1000:8.1f} ms  ({worst!r}, {MAX_CHARS:,} characters)"
               + ("  [CPU time]" if args.cpu else ""))
+    if args.search > 0:
+        for name, function in paths(classifier).items():
+            seconds, shape, tried = search(function, args.search, args.seed, clock)
+            print(f"adversarial search {name:11s} worst {seconds * 1000:8.1f} ms  ({shape!r} filled to "
+                  f"{MAX_CHARS:,} characters; {tried:,} shapes, seed {args.seed})" + ("  [CPU time]" if args.cpu else ""))
     return 0
 
 

@@ -32,3 +32,33 @@ def test_a_batch_row_shows_its_slices_and_how_the_workers_shared_the_cpu():
     lines = http_lines({"batches": [run]})
     assert any("8000" in line and "100 texts, c=4" in line for line in lines)
     assert any("slices 10000, 6000 docs/s" in line and "0.51/0.98" in line for line in lines)
+
+
+def test_the_random_search_finds_the_slow_shape_and_reports_it():
+    # A virtual clock that the function advances: a text with "Mr." costs a second, others a
+    # millisecond; the search must return a shape holding it, at that cost, and count its tries.
+    from bench import adversarial
+
+    now = [0.0]
+
+    def function(text):
+        now[0] += 1.0 if "Mr." in text else 0.001
+
+    worst, shape, tried = adversarial.search(function, seconds=1.0, seed=3, clock=lambda: now[0], length=200)
+    assert worst == 1.0
+    assert "Mr." in adversarial.fill(*shape, length=200)
+    assert all(piece == "" or any(atom in piece for atom in adversarial.ATOMS) for piece in shape)
+    assert tried > 1
+
+
+def test_random_shapes_are_made_of_atoms_and_repeat_a_piece():
+    import random
+
+    from bench import adversarial
+
+    rng = random.Random(0)
+    for _ in range(200):
+        prefix, piece, suffix = adversarial.random_shape(rng)
+        assert piece and len(prefix) <= 2 * max(map(len, adversarial.ATOMS))
+        text = adversarial.fill(prefix, piece, suffix, length=1000)
+        assert len(text) == 1000 and text.startswith(prefix) and text.endswith(suffix)
