@@ -92,11 +92,15 @@ def test_folds_split_systems_and_sources_in_halves_and_swap():
     assert halves(["d", "b", "a", "c"]) == (["a", "c"], ["b", "d"])
 
 
+def _two_articles() -> list:
+    return (_records("editorial", "news", "a1", ARTICLE)
+            + _records("editorial", "news", "a2", ["Rain is expected across the region this week, forecasters said.",
+                                                     "Temperatures will stay below the seasonal average."]))
+
+
 def test_pages_are_built_from_the_records_given_in_importer_order_and_are_seeded():
     records = (
-        _records("editorial", "news", "a1", ARTICLE)
-        + _records("editorial", "news", "a2", ["Rain is expected across the region this week, forecasters said.",
-                                                 "Temperatures will stay below the seasonal average."])
+        _two_articles()
         + _records("comment", "forum", "t1", THREAD)
         + _records("comment", "tweets", "t2", ["so true!!! this is exactly right"])
     )
@@ -292,9 +296,7 @@ def test_without_a_title_or_share_the_page_is_laid_out_as_before():
 
 def test_built_pages_carry_their_groups_title_on_the_share_asked():
     records = (
-        _records("editorial", "news", "a1", ARTICLE)
-        + _records("editorial", "news", "a2", ["Rain is expected across the region this week, forecasters said.",
-                                                 "Temperatures will stay below the seasonal average."])
+        _two_articles()
         + _records("comment", "forum", "t1", THREAD)
     )
     order = {record: index for index, record in enumerate(records)}

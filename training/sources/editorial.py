@@ -230,8 +230,9 @@ _ABC_MOJIBAKE = (("Â\x85", "…"), ("Â", ""))
 _SUBHEAD_MAX_WORDS = 2
 
 
-def load_abc_au(data_dir: Path) -> Iterator[Record]:
-    """ABC rural and science news paragraphs, each block's headline or teaser dropped."""
+def _abc_blocks(data_dir: Path) -> Iterator[tuple[str, list[str], bool]]:
+    """Each ABC block with its story's group and whether it opens the story (a rural block whose
+    first line is a short subhead continues the story before)."""
     root = Path(data_dir) / "abc_news_au"
     for name in ("rural", "science"):
         # science.txt is Latin-1 with CRLF; both files carry HTML entities ("&deg;").
@@ -241,9 +242,16 @@ def load_abc_au(data_dir: Path) -> Iterator[Record]:
         story = -1
         for lines in _blocks(text):
             continues = name == "rural" and len(lines[0].split()) <= _SUBHEAD_MAX_WORDS
-            if not continues or story < 0:
+            opens = not continues or story < 0
+            if opens:
                 story += 1
-            yield from _records(ABC_AU, f"{name}:{story}", lines[1:])
+            yield f"{name}:{story}", lines, opens
+
+
+def load_abc_au(data_dir: Path) -> Iterator[Record]:
+    """ABC rural and science news paragraphs, each block's headline or teaser dropped."""
+    for group, lines, _opens in _abc_blocks(data_dir):
+        yield from _records(ABC_AU, group, lines[1:])
 
 
 # --- Reuters-21578 ------------------------------------------------------------------------
@@ -619,18 +627,7 @@ def bbc_titles(data_dir: Path) -> Iterator[tuple[str, str]]:
 
 def abc_au_titles(data_dir: Path) -> Iterator[tuple[str, str]]:
     """Each ABC story's headline, the first line of its first block (see ``load_abc_au``)."""
-    root = Path(data_dir) / "abc_news_au"
-    pairs = []
-    for name in ("rural", "science"):
-        text = html.unescape(read_text(root / f"{name}.txt"))
-        for bad, good in _ABC_MOJIBAKE:
-            text = text.replace(bad, good)
-        story = -1
-        for lines in _blocks(text):
-            continues = name == "rural" and len(lines[0].split()) <= _SUBHEAD_MAX_WORDS
-            if not continues or story < 0:
-                story += 1
-                pairs.append((f"{name}:{story}", lines[0]))
+    pairs = [(group, lines[0]) for group, lines, opens in _abc_blocks(data_dir) if opens]
     return _titles(ABC_AU, pairs)
 
 
