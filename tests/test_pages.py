@@ -312,3 +312,32 @@ def test_built_pages_carry_their_groups_title_on_the_share_asked():
     some = build_pages(records, 60, STRINGS, seed=1, order=order, titles=titles, headline_share=0.5)
     titled = [p for p in some if any(b in ARTICLE for b in p.blocks)]
     assert 0 < sum("Council approves housing plan" in p.blocks for p in titled) < len(titled)
+
+
+def test_a_page_shows_its_comment_systems_section_and_its_sites_page_chrome():
+    records = _two_articles() + _records("comment", "forum", "t1", THREAD)
+    order = {record: index for index, record in enumerate(records)}
+    by_system = {name: [s for s in STRINGS if s.system == name] for name in systems(STRINGS)}
+    themes = {name for name, members in by_system.items() if all(s.kind == "page" for s in members)}
+    with_page = {name for name, members in by_system.items() if any(s.kind == "page" for s in members)}
+    assert themes, "the data holds site themes that publish page strings only"
+
+    def rendered(name: str, kinds: set[str]) -> set[str]:  # the strings with no placeholder
+        return {s.template for s in by_system[name] if s.kind in kinds and "{" not in s.template}
+
+    for site_chrome in ("own", "theme"):
+        pages = build_pages(records, 80, STRINGS, seed=2, order=order, site_chrome=site_chrome)
+        assert not {p.system for p in pages} & themes  # a theme is never a page's comment system
+        if site_chrome == "own":
+            assert all(p.site == p.system for p in pages)
+        else:
+            assert all(p.site in with_page for p in pages)
+            assert {p.site for p in pages} & themes and any(p.site != p.system for p in pages)
+        for page in pages:
+            page_lines = {b for b, role in zip(page.blocks, page.roles) if role == "page"}
+            section_lines = {b for b, role in zip(page.blocks, page.roles) if role in ("header", "form", "notice")}
+            others = set().union(*(rendered(n, {"page"}) for n in by_system if n != page.site)) - rendered(
+                page.site, {"page"})
+            assert not page_lines & others  # plain page strings come from the page's site
+            assert not section_lines & (rendered(page.site, {"page"}) - rendered(page.system, {"header", "form",
+                                                                                              "notice"}))

@@ -33,6 +33,7 @@ import numpy as np
 
 from model.html_page import markup_evidence, parse_blocks
 from model.segment import N_FEATURES, SEGMENT_LABELS, SegmentParams, block_features
+from training.data import load_titles
 from training.pages import (
     DATA_SETTING,
     FOLD_CAP,
@@ -238,9 +239,10 @@ def run(data_dir: Path, pages: int = 200, seed: int = 0, cap: int = FOLD_CAP, jo
 
     strings = load_strings()
     records, order = load_records(data_dir, cap=cap, seed=seed)
+    titles = load_titles(data_dir)  # pages under their article's headline, as training.pages builds them
     folds = make_folds(records, strings)
     say("training the folds' classifiers and detectors ...")
-    results = Parallel(n_jobs=jobs)(delayed(_fold)(f, records, order, strings, pages, seed) for f in folds)
+    results = Parallel(n_jobs=jobs)(delayed(_fold)(f, records, order, strings, pages, seed, titles) for f in folds)
     params = SegmentParams.fitted()
     report = {"pages_per_fold": pages, "params": asdict(params), "folds": []}
     html_batches = [r["html_batch"] for r in results]
@@ -262,9 +264,9 @@ def run(data_dir: Path, pages: int = 200, seed: int = 0, cap: int = FOLD_CAP, jo
     return report
 
 
-def _fold(fold, records, order, strings, pages, seed):
+def _fold(fold, records, order, strings, pages, seed, titles=None):
     scorer, detector = fold_models(fold, records, strings, seed)
-    built = fold_pages(fold, records, order, strings, pages, seed)
+    built = fold_pages(fold, records, order, strings, pages, seed, titles=titles)
     text_batch = PageBatch.of(built, scorer.probability, detector)
     rng = random.Random(seed + 7)
     htmls = [render_html(page, rng.choice(TEMPLATES)) for page in built]

@@ -79,6 +79,8 @@ FOLD_CAP = 1200
 # The share of built pages headed by their article's headline, of those whose source keeps one
 # (``training.data.load_titles``): real news pages nearly always show one.
 HEADLINE_SHARE = 0.85
+# Whose page chrome a built page shows (``build_pages``): its comment system's own, or a site's.
+OWN_SITES, THEME_SITES = "own", "theme"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class Page:
     # What each block is on the page: headline, body, page (the site's chrome), header, form,
     # meta, comment, controls, notice, more (the section's chrome); used to mark pages up.
     roles: tuple[str, ...] = ()
+    site: str = ""  # whose page chrome the page shows (a site theme, CMS or forum)
 
 
 # --- Layout ------------------------------------------------------------------------------------
@@ -120,15 +123,20 @@ def assemble_page(
     names: Sequence[str] | None = None,
     title: str = "",
     headline_share: float = 0.0,
+    system: str = "",
+    site: str = "",
 ) -> Page:
     """Lay out one page: the article with page chrome around it, then the comment section of
-    the system whose strings ``chrome`` holds (placeholders filled from ``pool``).
+    the system whose strings ``chrome`` holds (placeholders filled from ``pool``): the ``page``
+    strings are the site's chrome, the others the comment system's (``system`` and ``site``
+    name them; by default the system of ``chrome``'s first string, for both).
 
     ``title``: the article's headline, which heads the page (below some of the page's top
     chrome, as navigation stands above a headline) on a share ``headline_share`` of pages;
     otherwise, as on pages whose article has no title, a heading among the paragraphs may."""
     blocks: list[tuple[str, str, str]] = []
-    system = chrome[0].system if chrome else ""
+    system = system or (chrome[0].system if chrome else "")
+    site = site or system
 
     def add_chrome(kinds: Iterable[str], role: str) -> None:
         line = _pick(chrome, kinds, rng, pool, names)
@@ -178,7 +186,7 @@ def assemble_page(
     elif rng.random() < 0.5:
         add_chrome(("header",), "header")
     texts, labels, roles = zip(*blocks)
-    return Page(tuple(texts), tuple(labels), article_source, comment_source, system, tuple(roles))
+    return Page(tuple(texts), tuple(labels), article_source, comment_source, system, tuple(roles), site)
 
 
 def threads(records: Iterable[Record], order: dict[Record, int]) -> dict[str, dict[str, list[list[str]]]]:
@@ -221,10 +229,13 @@ def build_pages(
     names: Sequence[str] | None = None,
     titles: dict[str, str] | None = None,
     headline_share: float = 0.0,
+    site_chrome: str = OWN_SITES,
 ) -> list[Page]:
     """``count`` pages from ``records`` and the systems of ``chrome``: sources and systems drawn
     evenly, then groups, then windows (seeded). ``titles``: headlines by record group (see
-    ``training.data.load_titles``), which head ``headline_share`` of the pages whose article has one."""
+    ``training.data.load_titles``), which head ``headline_share`` of the pages whose article has one.
+    ``site_chrome``: whose page chrome a page shows, ``own`` (its comment system's) or ``theme``
+    (any system's with page strings: site themes and CMSs too)."""
     by_label = named_threads(records, order or {})
     titles = titles or {}
     articles = {s: [g for g in gs if len(g[1]) >= 2] for s, gs in by_label[EDITORIAL].items()}
@@ -235,7 +246,14 @@ def build_pages(
     by_system: dict[str, list[ChromeString]] = defaultdict(list)
     for string in chrome:
         by_system[string.system].append(string)
-    if not by_system:
+    # A page shows a comment system's section (the strings of other kinds than ``page``) and a
+    # site's own chrome (the ``page`` strings): those of the comment system itself (``own``: a
+    # forum's page, or none for a widget that publishes no page strings), or of any system that
+    # publishes page strings (``theme``: a site theme or CMS embedding the comment system).
+    # Systems with page strings only (site themes) are never a page's comment system.
+    sections = sorted(name for name, members in by_system.items() if any(s.kind != "page" for s in members))
+    sites = sorted(name for name, members in by_system.items() if any(s.kind == "page" for s in members))
+    if not sections:
         raise ValueError("pages need the strings of at least one comment system")
     rng = random.Random(seed)
     pages = []
@@ -247,9 +265,12 @@ def build_pages(
         if rng.random() >= no_comment_share:
             comment_source = rng.choice(sorted(comments))
             thread = _window(rng.choice(comments[comment_source])[1], rng.randint(1, max_comments), rng)
-        system = by_system[rng.choice(sorted(by_system))]
-        pages.append(assemble_page(article, thread, rng, system, pool, article_source, comment_source, names,
-                                   titles.get(group, ""), headline_share))
+        system = rng.choice(sections)
+        site = rng.choice(sites) if sites and site_chrome == THEME_SITES else system
+        strings = ([s for s in by_system[system] if s.kind != "page"]
+                   + [s for s in by_system[site] if s.kind == "page"])
+        pages.append(assemble_page(article, thread, rng, strings, pool, article_source, comment_source, names,
+                                   titles.get(group, ""), headline_share, system=system, site=site))
     return pages
 
 
@@ -538,11 +559,12 @@ def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams
         return best, best_value, best_metrics
 
     starts = [base]
-    rng, late_rng = random.Random(seed), random.Random(seed + 1)
+    rng = random.Random(seed)
+    late = {k: random.Random(seed + 1 + i) for i, k in enumerate(LATE_COSTS)}
     single = {k: v for k, v in grid.items() if not isinstance(k, tuple)}
     for _ in range(restarts):
         values = {k: float(rng.choice(v)) for k, v in sorted(single.items()) if k not in LATE_COSTS}
-        values.update({k: float(late_rng.choice(v)) for k, v in sorted(single.items()) if k in LATE_COSTS})
+        values.update({k: float(late[k].choice(v)) for k, v in sorted(single.items()) if k in LATE_COSTS})
         starts.append(replace(base, **values))
     results = [ascend(start) for start in starts]
     best, _value, metrics = max(results, key=lambda r: r[1])
@@ -561,7 +583,8 @@ def fold_models(fold: Fold, records: Sequence[Record], strings: Sequence[ChromeS
 
 
 def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
-               pages: int, seed: int, page_seed: int | None = None, titles: dict[str, str] | None = None) -> list[Page]:
+               pages: int, seed: int, page_seed: int | None = None, titles: dict[str, str] | None = None,
+               site_chrome: str = OWN_SITES) -> list[Page]:
     """Pages from the fold's other side: its texts, its systems' strings, the other pool's names.
 
     ``page_seed`` (``seed`` when not given) draws the pages and their names, so more page sets
@@ -571,7 +594,7 @@ def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], 
     test_strings = [s for s in strings if s.system in fold.test_systems]
     return build_pages(test, pages, test_strings, seed=page_seed + 1, order=order, pool="b",
                        names=corpus_names(test, "b", page_seed), titles=titles,
-                       headline_share=HEADLINE_SHARE if titles else 0.0)
+                       headline_share=HEADLINE_SHARE if titles else 0.0, site_chrome=site_chrome)
 
 
 @dataclass(frozen=True)
@@ -618,12 +641,13 @@ class _KnownRows:
 
 def fold_scored(fold: Fold, records: Sequence[Record], order: dict[Record, int], strings: Sequence[ChromeString],
                 pages: int, seed: int, page_seeds: Sequence[int] = (),
-                titles: dict[str, str] | None = None) -> list[ScoredPages]:
+                titles: dict[str, str] | None = None, site_chrome: str = OWN_SITES) -> list[ScoredPages]:
     """Train on the fold's one side; build and score pages from its other side, one set for each
-    of ``page_seeds`` (``seed`` alone when empty), headed by ``titles`` (see ``fold_pages``)."""
+    of ``page_seeds`` (``seed`` alone when empty), headed by ``titles``, with ``site_chrome``'s
+    page chrome (see ``fold_pages``)."""
     scorer, detector = fold_models(fold, records, strings, seed)
-    return [ScoredPages.score(fold_pages(fold, records, order, strings, pages, seed, s, titles), scorer.probability,
-                              detector)
+    return [ScoredPages.score(fold_pages(fold, records, order, strings, pages, seed, s, titles, site_chrome),
+                              scorer.probability, detector)
             for s in (page_seeds or (seed,))]
 
 
@@ -740,7 +764,8 @@ def seed_scored(data_dir: Path, detector: ChromeDetector) -> ScoredPages | None:
 
 def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = FOLD_CAP, jobs: int = 2,
                    say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None,
-                   page_seeds: Sequence[int] = (), cache: Path | None = None, grid: dict | None = None) -> dict:
+                   page_seeds: Sequence[int] = (), cache: Path | None = None, grid: dict | None = None,
+                   site_chrome: str = OWN_SITES) -> dict:
     """The out-of-vocabulary, out-of-source figures, and the costs fitted on both folds' pages
     (every fit keeping the pages of ``keep`` right).
 
@@ -748,7 +773,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     detector of a fold are the same for all) and a fold's figures are the means over the sets: the
     cost fit ends at one of several local optima, and one set of pages measures it with that noise.
     The costs are then fitted on every set's pages of both folds together. ``cache``: a folder
-    where the scored pages are kept between runs (see ``_cache_key``)."""
+    where the scored pages are kept between runs (see ``_cache_key``). ``site_chrome``: whose page
+    chrome the pages show (see ``build_pages``)."""
     from joblib import Parallel, delayed
 
     page_seeds = tuple(page_seeds) or (seed,)
@@ -758,14 +784,17 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     titles = load_titles(data_dir)
     folds = make_folds(records, strings)
     say(f"{len(records)} records, {len(titles)} headlines, {len(strings)} strings of {len(systems(strings))} systems")
-    keys = [[_cache_key(data_dir, {"fold": f.name, "pages": pages, "seed": seed, "cap": cap, "page_seed": s})
-             for s in page_seeds] for f in folds]
+    settings = {"pages": pages, "seed": seed, "cap": cap}
+    if site_chrome != OWN_SITES:
+        settings["site_chrome"] = site_chrome
+    keys = [[_cache_key(data_dir, {"fold": f.name, **settings, "page_seed": s}) for s in page_seeds] for f in folds]
     scored = [[_cache_get(cache, key) for key in fold_keys] for fold_keys in keys]
     missing = [i for i, fold_scored_pages in enumerate(scored) if any(x is None for x in fold_scored_pages)]
     if missing:
         say(f"training {len(missing)} fold(s) ...")
         computed = Parallel(n_jobs=min(jobs, len(missing)))(
-            delayed(fold_scored)(folds[i], records, order, strings, pages, seed, page_seeds, titles) for i in missing)
+            delayed(fold_scored)(folds[i], records, order, strings, pages, seed, page_seeds, titles, site_chrome)
+            for i in missing)
         for i, sets in zip(missing, computed):
             scored[i] = sets
             for key, value in zip(keys[i], sets):
@@ -774,7 +803,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
         say("scored pages from the cache")
     # batches[set][fold]
     batches = [[scored[f][k].batch() for f in range(len(folds))] for k in range(len(page_seeds))]
-    report = {"folds": [], "seed": seed, "page_seeds": list(page_seeds), "pages_per_fold": pages, "cap_per_source": cap}
+    report = {"folds": [], "seed": seed, "page_seeds": list(page_seeds), "pages_per_fold": pages, "cap_per_source": cap,
+              "site_chrome": site_chrome}
     say("fitting costs on each fold, reporting on the other ...")
     by_set = []
     for page_seed, set_batches in zip(page_seeds, batches):
@@ -934,6 +964,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep the scored pages in this folder and reuse them while data, code and "
                              "settings are unchanged (e.g. .cache/pages)")
     parser.add_argument("--jobs", type=int, default=2, help="folds trained in parallel")
+    parser.add_argument("--site-chrome", choices=(OWN_SITES, THEME_SITES), default=OWN_SITES,
+                        help="whose page chrome a built page shows: its comment system's own (the default), "
+                             "or a site theme's or CMS's (any held-out system with page strings)")
     parser.add_argument("--write", action="store_true",
                         help="write the fitted costs and the shipped chrome detector into model/segment_data")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
@@ -974,7 +1007,7 @@ def main(argv: list[str] | None = None) -> int:
     if keep is None:
         say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
     report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
-                            keep=keep, page_seeds=page_seeds, cache=args.cache)
+                            keep=keep, page_seeds=page_seeds, cache=args.cache, site_chrome=args.site_chrome)
     for set_entry in report.get("by_page_seed", []):
         for fold in set_entry["folds"]:
             print(format_metrics(f"  pages {set_entry['page_seed']} {fold['fold']['name']}", fold["segment"]))
