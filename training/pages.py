@@ -559,12 +559,11 @@ def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams
         return best, best_value, best_metrics
 
     starts = [base]
-    rng = random.Random(seed)
-    late = {k: random.Random(seed + 1 + i) for i, k in enumerate(LATE_COSTS)}
+    rng, late_rng = random.Random(seed), random.Random(seed + 1)
     single = {k: v for k, v in grid.items() if not isinstance(k, tuple)}
     for _ in range(restarts):
         values = {k: float(rng.choice(v)) for k, v in sorted(single.items()) if k not in LATE_COSTS}
-        values.update({k: float(late[k].choice(v)) for k, v in sorted(single.items()) if k in LATE_COSTS})
+        values.update({k: float(late_rng.choice(v)) for k, v in sorted(single.items()) if k in LATE_COSTS})
         starts.append(replace(base, **values))
     results = [ascend(start) for start in starts]
     best, _value, metrics = max(results, key=lambda r: r[1])
