@@ -1,7 +1,7 @@
 """Scraped pages built from real text and real comment-system strings: evaluate and fit the segmenter.
 
     python -m training.pages --data-dir ../shared/data --evaluate [--write] [--out figures.json]
-        [--seeds 0,1,2] [--cache .cache/pages]
+        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--cache .cache/pages]
 
 A page is an editorial group's paragraphs in the importer's order (an article), then a comment
 group's comments (a thread), laid out the way one comment system renders them: its section
@@ -19,9 +19,9 @@ pages are built from the other half's texts and strings, with placeholder values
 the detector never saw. The decoder's costs are fitted by coordinate ascent (from the neutral
 costs and from ``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at ``PROTECT``) on one
 fold's pages and reported on the other's (cross-fitted), against each block's own label
-(argmax). ``--seeds`` measures several sets of pages (the same classifiers and detectors), each
-cross-fitted on its own, and reports their means; ``--cache`` keeps the scored pages between runs.
-With
+(argmax). ``--seeds`` measures several sets of pages (the same classifiers and detectors) and
+reports their means, a fold's costs fitted once on every set's pages of the other fold (with
+``--fit-each-set``, on each set's alone); ``--cache`` keeps the scored pages between runs. With
 ``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
 a chrome detector trained on every system and source to ``model/segment_data/chrome.json.gz``:
 rerun it after the classifier is retrained.
@@ -764,16 +764,17 @@ def seed_scored(data_dir: Path, detector: ChromeDetector) -> ScoredPages | None:
 def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = FOLD_CAP, jobs: int = 2,
                    say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None,
                    page_seeds: Sequence[int] = (), cache: Path | None = None, grid: dict | None = None,
-                   site_chrome: str = OWN_SITES) -> dict:
+                   site_chrome: str = OWN_SITES, fit_across_sets: bool = True) -> dict:
     """The out-of-vocabulary, out-of-source figures, and the costs fitted on both folds' pages
     (every fit keeping the pages of ``keep`` right).
 
-    With several ``page_seeds``, each set of pages is cross-fitted on its own (the classifier and
-    detector of a fold are the same for all) and a fold's figures are the means over the sets: the
-    cost fit ends at one of several local optima, and one set of pages measures it with that noise.
-    The costs are then fitted on every set's pages of both folds together. ``cache``: a folder
+    With several ``page_seeds``, a fold's costs are fitted on every set's pages of the other fold
+    together and its figures are the means over its sets (the classifier and detector of a fold
+    are the same for all): the cost fit ends at one of several local optima, and one set of pages
+    fits it with that noise. The costs are then fitted on every set's pages of both folds together. ``cache``: a folder
     where the scored pages are kept between runs (see ``_cache_key``). ``site_chrome``: whose page
-    chrome the pages show (see ``build_pages``)."""
+    chrome the pages show (see ``build_pages``). ``fit_across_sets=False``: each set is cross-fitted
+    on its own instead (a fold's costs fitted on that set's pages of the other fold alone)."""
     from joblib import Parallel, delayed
 
     page_seeds = tuple(page_seeds) or (seed,)
@@ -803,14 +804,22 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     # batches[set][fold]
     batches = [[scored[f][k].batch() for f in range(len(folds))] for k in range(len(page_seeds))]
     report = {"folds": [], "seed": seed, "page_seeds": list(page_seeds), "pages_per_fold": pages, "cap_per_source": cap,
-              "site_chrome": site_chrome}
+              "site_chrome": site_chrome, "fit_across_sets": fit_across_sets}
     say("fitting costs on each fold, reporting on the other ...")
+    across = {}
+    if fit_across_sets:
+        for index in range(len(folds)):
+            other = PageBatch.concat([set_batches[1 - index] for set_batches in batches])
+            across[index], _fitted = fit(other, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
     by_set = []
     for page_seed, set_batches in zip(page_seeds, batches):
         entries = []
         for index, (fold, batch) in enumerate(zip(folds, set_batches)):
-            other = set_batches[1 - index]
-            params, _fitted = fit(other, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+            if fit_across_sets:
+                params = across[index]
+            else:
+                params, _fitted = fit(set_batches[1 - index], grid=grid, base=FIT_BASE, keep=keep,
+                                      restarts=FIT_RESTARTS, seed=seed)
             entries.append({
                 "fold": asdict(fold),
                 "params_fitted_on_other_fold": asdict(params),
@@ -956,9 +965,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cap", type=int, default=FOLD_CAP, help="records per source")
     parser.add_argument("--seed", type=int, default=0, help="seed of the caps, the detector and the pages")
     parser.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",") if x.strip()],
-                        help="seeds of the pages, comma-separated (e.g. 0,1,2): each set is cross-fitted on "
-                             "its own and the figures are their means; the classifier and detector are those "
-                             "of --seed (default: --seed alone)")
+                        help="seeds of the pages, comma-separated (e.g. 0,1,2,3,4,5): the figures are the sets' "
+                             "means; the classifier and detector are those of --seed (default: --seed alone)")
     parser.add_argument("--cache", type=Path,
                         help="keep the scored pages in this folder and reuse them while data, code and "
                              "settings are unchanged (e.g. .cache/pages)")
@@ -966,6 +974,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--site-chrome", choices=(OWN_SITES, THEME_SITES), default=OWN_SITES,
                         help="whose page chrome a built page shows: its comment system's own (the default), "
                              "or a site theme's or CMS's (any held-out system with page strings)")
+    parser.add_argument("--fit-each-set", action="store_true",
+                        help="with several --seeds, fit a fold's costs on each set's pages of the other fold "
+                             "alone (the default fits them once, on every set's pages together)")
     parser.add_argument("--write", action="store_true",
                         help="write the fitted costs and the shipped chrome detector into model/segment_data")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
@@ -1006,7 +1017,8 @@ def main(argv: list[str] | None = None) -> int:
     if keep is None:
         say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
     report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
-                            keep=keep, page_seeds=page_seeds, cache=args.cache, site_chrome=args.site_chrome)
+                            keep=keep, page_seeds=page_seeds, cache=args.cache, site_chrome=args.site_chrome,
+                            fit_across_sets=not args.fit_each_set)
     for set_entry in report.get("by_page_seed", []):
         for fold in set_entry["folds"]:
             print(format_metrics(f"  pages {set_entry['page_seed']} {fold['fold']['name']}", fold["segment"]))
