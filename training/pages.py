@@ -771,10 +771,10 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     With several ``page_seeds``, a fold's costs are fitted on every set's pages of the other fold
     together and its figures are the means over its sets (the classifier and detector of a fold
     are the same for all): the cost fit ends at one of several local optima, and one set of pages
-    fits it with that noise. The costs are then fitted on every set's pages of both folds together. ``cache``: a folder
-    where the scored pages are kept between runs (see ``_cache_key``). ``site_chrome``: whose page
-    chrome the pages show (see ``build_pages``). ``fit_across_sets=False``: each set is cross-fitted
-    on its own instead (a fold's costs fitted on that set's pages of the other fold alone)."""
+    fits it with that noise. ``fit_across_sets=False`` fits them on each set's pages alone instead.
+    The shipped costs are then fitted on every set's pages of both folds together. ``cache``: a
+    folder where the scored pages are kept between runs (see ``_cache_key``). ``site_chrome``:
+    whose page chrome the pages show (see ``build_pages``)."""
     from joblib import Parallel, delayed
 
     page_seeds = tuple(page_seeds) or (seed,)
