@@ -299,3 +299,20 @@ def test_redrawing_keeps_the_page_evaluations_written_beside_it(tmp_path):
     keep_page_evaluations(out, staging)
     assert (staging / "segment-oov.json").read_text() == '{"mean": 1}'
     assert not (staging / "old-plot.png").exists()  # the report's own files are drawn anew
+
+
+def test_the_replication_on_new_page_sets_is_a_key_figure(tmp_path):
+    from training.report import REPLICATION_FILE, replication_rows
+
+    assert replication_rows(tmp_path / "missing.json") == []
+    report = tmp_path / "replication.json"
+    report.write_text(json.dumps({"page_seeds": [6, 7], "summary": {"segment": {
+        "block_accuracy": 0.97171, "boundary_exact": 0.9077}}}))
+    [(name, value)] = replication_rows(report)
+    assert "new page sets (6, 7)" in name
+    assert value == "0.9717 / 0.9077"
+    # The shipped file is the evaluation's own output, and docs/model.md gives its figure.
+    [(_, shipped)] = replication_rows(REPLICATION_FILE)
+    accuracy = shipped.split(" / ")[0]
+    docs = (REPLICATION_FILE.parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
+    assert f"**{accuracy}**" in docs

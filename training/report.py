@@ -377,6 +377,7 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
                  ("Segmentation exact boundary (per-block baseline)",
                   f"{_fmt(segmentation['segment']['boundary_exact'])} ({_fmt(segmentation['argmax']['boundary_exact'])})")]
     rows += out_of_vocabulary_rows()
+    rows += replication_rows()
     kind = (card.get("kind") or {}).get("metrics")
     if kind:
         pooled = kind.get("held_out", {}).get("pooled", {})
@@ -401,6 +402,26 @@ def out_of_vocabulary_rows() -> list[tuple[str, str]]:
              f"{_fmt(ours['block_accuracy'])} ({_fmt(own['block_accuracy'])})"),
             ("Segmentation, unseen sources and comment systems: exact boundary (own labels)",
              f"{_fmt(ours['boundary_exact'])} ({_fmt(own['boundary_exact'])})")]
+
+
+# The same evaluation run once more on page sets no earlier run had built (see docs/model.md).
+REPLICATION_FILE = Path(__file__).resolve().parents[1] / "reports" / "segment-oov-seeds-6-11.json"
+
+
+def replication_rows(path: Path = REPLICATION_FILE) -> list[tuple[str, str]]:
+    """The out-of-vocabulary evaluation's figures on new page sets (``path``, written by
+    ``python -m training.pages --evaluate --seeds ... --out``), if there are any."""
+    import json
+
+    if not path.is_file():
+        return []
+    report = json.loads(path.read_text(encoding="utf-8"))
+    ours = (report.get("summary") or {}).get("segment")
+    if not ours:
+        return []
+    seeds = ", ".join(str(seed) for seed in report.get("page_seeds") or [])
+    return [(f"Segmentation, the same on new page sets ({seeds}): block accuracy / exact boundary",
+             f"{_fmt(ours['block_accuracy'])} / {_fmt(ours['boundary_exact'])}")]
 
 
 def source_table(metrics: dict) -> list[str]:
@@ -754,7 +775,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Written into the report folder by the page evaluations (python -m training.pages --out ...,
 # python -m training.html_pages --out ...), not by this report: carried over when it is redrawn.
-PAGE_EVALUATIONS = ("segment-oov.json", "segment-html.json")
+PAGE_EVALUATIONS = ("segment-oov.json", "segment-oov-seeds-6-11.json", "segment-html.json")
 
 
 def keep_page_evaluations(out: Path, staging: Path) -> None:
