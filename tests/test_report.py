@@ -316,3 +316,25 @@ def test_the_replication_on_new_page_sets_is_a_key_figure(tmp_path):
     accuracy = shipped.split(" / ")[0]
     docs = (REPLICATION_FILE.parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
     assert f"**{accuracy}**" in docs
+
+
+def test_the_html_evaluation_is_a_key_figure_by_fold(tmp_path):
+    from training.report import HTML_FILE, html_rows
+
+    assert html_rows(tmp_path / "missing.json") == []
+    figures = {"block_accuracy": 0.99, "boundary_exact": 0.9}
+    report = tmp_path / "html.json"
+    report.write_text(json.dumps({"folds": [
+        {"fold": "A->B", "html": figures, "text": {"block_accuracy": 0.95, "boundary_exact": 0.85},
+         "trafilatura": {"block_accuracy": 0.8, "boundary_exact": 0.7}},
+        {"fold": "B->A", "html": figures},  # a fold without every way is left out
+    ]}))
+    [(name, value)] = html_rows(report)
+    assert "fold A->B" in name and "trafilatura" in name
+    assert value == "0.9900 / 0.9000; 0.9500 / 0.8500; 0.8000 / 0.7000"
+    # The shipped evaluation gives a row per fold, the HTML path ahead of the other two.
+    shipped = html_rows(HTML_FILE)
+    assert len(shipped) == 2
+    for _name, value in shipped:
+        html, text, trafilatura = (float(part.split(" / ")[0]) for part in value.split("; "))
+        assert html >= text and html > trafilatura

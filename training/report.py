@@ -378,6 +378,7 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
                   f"{_fmt(segmentation['segment']['boundary_exact'])} ({_fmt(segmentation['argmax']['boundary_exact'])})")]
     rows += out_of_vocabulary_rows()
     rows += replication_rows()
+    rows += html_rows()
     kind = (card.get("kind") or {}).get("metrics")
     if kind:
         pooled = kind.get("held_out", {}).get("pooled", {})
@@ -422,6 +423,29 @@ def replication_rows(path: Path = REPLICATION_FILE) -> list[tuple[str, str]]:
     seeds = ", ".join(str(seed) for seed in report.get("page_seeds") or [])
     return [(f"Segmentation, the same on new page sets ({seeds}): block accuracy / exact boundary",
              f"{_fmt(ours['block_accuracy'])} / {_fmt(ours['boundary_exact'])}")]
+
+
+HTML_FILE = REPLICATION_FILE.with_name("segment-html.json")
+
+
+def html_rows(path: Path = HTML_FILE) -> list[tuple[str, str]]:
+    """The HTML evaluation's figures by fold (``path``, written by ``python -m training.html_pages
+    --out ...``): the HTML path, the text path and trafilatura on the same pages, if there are any."""
+    import json
+
+    if not path.is_file():
+        return []
+    rows = []
+    for fold in json.loads(path.read_text(encoding="utf-8")).get("folds") or []:
+        ways = [(name, fold.get(key)) for name, key in (("HTML", "html"), ("text", "text"),
+                                                         ("trafilatura", "trafilatura"))]
+        if not all(figures for _name, figures in ways):
+            continue
+        rows.append((f"Segmentation of HTML pages, fold {fold.get('fold')}: block accuracy / exact boundary "
+                     "(HTML; text; trafilatura)",
+                     "; ".join(f"{_fmt(figures['block_accuracy'])} / {_fmt(figures['boundary_exact'])}"
+                               for _name, figures in ways)))
+    return rows
 
 
 def source_table(metrics: dict) -> list[str]:
