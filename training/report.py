@@ -21,6 +21,7 @@ date, so drawing the same model on the same data again changes no file.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -389,8 +390,6 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
 
 def out_of_vocabulary_rows() -> list[tuple[str, str]]:
     """Segmentation on pages of unseen sources and comment systems (model/segment_data/params.json)."""
-    import json
-
     from model.segment import PARAMS_FILE
 
     if not PARAMS_FILE.is_file():
@@ -412,8 +411,6 @@ REPLICATION_FILE = Path(__file__).resolve().parents[1] / "reports" / "segment-oo
 def replication_rows(path: Path = REPLICATION_FILE) -> list[tuple[str, str]]:
     """The out-of-vocabulary evaluation's figures on new page sets (``path``, written by
     ``python -m training.pages --evaluate --seeds ... --out``), if there are any."""
-    import json
-
     if not path.is_file():
         return []
     report = json.loads(path.read_text(encoding="utf-8"))
@@ -431,20 +428,17 @@ HTML_FILE = REPLICATION_FILE.with_name("segment-html.json")
 def html_rows(path: Path = HTML_FILE) -> list[tuple[str, str]]:
     """The HTML evaluation's figures by fold (``path``, written by ``python -m training.html_pages
     --out ...``): the HTML path, the text path and trafilatura on the same pages, if there are any."""
-    import json
-
     if not path.is_file():
         return []
     rows = []
     for fold in json.loads(path.read_text(encoding="utf-8")).get("folds") or []:
-        ways = [(name, fold.get(key)) for name, key in (("HTML", "html"), ("text", "text"),
-                                                         ("trafilatura", "trafilatura"))]
-        if not all(figures for _name, figures in ways):
+        ways = [fold.get(key) for key in ("html", "text", "trafilatura")]
+        if not all(ways):
             continue
         rows.append((f"Segmentation of HTML pages, fold {fold.get('fold')}: block accuracy / exact boundary "
                      "(HTML; text; trafilatura)",
                      "; ".join(f"{_fmt(figures['block_accuracy'])} / {_fmt(figures['boundary_exact'])}"
-                               for _name, figures in ways)))
+                               for figures in ways)))
     return rows
 
 
