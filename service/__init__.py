@@ -40,6 +40,9 @@ DEFAULTS = {
     "LOG_TEXT": False,
     # Requests each worker process runs at once; more are answered 503 overloaded (0: no limit).
     "MAX_IN_FLIGHT": 4,
+    # Behind nginx (its X-Request-Start header): a scoring request that waited longer than this
+    # for a worker is answered 503 overloaded rather than scored late (0: no limit).
+    "MAX_QUEUE_MS": 1000,
     # Keep the last N texts decided "review" for the desk's queue (0: keep none; texts are personal data).
     "REVIEW_LOG_SIZE": 0,
     "REVIEW_LOG_DB": "var/review-log.sqlite3",

@@ -61,13 +61,17 @@ workers = int(os.environ.get("WORKERS", os.cpu_count() or 2))
 # on its own socket unless the kernel moves them (sysctl net.ipv4.tcp_migrate_req=1); on_starting
 # turns it off for a unix socket or a single worker, and warns without that sysctl.
 reuse_port = os.environ.get("REUSE_PORT", "0") == "1"
-# gunicorn's threaded workers, so that a busy worker can still answer: the app runs at most
-# COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker (service/overload.py) and the
-# spare threads answer the rest 503 overloaded within 50 ms, and the GETs. In production nginx
-# holds the clients (slow, idle or malformed) and is stopped first; WORKER_CLASS=sync (with
-# THREADS=1) restores the first release's server.
+# Without a proxy (make run): gunicorn's threaded workers, so that a busy worker can still
+# answer: the app runs at most COMMENT_CLASSIFIER_MAX_IN_FLIGHT requests at once per worker
+# (service/overload.py) and the spare threads answer the rest 503 overloaded within 50 ms, and
+# the GETs, and idle or slow clients each hold a thread rather than a worker.
+# Production sets WORKER_CLASS=sync behind nginx, which holds the clients (slow, idle or
+# malformed), refuses past its max_conns and is stopped first: a sync worker takes one request at
+# a time from the shared queue, so both workers stay busy and no request waits behind another
+# in the same process (p99 at 8 connections 6.7-9.8 ms against 18-32 ms for gthread behind the
+# same nginx: docs/benchmarks.md). gunicorn runs gthread whenever threads > 1, so sync means 1.
 worker_class = os.environ.get("WORKER_CLASS", "gthread")
-threads = int(os.environ.get("THREADS", "8"))
+threads = int(os.environ.get("THREADS", "1" if worker_class == "sync" else "8"))
 # Connections a worker holds (kept-alive ones included); beyond them the kernel queues at most
 # BACKLOG more per listening socket (a worker's own with reuse_port, else the shared one). Both bounded: the queue a saturated server builds is answered
 # 503 by the spare threads rather than waited on.
@@ -79,7 +83,8 @@ preload_app = True
 # Requests take milliseconds, and the largest the limits allow (1,000 texts, or a 200,000-character
 # page, with explanations) stay well within TIMEOUT (docs/benchmarks.md). A threaded worker's
 # heartbeat runs on its main thread, not in the request, so TIMEOUT is not a request deadline: it
-# restarts a worker stuck for 10 s.
+# restarts a worker stuck for 10 s. A sync worker's heartbeat is between requests, so there
+# TIMEOUT is also the longest one request may run (the largest take about 2 s).
 timeout = int(os.environ.get("TIMEOUT", "10"))
 # What SIGTERM waits for: at most MAX_IN_FLIGHT requests per worker, each a few seconds at worst.
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "15"))

@@ -5,7 +5,11 @@ a few: each one only takes longer. ``InFlightLimit`` lets ``MAX_IN_FLIGHT`` scor
 into the app per worker process and answers the rest, after 50 ms at most, with ``503
 overloaded`` and ``Retry-After``, instead of letting them wait behind the others without bound.
 It needs a worker that has threads to spare for those quick answers: gunicorn's own threaded
-worker (``gthread``), used as it is. ``FinishUnreadBody`` reads a refused request body to its
+worker (``gthread``), used as it is. Behind nginx (production), where gunicorn runs sync workers
+that take one request at a time from a shared queue, ``InFlightLimit`` also refuses a scoring
+request that waited longer than ``MAX_QUEUE_MS`` for a worker, as nginx's ``X-Request-Start``
+header tells, and nginx itself refuses what is over its connection limit (``max_conns``).
+``FinishUnreadBody`` reads a refused request body to its
 end before the error answer, so that a client still sending gets the answer. Both are plain WSGI
 middleware: nothing here depends on a gunicorn worker's internals. Draining on shutdown is
 nginx's part in production (``nginx -s quit``, then SIGTERM to gunicorn; see the README).
@@ -37,33 +41,64 @@ RETRY_AFTER_SECONDS = 1
 # of millisecond requests (more clients than slots, all at once) passes, while a worker busy
 # with long requests (batches, pages: tenths of seconds to seconds) still refuses quickly.
 SLOT_WAIT_SECONDS = 0.05
+# nginx's "t=<seconds since the epoch>" (its $msec) when it sent the request to gunicorn.
+QUEUE_HEADER = "HTTP_X_REQUEST_START"
+
+
+def queued_seconds(environ, now: float) -> float | None:
+    """How long ago the proxy handed this request on (``X-Request-Start: t=<seconds>``), or None.
+
+    None when there is no such header or it is not a time in seconds: a client without a proxy
+    may send anything there, and only a well-formed one is read (it can only make its own
+    request refused).
+    """
+    value = environ.get(QUEUE_HEADER)
+    if not value or len(value) > 32 or not value.startswith("t="):
+        return None
+    try:
+        started = float(value[2:])
+    except ValueError:
+        return None
+    waited = now - started
+    return waited if 0.0 <= waited < 86400.0 else None
+
+
+def _overloaded(message: str, retry_after: int) -> tuple[bytes, list[tuple[str, str]]]:
+    body = json.dumps({"error": {"code": "overloaded", "message": f"{message}; retry after {retry_after} s"}},
+                      separators=(",", ":")).encode()
+    return body, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                  ("Retry-After", str(retry_after))]
 
 
 class InFlightLimit:
-    """WSGI middleware: at most ``limit`` scoring requests in the app at once, the rest 503 quickly."""
+    """WSGI middleware: at most ``limit`` scoring requests in the app at once, the rest 503 quickly;
+    and (``max_queue`` seconds, when positive) none that waited longer than that behind a proxy."""
 
     def __init__(self, wsgi_app, limit: int, retry_after: int = RETRY_AFTER_SECONDS,
-                 wait: float = SLOT_WAIT_SECONDS, exempt: frozenset[str] = EXEMPT_PATHS):
+                 wait: float = SLOT_WAIT_SECONDS, exempt: frozenset[str] = EXEMPT_PATHS,
+                 max_queue: float = 0.0):
         self.wsgi_app = wsgi_app
         self.limit = limit
         self.wait = wait
         self.exempt = exempt
-        self._slots = threading.BoundedSemaphore(limit)
+        self.max_queue = max_queue
+        self._slots = threading.BoundedSemaphore(limit) if limit else None
         self.url_map = None  # the app's routes, to name a refused request's endpoint
-        self._body = json.dumps({"error": {
-            "code": "overloaded",
-            "message": f"the service is answering {limit} requests per worker already; "
-                       f"retry after {retry_after} s",
-        }}, separators=(",", ":")).encode()
-        self._headers = [("Content-Type", "application/json"), ("Content-Length", str(len(self._body))),
-                         ("Retry-After", str(retry_after))]
+        self._full = _overloaded(f"the service is answering {limit} requests per worker already", retry_after)
+        self._late = _overloaded(f"the request waited over {max_queue * 1000:.0f} ms for a worker", retry_after)
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") not in LIMITED_METHODS or environ.get("PATH_INFO") in self.exempt:
             return self.wsgi_app(environ, start_response)
+        if self.max_queue > 0:
+            waited = queued_seconds(environ, time.time())
+            if waited is not None and waited > self.max_queue:
+                return self._refuse(environ, start_response, self._late, waited)
+        if self._slots is None:
+            return self.wsgi_app(environ, start_response)
         got = self._slots.acquire(timeout=self.wait) if self.wait > 0 else self._slots.acquire(blocking=False)
         if not got:
-            return self._refuse(environ, start_response)
+            return self._refuse(environ, start_response, self._full)
         try:
             # Flask builds the whole body before it returns, so the slot is free again while
             # gunicorn writes it to a slow client.
@@ -71,8 +106,7 @@ class InFlightLimit:
         finally:
             self._slots.release()
 
-
-    def _refuse(self, environ, start_response):
+    def _refuse(self, environ, start_response, answer, waited: float | None = None):
         """503 overloaded, answered outside Flask (that is the point: no work for a refused request),
         yet like every other answer: with its request id, a count in /metrics and a log line."""
         given = environ.get(logs.ENVIRON_KEY)
@@ -80,11 +114,14 @@ class InFlightLimit:
         endpoint = self.endpoint_of(environ)
         metrics.record_refused(endpoint)
         if refusals.isEnabledFor(logging.WARNING):
-            refusals.warning("request", extra={
-                "request_id": request_id, "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
-                "endpoint": endpoint, "status": 503, "error": "overloaded", "remote_addr": environ.get("REMOTE_ADDR")})
-        start_response("503 Service Unavailable", [*self._headers, (logs.HEADER, request_id)])
-        return [self._body]
+            fields = {"request_id": request_id, "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
+                      "endpoint": endpoint, "status": 503, "error": "overloaded", "remote_addr": environ.get("REMOTE_ADDR")}
+            if waited is not None:
+                fields["queued_ms"] = round(waited * 1000, 1)
+            refusals.warning("request", extra=fields)
+        body, headers = answer
+        start_response("503 Service Unavailable", [*headers, (logs.HEADER, request_id)])
+        return [body]
 
     def endpoint_of(self, environ) -> str:
         """The Flask endpoint the refused request was for (bounded label values), or ``unmatched``."""
@@ -97,12 +134,16 @@ class InFlightLimit:
 
 
 def init_app(app: Flask) -> None:
-    """Wrap the app in ``InFlightLimit`` unless ``MAX_IN_FLIGHT`` is 0, then in ``FinishUnreadBody``."""
+    """Wrap the app in ``InFlightLimit`` unless ``MAX_IN_FLIGHT`` and ``MAX_QUEUE_MS`` are both 0,
+    then in ``FinishUnreadBody``."""
     limit = int(app.config["MAX_IN_FLIGHT"])
     if limit < 0:
         raise ValueError(f"MAX_IN_FLIGHT must be 0 (no limit) or more (got {limit})")
-    if limit:
-        app.wsgi_app = InFlightLimit(app.wsgi_app, limit)
+    max_queue_ms = float(app.config["MAX_QUEUE_MS"])
+    if not max_queue_ms >= 0:
+        raise ValueError(f"MAX_QUEUE_MS must be 0 (no limit) or more (got {app.config['MAX_QUEUE_MS']})")
+    if limit or max_queue_ms:
+        app.wsgi_app = InFlightLimit(app.wsgi_app, limit, max_queue=max_queue_ms / 1000)
         app.wsgi_app.url_map = app.url_map
     app.wsgi_app = FinishUnreadBody(app.wsgi_app)
 

@@ -1,6 +1,6 @@
 """The production topology for live tests: gunicorn on a loopback port behind nginx (Debian's).
 
-``Production(model_dir)`` starts both as the README's production commands do (the nginx config
+``Production(model_dir)`` starts both as the README's production commands do (sync workers) (the nginx config
 rendered from ``deploy/nginx/comment-classifier.conf``) and stops them on exit; the tests talk
 to nginx on a free 127.0.0.1 port. nginx is installed by ``tests/install-servers.sh`` (called by
 ``make test-all``); without it these tests skip and say why. gunicorn is started and stopped by
@@ -41,10 +41,13 @@ def connect(port: int, timeout: float = 10) -> socket.socket:
 class Production:
     """gunicorn + nginx, started in a temporary folder; ``port`` is nginx's."""
 
-    def __init__(self, model_dir: Path, env: dict | None = None, unix_socket: bool = False):
+    def __init__(self, model_dir: Path, env: dict | None = None, unix_socket: bool = False,
+                 max_conns: int | None = None):
         # unix_socket: gunicorn on a unix socket (one listening socket shared by the workers), the
-        # other upstream the nginx template takes.
+        # other upstream the nginx template takes. env adds to production's settings (sync
+        # workers, two of them); max_conns is render.py's --max-conns (its default if None).
         self.model_dir, self.env, self.unix_socket = model_dir, env or {}, unix_socket
+        self.max_conns = max_conns
 
     def __enter__(self) -> "Production":
         nginx = nginx_binary()
@@ -57,13 +60,15 @@ class Production:
         self.access_log = self.folder / "access.log"
         self.error_log = self.folder / "error.log"
         self.gunicorn_server = servers.start_service(self.model_dir, self.folder,
-                                                     {"BIND": self.upstream, "WORKERS": "2", **self.env},
+                                                     {"BIND": self.upstream, "WORKERS": "2", "WORKER_CLASS": "sync", **self.env},
                                                      name="gunicorn")
         self.gunicorn = self.gunicorn_server.process
         conf = self.folder / "nginx.conf"
         subprocess.run([sys.executable, str(RENDER), "--listen", f"127.0.0.1:{self.port}", "--upstream", self.upstream,
                         "--run-dir", str(self.folder), "--access-log", str(self.access_log),
-                        "--error-log", str(self.error_log), "--out", str(conf)], check=True, capture_output=True)
+                        "--error-log", str(self.error_log), "--out", str(conf),
+                        *(["--max-conns", str(self.max_conns)] if self.max_conns else [])],
+                       check=True, capture_output=True)
         with open(self.folder / "nginx.out", "w") as log:
             self.nginx = subprocess.Popen([nginx, "-c", str(conf), "-e", str(self.error_log), "-g", "daemon off;"],
                                           stdout=log, stderr=subprocess.STDOUT)

@@ -41,3 +41,21 @@ def test_upstream_and_socket_exclude_each_other(tmp_path):
     with pytest.raises(SystemExit):
         render["main"](["--upstream", "127.0.0.1:8001", "--socket", "g.sock", "--run-dir", str(tmp_path),
                         "--out", str(tmp_path / "nginx.conf")])
+
+
+def test_scoring_requests_are_limited_to_max_conns_and_probes_are_not(tmp_path):
+    conf = rendered(tmp_path, "--upstream", "127.0.0.1:8001")
+    assert "server 127.0.0.1:8001 max_fails=0 max_conns=128;" in conf  # gunicorn's BACKLOG
+    assert "answering 128 scoring requests already" in conf
+    # The second upstream, for GETs and feedback, has no limit.
+    assert "server 127.0.0.1:8001 max_fails=0;" in conf
+    conf = rendered(tmp_path, "--upstream", "127.0.0.1:8001", "--max-conns", "6")
+    assert "max_conns=6;" in conf and "answering 6 scoring requests already" in conf
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "lots", "1.5"])
+def test_max_conns_must_be_a_positive_whole_number(tmp_path, capsys, value):
+    with pytest.raises(SystemExit):
+        render["main"](["--upstream", "127.0.0.1:8001", "--max-conns", value, "--run-dir", str(tmp_path),
+                        "--out", str(tmp_path / "nginx.conf")])
+    assert "expected a whole number of 1 or more" in capsys.readouterr().err

@@ -28,19 +28,62 @@ TIMEOUT = 60  # seconds: a socket timeout, only so that a hang fails instead of 
 def app_factory(tiny_classifier):
     from service import create_app
 
-    return lambda limit: create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "MAX_IN_FLIGHT": limit})
+    return lambda limit, max_queue_ms=1000: create_app({
+        "TESTING": True, "CLASSIFIER": tiny_classifier, "MAX_IN_FLIGHT": limit, "MAX_QUEUE_MS": max_queue_ms})
 
 
 def test_limit_wraps_the_app_unless_zero(app_factory):
     # Outermost, the refused bodies are read; inside it, the limit.
     assert isinstance(app_factory(2).wsgi_app, overload.FinishUnreadBody)
     assert isinstance(app_factory(2).wsgi_app.wsgi_app, overload.InFlightLimit)
-    assert not isinstance(app_factory(0).wsgi_app.wsgi_app, overload.InFlightLimit)
+    assert isinstance(app_factory(0).wsgi_app.wsgi_app, overload.InFlightLimit)  # the queue deadline alone
+    assert not isinstance(app_factory(0, 0).wsgi_app.wsgi_app, overload.InFlightLimit)
 
 
 def test_negative_limit_is_refused_at_start_up(app_factory):
     with pytest.raises(ValueError, match="MAX_IN_FLIGHT"):
         app_factory(-1)
+    with pytest.raises(ValueError, match="MAX_QUEUE_MS"):
+        app_factory(4, -1)
+    with pytest.raises(ValueError, match="MAX_QUEUE_MS"):
+        app_factory(4, float("nan"))
+
+
+def _started(seconds_ago: float) -> dict:
+    return {"X-Request-Start": f"t={time.time() - seconds_ago:.3f}"}
+
+
+@pytest.mark.parametrize("limit", [0, 4])
+def test_a_scoring_request_that_waited_past_the_deadline_is_503(app_factory, limit):
+    """nginx's X-Request-Start says when it handed the request on: past MAX_QUEUE_MS, 503 overloaded."""
+    client = app_factory(limit, 200).test_client()
+    for path, body in (("/v1/classify", {"text": "late"}), ("/v1/segment", {"text": "late"})):
+        late = client.post(path, json=body, headers=_started(0.5))
+        assert late.status_code == 503, path
+        assert late.get_json()["error"] == {
+            "code": "overloaded", "message": "the request waited over 200 ms for a worker; retry after 1 s"}
+        assert late.headers["Retry-After"] == "1" and len(late.headers["X-Request-ID"]) == 32
+        assert client.post(path, json=body, headers=_started(0.05)).status_code == 200, path
+    # Probes, other GETs and feedback are never refused, however long they waited.
+    assert client.get("/healthz", headers=_started(5)).status_code == 200
+    assert client.get("/v1/model", headers=_started(5)).status_code == 200
+    feedback = client.post("/v1/feedback", json={}, headers=_started(5))  # refused for its own reasons
+    assert feedback.get_json()["error"]["code"] != "overloaded", feedback.get_json()
+
+
+@pytest.mark.parametrize("value", ["", "t=", "t=abc", "1733330000", "t=1e400", "t=nan", "t=-inf", "t=" + "9" * 40,
+                                   f"t={time.time() + 60:.3f}", "t=0"])
+def test_a_missing_or_malformed_start_is_ignored(app_factory, value):
+    # Without a proxy a client may send anything there; only a well-formed recent time is read
+    # (a time in the future, or days ago, is a clock or a client's own doing, not a queue).
+    client = app_factory(4, 1).test_client()
+    response = client.post("/v1/classify", json={"text": "on time"}, headers={"X-Request-Start": value})
+    assert response.status_code == 200, value
+
+
+def test_no_deadline_when_it_is_zero(app_factory):
+    client = app_factory(4, 0).test_client()
+    assert client.post("/v1/classify", json={"text": "x"}, headers=_started(30)).status_code == 200
 
 
 def refused_counts(client) -> dict:

@@ -238,17 +238,75 @@ def test_idle_and_slow_connections_do_not_hold_the_probes(production):
         assert p99 < 1.0, (path, p99)
 
 
-def test_overload_503_with_retry_after_passes_through(tiny_model_dir):
-    with Production(tiny_model_dir, {"WORKERS": "1", "THREADS": "4", "COMMENT_CLASSIFIER_MAX_IN_FLIGHT": "1"}) as running:
-        from bench import texts
+def _slow_batch() -> bytes:
+    from bench import texts
 
-        slow = json.dumps({"texts": texts.cycle(1000), "explain": True}).encode()
-        results = _parallel(6, lambda: post(running.port, "/v1/classify", slow))
-        statuses = [result[0] for result in results]
-        assert set(statuses) <= {200, 503} and 503 in statuses and 200 in statuses, statuses
-        for status, headers, body in results:
-            if status == 503:
-                assert body["error"]["code"] == "overloaded" and headers["Retry-After"] == "1"
+    return json.dumps({"texts": texts.cycle(1000), "explain": True}).encode()
+
+
+def _overloaded_and_answered(results) -> list[str]:
+    """The messages of the 503s; every answer a 200 or a 503 overloaded with Retry-After, both present."""
+    statuses = [result[0] if isinstance(result, tuple) else result for result in results]
+    assert set(statuses) <= {200, 503} and 503 in statuses and 200 in statuses, statuses
+    messages = []
+    for status, headers, body in results:
+        if status == 503:
+            assert body["error"]["code"] == "overloaded" and headers["Retry-After"] == "1", (headers, body)
+            messages.append(body["error"]["message"])
+    return messages
+
+
+def test_a_request_that_waited_too_long_for_a_worker_is_503_overloaded(tiny_model_dir):
+    """One sync worker, six slow batches at once: the ones that wait past MAX_QUEUE_MS are refused
+    by the service when their turn comes (nginx's X-Request-Start), the first is answered."""
+    with Production(tiny_model_dir, {"WORKERS": "1", "COMMENT_CLASSIFIER_MAX_QUEUE_MS": "100"}) as running:
+        results = _parallel(6, lambda: post(running.port, "/v1/classify", _slow_batch()))
+        messages = _overloaded_and_answered(results)
+        assert set(messages) == {"the request waited over 100 ms for a worker; retry after 1 s"}, messages
+        # A client's own X-Request-Start is replaced by nginx's: an old one changes nothing.
+        status, _headers, _body = post(running.port, "/v1/classify", json.dumps({"text": "on time"}).encode(),
+                                       {"X-Request-Start": "t=1000000000.000"})
+        assert status == 200
+
+
+def test_past_max_conns_nginx_answers_503_overloaded_but_never_to_the_probes(tiny_model_dir):
+    """nginx lets at most --max-conns scoring requests into gunicorn; the rest are refused at once,
+    as the service's JSON error. GETs and feedback go around the limit."""
+    with Production(tiny_model_dir, {"WORKERS": "1", "COMMENT_CLASSIFIER_MAX_QUEUE_MS": "0"}, max_conns=1) as running:
+        body = _slow_batch()
+        probes: list = []
+
+        def probe_while_busy():
+            time.sleep(0.2)  # the batches are in flight by now
+            for request in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                            b"GET /v1/model HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+                probes.append(raw(running.port, request)[0])
+
+        prober = threading.Thread(target=probe_while_busy)
+        prober.start()
+        results = _parallel(6, lambda: post(running.port, "/v1/classify", body))
+        prober.join(30)
+        messages = _overloaded_and_answered(results)
+        assert set(messages) == {"the service is answering 1 scoring requests already; retry after 1 s"}, messages
+        assert probes == [200, 200]
+        time.sleep(0.2)
+        lines = [json.loads(line) for line in running.access_log.read_text().splitlines()]
+        # Logged as what they were, a POST to /v1/classify, not as nginx's error page.
+        refused = [(line["method"], line["path"]) for line in lines if line["status"] == 503 and line["path"] != "/readyz"]
+        assert refused == [("POST", "/v1/classify")] * len(messages), refused
+
+
+def test_gunicorn_not_answering_is_503_unavailable(tiny_model_dir):
+    from bench import servers
+
+    with Production(tiny_model_dir) as running:
+        servers.stop(running.gunicorn_server)
+        for request in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b'POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                        b'Content-Length: 12\r\nConnection: close\r\n\r\n{"text":"a"}'):
+            answer = raw(running.port, request)
+            assert_json_error(answer, 503, "unavailable")
+            assert answer[1]["retry-after"] == "1"
 
 
 def test_gunicorn_on_a_unix_socket_behind_nginx(tiny_model_dir):

@@ -59,9 +59,16 @@ def values_from(args: argparse.Namespace) -> dict[str, str]:
         "UPSTREAM": upstream(args),
         "RUN_DIR": str(run_dir),
         "NGINX_WORKERS": str(args.workers),
+        "MAX_CONNS": str(args.max_conns),
         "ACCESS_LOG": "off" if args.access_log == "off" else f"{args.access_log} comment_classifier",
         "ERROR_LOG": args.error_log,
     }
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {value!r}")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--socket", help="gunicorn's unix socket: the same as --upstream unix:PATH")
     parser.add_argument("--run-dir", required=True, help="folder for nginx's pid file and temporary files")
     parser.add_argument("--workers", default="1", help="nginx worker processes (default: 1; 'auto': one per core)")
+    parser.add_argument("--max-conns", type=_positive, default=128,
+                        help="scoring requests nginx lets into gunicorn at once; past it, 503 overloaded "
+                             "(default: 128, gunicorn's BACKLOG)")
     parser.add_argument("--access-log", default="/dev/stdout",
                         help="access log file (JSON lines, paths without query strings), or 'off' (default: stdout)")
     parser.add_argument("--error-log", default="stderr", help="nginx's error log (default: stderr)")
