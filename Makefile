@@ -35,7 +35,7 @@ TOPOLOGY_PORT ?= 8100
 TOPOLOGY_REPLICA_PORTS ?= 8101,8102
 TOPOLOGY_PG_PORT ?= 8132
 
-.PHONY: help install install-dev run openapi test test-all train bench soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
+.PHONY: help install install-dev run openapi test test-all train bench bench-production soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -107,6 +107,9 @@ rollback: $(VENV)/.installed ## make the previous model version in MODELS curren
 bench: $(VENV)/.installed-dev ## benchmark the service (current model in MODELS) under gunicorn against a hello-world floor
 	$(BIN)/python -m bench $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
 	$(BIN)/python -m bench.adversarial
+
+bench-production: $(VENV)/.installed-dev ## production's topology (nginx, then sync or threaded gunicorn workers) under load, alternating
+	$(BIN)/python -m bench.production $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
 
 soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
 	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)

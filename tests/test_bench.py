@@ -1,9 +1,12 @@
 """bench: the figures it reads from /proc and the rows it prints for batch runs."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+
+import pytest
 
 from bench import servers
 from bench.report import http_lines
@@ -62,3 +65,31 @@ def test_random_shapes_are_made_of_atoms_and_repeat_a_piece():
         assert piece and len(prefix) <= 2 * max(map(len, adversarial.ATOMS))
         text = adversarial.fill(prefix, piece, suffix, length=1000)
         assert len(text) == 1000 and text.startswith(prefix) and text.endswith(suffix)
+
+
+@pytest.mark.live
+def test_the_production_bench_puts_the_production_nginx_in_front(tmp_path):
+    """bench.production loads gunicorn through an nginx rendered from deploy/nginx: it starts, answers
+    through the proxy with what gunicorn answers, refuses nothing, and stops."""
+    import json
+    import urllib.request
+
+    from bench import production
+
+    if not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
+        pytest.skip("nginx is not installed (tests/install-servers.sh installs Debian's)")
+    hello = servers.start("hello", production.HELLO_APP, tmp_path, {"WORKER_CLASS": "sync"})
+    try:
+        servers.wait_ready(hello)
+        proxy = production.Nginx(hello, tmp_path / "nginx")
+        try:
+            assert "max_conns=128" in (tmp_path / "nginx" / "nginx.conf").read_text()
+            request = urllib.request.Request(f"{proxy.url}/v1/classify", data=b'{"text": "x"}',
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
+        finally:
+            proxy.stop()
+        assert proxy.process.returncode == 0
+    finally:
+        servers.stop(hello)
