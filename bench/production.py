@@ -28,10 +28,9 @@ from bench.__main__ import HELLO_APP, MODEL_APP, choose_model, combine, say
 REPO = Path(__file__).resolve().parent.parent
 RENDER = REPO / "deploy" / "nginx" / "render.py"
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "production.json"
-SETTINGS = {
-    "sync (production)": {"WORKER_CLASS": "sync"},
-    "gthread (make run)": {"WORKER_CLASS": "gthread"},
-}
+# What each worker kind is in this project; any other gunicorn worker class is measured as given
+# (e.g. gevent, once installed).
+ROLES = {"sync": "sync (production)", "gthread": "gthread (make run)"}
 
 
 def nginx_binary() -> str:
@@ -132,8 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default: 2)")
     parser.add_argument("--model", "--model-dir", dest="model", type=Path, metavar="PATH",
                         help="model store or version folder (default: var/models, else the shipped model)")
+    parser.add_argument("--worker-classes", default="sync,gthread",
+                        help="gunicorn worker classes to compare, separated by commas (default: sync,gthread)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     args = parser.parse_args(argv)
+    settings = {ROLES.get(kind, kind): {"WORKER_CLASS": kind}
+                for kind in (part.strip() for part in args.worker_classes.split(",")) if kind}
     nginx_binary()
     load.wrk_binary()
     args.model, origin = choose_model(args.model)
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         bodies = {"single": load.write_bodies(work / "single.txt", None),
                   "batch": load.write_bodies(work / "batch.txt", 100)}
         for round_number in range(args.rounds):
-            for name, env in SETTINGS.items():
+            for name, env in settings.items():
                 say(f"round {round_number + 1}: {name}")
                 rows.append({"round": round_number + 1, **measure(name, env, args, work, bodies)})
     show(rows)
