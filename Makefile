@@ -35,7 +35,7 @@ TOPOLOGY_PORT ?= 8100
 TOPOLOGY_REPLICA_PORTS ?= 8101,8102
 TOPOLOGY_PG_PORT ?= 8132
 
-.PHONY: help install install-dev run openapi test test-all train bench bench-production soak report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
+.PHONY: help install install-dev run openapi test test-all train bench bench-production soak soak-production report clean feedback-export feedback-backup retrain ship models rollback topology topology-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -113,6 +113,9 @@ bench-production: $(VENV)/.installed-dev ## production's topology (nginx, then s
 
 soak: $(VENV)/.installed ## mixed load on 127.0.0.1 for SOAK_SECONDS: errors by kind, p99 over time, worker memory
 	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
+
+soak-production: $(VENV)/.installed ## the same, as production runs: sync workers behind nginx (needs nginx)
+	$(BIN)/python -m bench.soak --production --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 report: $(VENV)/.installed-dev ## write reports/ (plots and a summary) for the current model in MODELS
 	$(BIN)/python -m training.report --data-dir "$(DATA_DIR)" $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)") --out reports

@@ -189,7 +189,8 @@ def report(settings: dict, records: list[Record], began: float, window: float,
     lines = [f"soak: {settings['seconds']:.0f} s, {settings['clients']} clients at "
              f"{settings['rate']:g} req/s each, {settings['workers']} workers x {settings['threads']} threads "
              f"({settings['worker_class']}), MAX_IN_FLIGHT {settings['max_in_flight']}, "
-             f"{settings['cpus']} CPUs, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
+             f"{settings['cpus']} CPUs{', behind nginx' if settings.get('nginx') else ''}, "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
     outcomes = Counter(record.outcome for record in records)
     by_kind = Counter(record.kind for record in records)
     seconds = max(settings["seconds"], 1e-9)
@@ -245,6 +246,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--page", type=Path, default=SEED_PAGE,
                         help="the page sent to /v1/segment (default: ../shared/examples/"
                              "scraped-page-article-and-comment.txt)")
+    parser.add_argument("--production", action="store_true",
+                        help="as production runs: sync workers behind nginx (deploy/nginx), the clients talking to nginx")
     parser.add_argument("--model", "--model-dir", dest="model", type=Path, metavar="PATH",
                         help="a model store or a plain model folder (default: $COMMENT_CLASSIFIER_MODEL_DIR, "
                              "else the store var/models, else the shipped model/)")
@@ -265,7 +268,7 @@ def say(message: str) -> None:
     print(f"[soak {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def server_settings(server: servers.Server) -> dict:
+def server_settings(server: servers.Server, env: dict[str, str] | None = None) -> dict:
     """Worker class, threads and in-flight limit the server runs with (from its log and config)."""
     import runpy
 
@@ -274,7 +277,7 @@ def server_settings(server: servers.Server) -> dict:
     found = re.findall(r"Using worker: ([\w.:]+)", log)
     saved = dict(os.environ)
     try:
-        os.environ.update({"HOST": servers.HOST, "PORT": str(server.port)})
+        os.environ.update({"HOST": servers.HOST, "PORT": str(server.port), **(env or {})})
         config = runpy.run_path(str(servers.CONFIG))
     finally:
         os.environ.clear()
@@ -296,15 +299,24 @@ def main(argv: list[str] | None = None) -> int:
     kinds = request_kinds(page)
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp, stopping.exit_codes("soak", "server stopped") as stopped:
+        worker_env = {"WORKER_CLASS": "sync"} if args.production else {}
         server = servers.start("soak", "service.wsgi:app", Path(tmp),
-                               {"COMMENT_CLASSIFIER_MODEL_DIR": str(_model(args.model).resolve())})
+                               {"COMMENT_CLASSIFIER_MODEL_DIR": str(_model(args.model).resolve()), **worker_env})
+        proxy = None
         try:
             say(f"server ready on port {server.port} in {servers.wait_ready(server):.1f} s")
+            port = server.port
+            if args.production:
+                from bench.production import Nginx
+
+                proxy = Nginx(server, Path(tmp) / "nginx")
+                port = proxy.port
+                say(f"nginx in front on port {port}")
             settings = {"seconds": args.seconds, "clients": args.clients, "rate": args.rate,
-                        "cpus": os.cpu_count(), **server_settings(server)}
+                        "cpus": os.cpu_count(), **server_settings(server, worker_env), "nginx": proxy is not None}
             if args.warmup > 0:
                 say(f"warm-up: {args.warmup:.0f} s")
-                warm = Load(server.port, kinds, args.clients, args.rate)
+                warm = Load(port, kinds, args.clients, args.rate)
                 warm.run(args.warmup)
                 failed = [r.outcome for r in warm.records if r.outcome.startswith("unexpected")]
                 if failed:
@@ -312,12 +324,14 @@ def main(argv: list[str] | None = None) -> int:
             rss_start = {pid: rss_mib(pid) for pid in servers.worker_pids(server.process.pid)}
             settings["workers"] = len(rss_start)
             say(f"load: {args.seconds:.0f} s, {args.clients} clients")
-            load = Load(server.port, kinds, args.clients, args.rate)
+            load = Load(port, kinds, args.clients, args.rate)
             began, cpu_began = time.monotonic(), time.process_time()
             load.run(args.seconds)
             settings["client_cpu"] = (time.process_time() - cpu_began) / (time.monotonic() - began)
             rss_end = {pid: rss_mib(pid) for pid in servers.worker_pids(server.process.pid)}
         finally:
+            if proxy is not None:
+                proxy.stop()
             servers.stop(server)
     if stopped.code is not None:
         return stopped.code
