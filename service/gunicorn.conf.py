@@ -68,13 +68,15 @@ reuse_port = os.environ.get("REUSE_PORT", "0") == "1"
 # Production sets WORKER_CLASS=sync behind nginx, which holds the clients (slow, idle or
 # malformed), refuses past its max_conns and is stopped first: a sync worker takes one request at
 # a time from the shared queue, so both workers stay busy and no request waits behind another
-# in the same process (p99 at 8 connections 6.7-9.8 ms against 18-32 ms for gthread behind the
-# same nginx: docs/benchmarks.md). gunicorn runs gthread whenever threads > 1, so sync means 1.
+# in the same process (p99 at 8 connections 8.1-9.3 ms against 20.4-23.7 ms for gthread behind
+# the same nginx: docs/benchmarks.md). gunicorn runs gthread whenever threads > 1, so sync means
+# 1 (set WORKER_CLASS: `-k sync` on the command line would leave THREADS at 8).
 worker_class = os.environ.get("WORKER_CLASS", "gthread")
 threads = int(os.environ.get("THREADS", "1" if worker_class == "sync" else "8"))
 # Connections a worker holds (kept-alive ones included); beyond them the kernel queues at most
-# BACKLOG more per listening socket (a worker's own with reuse_port, else the shared one). Both bounded: the queue a saturated server builds is answered
-# 503 by the spare threads rather than waited on.
+# BACKLOG more per listening socket (a worker's own with reuse_port, else the shared one). Both
+# bounded: under gthread the queue a saturated server builds is answered 503 by the spare threads
+# rather than waited on; behind nginx, nginx's max_conns (64 + 32) keeps below BACKLOG.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "100"))
 backlog = int(os.environ.get("BACKLOG", "128"))
 # Load the model once in the master before forking, so a missing or broken model stops
@@ -86,7 +88,8 @@ preload_app = True
 # restarts a worker stuck for 10 s. A sync worker's heartbeat is between requests, so there
 # TIMEOUT is also the longest one request may run (the largest take about 2 s).
 timeout = int(os.environ.get("TIMEOUT", "10"))
-# What SIGTERM waits for: at most MAX_IN_FLIGHT requests per worker, each a few seconds at worst.
+# What SIGTERM waits for: at most MAX_IN_FLIGHT requests per threaded worker (one per sync
+# worker), each a few seconds at worst.
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "15"))
 # Idle kept-alive connections close after this; a proxy in front should keep its own idle
 # timeout below it, or its reused connection may meet one just closed.

@@ -83,7 +83,7 @@ def test_the_production_bench_puts_the_production_nginx_in_front(tmp_path):
         servers.wait_ready(hello)
         proxy = production.Nginx(hello, tmp_path / "nginx")
         try:
-            assert "max_conns=128" in (tmp_path / "nginx" / "nginx.conf").read_text()
+            assert "max_conns=64;" in (tmp_path / "nginx" / "nginx.conf").read_text()
             request = urllib.request.Request(f"{proxy.url}/v1/classify", data=b'{"text": "x"}',
                                              headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -18,13 +18,13 @@ def rendered(tmp_path: Path, *where: str) -> str:
 
 
 def test_a_tcp_upstream(tmp_path):
-    assert "server 127.0.0.1:8001 max_fails=0;" in rendered(tmp_path, "--upstream", "127.0.0.1:8001")
-    assert "server [::1]:8001 max_fails=0;" in rendered(tmp_path, "--upstream", "[::1]:8001")
+    assert "server 127.0.0.1:8001 max_fails=0 max_conns=64;" in rendered(tmp_path, "--upstream", "127.0.0.1:8001")
+    assert "server [::1]:8001 max_fails=0 max_conns=64;" in rendered(tmp_path, "--upstream", "[::1]:8001")
 
 
 def test_a_unix_socket_upstream_is_made_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    expected = f"server unix:{tmp_path / 'g.sock'} max_fails=0;"
+    expected = f"server unix:{tmp_path / 'g.sock'} max_fails=0 max_conns=64;"
     assert expected in rendered(tmp_path, "--upstream", "unix:g.sock")
     assert expected in rendered(tmp_path, "--socket", "g.sock")
 
@@ -45,10 +45,10 @@ def test_upstream_and_socket_exclude_each_other(tmp_path):
 
 def test_scoring_requests_are_limited_to_max_conns_and_probes_are_not(tmp_path):
     conf = rendered(tmp_path, "--upstream", "127.0.0.1:8001")
-    assert "server 127.0.0.1:8001 max_fails=0 max_conns=128;" in conf  # gunicorn's BACKLOG
-    assert "answering 128 scoring requests already" in conf
-    # The second upstream, for GETs and feedback, has no limit.
-    assert "server 127.0.0.1:8001 max_fails=0;" in conf
+    assert "server 127.0.0.1:8001 max_fails=0 max_conns=64;" in conf
+    assert "answering 64 scoring requests already" in conf
+    # The second upstream, for GETs and feedback, has a limit of its own.
+    assert "server 127.0.0.1:8001 max_fails=0 max_conns=32;" in conf
     conf = rendered(tmp_path, "--upstream", "127.0.0.1:8001", "--max-conns", "6")
     assert "max_conns=6;" in conf and "answering 6 scoring requests already" in conf
 

@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--socket", help="gunicorn's unix socket: the same as --upstream unix:PATH")
     parser.add_argument("--run-dir", required=True, help="folder for nginx's pid file and temporary files")
     parser.add_argument("--workers", default="1", help="nginx worker processes (default: 1; 'auto': one per core)")
-    parser.add_argument("--max-conns", type=_positive, default=128,
+    parser.add_argument("--max-conns", type=_positive, default=64,
                         help="scoring requests nginx lets into gunicorn at once; past it, 503 overloaded "
-                             "(default: 128, gunicorn's BACKLOG)")
+                             "(default: 64; with the 32 other requests, below gunicorn's BACKLOG of 128)")
     parser.add_argument("--access-log", default="/dev/stdout",
                         help="access log file (JSON lines, paths without query strings), or 'off' (default: stdout)")
     parser.add_argument("--error-log", default="stderr", help="nginx's error log (default: stderr)")
