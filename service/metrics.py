@@ -169,7 +169,11 @@ def replica_name(config) -> str:
     given = config.get("REPLICA")
     if given not in (None, ""):
         return str(given)
-    return f"{socket.gethostname()}:{os.environ.get('PORT', '8000')}"
+    # gunicorn's address: BIND (production's 127.0.0.1:8001) wins over PORT, as in its config;
+    # a unix socket has no port, and the name keeps PORT's.
+    bind = os.environ.get("BIND", "")
+    port = bind.rpartition(":")[2] if not bind.startswith("unix:") else ""
+    return f"{socket.gethostname()}:{port if port.isdigit() else os.environ.get('PORT', '8000')}"
 
 
 def record_model(version: str) -> None:

@@ -256,3 +256,19 @@ def test_a_batch_fills_the_length_buckets_as_one_observation_per_text(client):
         le = "+Inf" if bound == float("inf") else f"{bound:.1f}"
         assert delta(before, after, f"{name}_bucket", endpoint="api.classify", le=le) == \
             sum(n <= bound for n in lengths), le
+
+
+@pytest.mark.parametrize("bind, port, expected", [
+    (None, "8123", "8123"), ("127.0.0.1:8001", "8000", "8001"), ("[::1]:9001", None, "9001"),
+    ("unix:/run/cc/gunicorn.sock", "8124", "8124"), (None, None, "8000"),
+])
+def test_the_replica_name_takes_gunicorns_port_from_bind_first(monkeypatch, bind, port, expected):
+    import socket
+
+    for name, value in (("BIND", bind), ("PORT", port)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert metrics.replica_name({}) == f"{socket.gethostname()}:{expected}"
+    assert metrics.replica_name({"REPLICA": "replica-1"}) == "replica-1"
