@@ -59,3 +59,10 @@ def test_max_conns_must_be_a_positive_whole_number(tmp_path, capsys, value):
         render["main"](["--upstream", "127.0.0.1:8001", "--max-conns", value, "--run-dir", str(tmp_path),
                         "--out", str(tmp_path / "nginx.conf")])
     assert "expected a whole number of 1 or more" in capsys.readouterr().err
+
+
+def test_the_read_timeout_is_nginx_s_wait_for_an_answer(tmp_path):
+    conf = rendered(tmp_path, "--upstream", "127.0.0.1:8001")
+    assert "proxy_read_timeout 30s;" in conf and "did not answer within 30 s" in conf
+    conf = rendered(tmp_path, "--upstream", "127.0.0.1:8001", "--read-timeout", "5")
+    assert "proxy_read_timeout 5s;" in conf and "did not answer within 5 s" in conf

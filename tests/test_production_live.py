@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import signal
 import statistics
 import threading
 import time
@@ -330,3 +331,48 @@ def test_gunicorn_on_a_unix_socket_behind_nginx(tiny_model_dir):
         assert f"server unix:{running.socket} " in (running.folder / "nginx.conf").read_text()
         status, _headers, body = post(running.port, "/v1/classify", json.dumps({"text": "What a joke, as usual."}).encode())
         assert status == 200 and body["label"] in {"editorial", "comment"}
+
+
+def test_an_upstream_that_never_answers_is_504_upstream_timeout(tmp_path):
+    """A gunicorn that accepts and then hangs (here a socket that never answers, standing in for a
+    worker stuck in a request): nginx gives up after --read-timeout with the JSON error, and
+    without Retry-After, since the request may have been carried out."""
+    import subprocess
+    import sys
+
+    from bench import servers
+    from tests.production import RENDER, nginx_binary
+
+    nginx = nginx_binary()
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    port = servers.free_port()
+    tmp_path.chmod(0o755)
+    conf = tmp_path / "nginx.conf"
+    subprocess.run([sys.executable, str(RENDER), "--listen", f"127.0.0.1:{port}",
+                    "--upstream", f"127.0.0.1:{hung.getsockname()[1]}", "--read-timeout", "1",
+                    "--run-dir", str(tmp_path), "--access-log", "off", "--out", str(conf)],
+                   check=True, capture_output=True)
+    process = subprocess.Popen([nginx, "-c", str(conf), "-e", str(tmp_path / "error.log"), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                connect(port, timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.1)
+        for request in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b'POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                        b'Content-Length: 12\r\nConnection: close\r\n\r\n{"text":"a"}'):
+            answer = raw(port, request)
+            assert_json_error(answer, 504, "upstream_timeout")
+            assert "retry-after" not in answer[1]
+            assert json.loads(answer[2])["error"]["message"] == "the service did not answer within 1 s"
+    finally:
+        process.send_signal(signal.SIGQUIT)
+        process.wait(timeout=20)
+        hung.close()

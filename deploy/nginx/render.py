@@ -60,6 +60,7 @@ def values_from(args: argparse.Namespace) -> dict[str, str]:
         "RUN_DIR": str(run_dir),
         "NGINX_WORKERS": str(args.workers),
         "MAX_CONNS": str(args.max_conns),
+        "READ_TIMEOUT": str(args.read_timeout),
         "ACCESS_LOG": "off" if args.access_log == "off" else f"{args.access_log} comment_classifier",
         "ERROR_LOG": args.error_log,
     }
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-conns", type=_positive, default=64,
                         help="scoring requests nginx lets into gunicorn at once; past it, 503 overloaded "
                              "(default: 64; with the 32 other requests, below gunicorn's BACKLOG of 128)")
+    parser.add_argument("--read-timeout", type=_positive, default=30,
+                        help="seconds nginx waits for gunicorn's answer; past it, 504 upstream_timeout (default: 30)")
     parser.add_argument("--access-log", default="/dev/stdout",
                         help="access log file (JSON lines, paths without query strings), or 'off' (default: stdout)")
     parser.add_argument("--error-log", default="stderr", help="nginx's error log (default: stderr)")
