@@ -6,7 +6,9 @@ the garbage collector's sight) and called directly, without a socket, for the be
 texts and for batches. Each layer is then timed on its own over the same texts: reading and
 parsing the JSON body, validation, normalising, tokenising, the model's terms, look-ups and sums,
 the metrics, the request's log line and the response's JSON. What remains of the whole request is
-Flask's own work, the service's hooks (request id, auth, in-flight limit) and the middleware.
+the rest of ``service.lane`` (which answers ``POST /v1/classify`` outside Flask) and the middleware
+(in-flight limit, whole responses). The same requests with ``FAST_CLASSIFY`` false, every one
+through Flask and its hooks, show what the lane saves.
 The same service with the model replaced by a constant answer shows what the model costs inside
 a request (more than in a loop of its own, most likely because the rest of the request evicts its
 tables from the CPU's caches).
@@ -95,6 +97,10 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
 
     app = create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0})
     wsgi = WholeResponses(app.wsgi_app)
+    # The same model, every request through Flask (what the service did before service.lane).
+    through_flask = WholeResponses(create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0,
+                                               "FAST_CLASSIFY": False,
+                                               "CLASSIFIER": app.extensions["classifier"]}).wsgi_app)
     # The same service answering without the model: what a request costs around it.
     stubbed = WholeResponses(create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0,
                                          "CLASSIFIER": _Answer(app.extensions["classifier"])}).wsgi_app)
@@ -154,6 +160,7 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
         layers = {
             "whole request (WSGI)": each(lambda body: _call(wsgi, body), bodies),
             "whole request, model stubbed (WSGI)": each(lambda body: _call(stubbed, body), bodies),
+            "whole request through Flask (WSGI)": each(lambda body: _call(through_flask, body), bodies),
             "hello-world app (WSGI)": each(lambda body: _call(hello, body), bodies),
             "JSON body parse": each(payload_of, bodies),
             "validation": each(validate, payloads),
@@ -177,7 +184,7 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
         model = medians["classify (all model work)"]
         medians["terms, look-ups, sums"] = model - medians["normalise"] - medians["tokenise"]
         measured = ("JSON body parse", "validation", "classify (all model work)", "metrics", "log line", "response JSON")
-        medians["Flask, hooks, middleware (the rest)"] = medians["whole request (WSGI)"] - sum(medians[m] for m in measured)
+        medians["the rest: lane, middleware"] = medians["whole request (WSGI)"] - sum(medians[m] for m in measured)
         medians["model inside the request"] = (medians["whole request (WSGI)"]
                                                - medians["whole request, model stubbed (WSGI)"])
         results[case] = {"texts_per_request": len(groups[0]), "us_per_request": medians}
@@ -186,8 +193,9 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
 
 def table(results: dict) -> str:
     order = ["whole request (WSGI)", "JSON body parse", "validation", "normalise", "tokenise", "terms, look-ups, sums",
-             "metrics", "log line", "response JSON", "Flask, hooks, middleware (the rest)",
-             "whole request, model stubbed (WSGI)", "model inside the request", "hello-world app (WSGI)"]
+             "metrics", "log line", "response JSON", "the rest: lane, middleware",
+             "whole request, model stubbed (WSGI)", "model inside the request", "hello-world app (WSGI)",
+             "whole request through Flask (WSGI)"]
     single, batch = results["single"], results["batch"]
     n = batch["texts_per_request"]
     lines = [f"{'layer (us)':38} {'single text':>12} {f'batch of {n}':>14} {'per text':>9}"]

@@ -39,19 +39,27 @@ def model_card():
 def classify():
     """Label one text (``text``) or a batch (``texts``)."""
     loaded = classifier()
-    config = current_app.config
     payload = parse_json_object(request.mimetype, read_body(request))
+    answer, results, texts = classify_payload(loaded, current_app.config, payload)
+    record_results(results, texts, loaded.version)
+    record_review(results, texts, "classify", loaded.version)
+    return jsonify(answer)
+
+
+def classify_payload(loaded, config, payload: dict) -> tuple[dict, list[dict], list[str]]:
+    """``POST /v1/classify``'s answer to a parsed body, with the results and texts it is made of.
+
+    The endpoint's work between the parsed body and the response, with nothing of Flask's: the
+    view and ``service.lane`` (the same endpoint outside Flask) both call it.
+    """
     body = parse(ClassifyRequest, payload, Limits.of(config)).root
     single = not hasattr(body, "texts")
     texts = [body.text] if single else body.texts
     band = config["REVIEW_BAND"] if body.review_band is None else body.review_band
     results = loaded.classify(texts, review_band=band, explain=body.explain, explain_top=body.explain_top)
-    record_results(results, texts, loaded.version)
-    record_review(results, texts, "classify", loaded.version)
     model = {"version": loaded.version}
-    if single:
-        return jsonify({**results[0], "model": model})
-    return jsonify({"results": results, "model": model})
+    answer = {**results[0], "model": model} if single else {"results": results, "model": model}
+    return answer, results, texts
 
 
 @bp.post("/v1/segment")

@@ -121,9 +121,10 @@ def feedback_keyring() -> KeyRing:
     return current_app.extensions.get("feedback_keys") or keyring()
 
 
-def bearer_token() -> str | None:
-    """The key in ``Authorization: Bearer <key>``, or None when there is none."""
-    header = request.headers.get("Authorization", "")
+def bearer_token(header: str | None = None) -> str | None:
+    """The key in ``Authorization: Bearer <key>`` (this request's, or ``header``), or None when there is none."""
+    if header is None:
+        header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
@@ -143,6 +144,17 @@ def require_key(ring: KeyRing | None = None) -> None:
         raise MissingKey("send an API key as 'Authorization: Bearer <key>'")
     if not ring.matches(token):
         raise InvalidKey("the API key is not valid")
+
+
+def accepts(ring: KeyRing, header: str | None) -> bool:
+    """Whether ``require_key`` would let a request with ``Authorization: header`` through."""
+    token = bearer_token(header or "")
+    return token is not None and bool(ring.keys()) and ring.matches(token)
+
+
+def protects(app: Flask, rule: str) -> bool:
+    """Whether ``REQUIRE_API_KEY`` puts the route ``rule`` behind a key."""
+    return _protected(rule, _required_paths(app))
 
 
 def _protected(rule: str, wanted: set[str]) -> bool:

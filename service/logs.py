@@ -35,14 +35,18 @@ def request_id() -> str:
     state = g._get_current_object()
     given = getattr(state, "request_id", None)
     if given is None:
-        header = request.environ.get(ENVIRON_KEY)
-        if header is not None and VALID_ID.fullmatch(header):
-            given = header
-        else:
-            given = uuid.uuid4().hex
-            state.request_id_replaced = header is not None
+        given, replaced = id_from_header(request.environ.get(ENVIRON_KEY))
+        if replaced:
+            state.request_id_replaced = True
         state.request_id = given
     return given
+
+
+def id_from_header(header: str | None) -> tuple[str, bool]:
+    """The id for a request whose ``X-Request-ID`` is ``header``, and whether a given header was replaced."""
+    if header is not None and VALID_ID.fullmatch(header):
+        return header, False
+    return uuid.uuid4().hex, header is not None
 
 
 def endpoint_name() -> str:
@@ -92,25 +96,33 @@ def _write_line(error: BaseException | None) -> None:
     level = logging.ERROR if status >= 500 else logging.INFO
     if not log.isEnabledFor(level):  # LOG_LEVEL=warning turns the lines off, and their cost
         return
-    started = getattr(state, "request_started", None)
     current = request._get_current_object()
     rule = current.url_rule
-    fields = {
-        "request_id": request_id(),
-        "method": current.method,
-        "path": current.path,
-        "endpoint": rule.endpoint if rule is not None else "unmatched",
-        "status": status,
-        "duration_ms": None if started is None else round((time.perf_counter() - started) * 1000, 3),
-        "bytes_in": current.content_length,
-        "remote_addr": current.remote_addr,
-    }
-    if getattr(state, "request_id_replaced", False):
-        fields["request_id_replaced"] = True
+    fields = line_fields(request_id(), current.method, current.path, rule.endpoint if rule is not None else "unmatched",
+                         status, getattr(state, "request_started", None), current.content_length,
+                         current.remote_addr, getattr(state, "request_id_replaced", False))
     fields.update(getattr(state, "log_fields", {}))
     state.log_line = (level, fields)
     if not getattr(state, "line_deferred", False):
         _emit(state)
+
+
+def line_fields(request_id: str, method: str, path: str, endpoint: str, status: int, started: float | None,
+                bytes_in: int | None, remote_addr: str | None, replaced: bool = False) -> dict:
+    """The fields of a request's log line (``started``: its ``time.perf_counter()`` at the start)."""
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": None if started is None else round((time.perf_counter() - started) * 1000, 3),
+        "bytes_in": bytes_in,
+        "remote_addr": remote_addr,
+    }
+    if replaced:
+        fields["request_id_replaced"] = True
+    return fields
 
 
 def _emit(state) -> None:
@@ -122,7 +134,12 @@ def _emit(state) -> None:
     """
     line = state.__dict__.pop("log_line", None)
     if line is not None:
-        log.handle(log.makeRecord(log.name, line[0], __file__, 0, "request", None, None, extra=line[1]))
+        write_line(*line)
+
+
+def write_line(level: int, fields: dict) -> None:
+    """Hand a request's line to the ``service.requests`` logger's handlers."""
+    log.handle(log.makeRecord(log.name, level, __file__, 0, "request", None, None, extra=fields))
 
 
 def init_app(app: Flask) -> None:

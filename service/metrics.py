@@ -122,7 +122,12 @@ def record_results(results: list[dict], texts: list[str], model_version: str | N
     they also feed the request's log line (number of texts, model version, and the texts only
     when ``LOG_TEXT`` is on).
     """
-    endpoint = endpoint_name()
+    count_results(results, texts, endpoint_name())
+    annotate(n_texts=len(texts), model_version=model_version, texts=texts)
+
+
+def count_results(results: list[dict], texts: list[str], endpoint: str) -> None:
+    """``record_results``' counts for ``endpoint``, outside any Flask request (``service.lane``)."""
     # One increment per label and decision given, not per text: a batch has up to MAX_TEXTS.
     if len(results) == 1:
         only = results[0]
@@ -139,7 +144,6 @@ def record_results(results: list[dict], texts: list[str], model_version: str | N
             _series(DECISIONS, endpoint, decision).inc(count)
     _observe_all(_series(TEXT_LENGTH, endpoint), list(map(len, texts)))
     _series(BATCH_SIZE, endpoint).observe(len(texts))
-    annotate(n_texts=len(texts), model_version=model_version, texts=texts)
 
 
 def _observe_all(histogram, amounts: list[int]) -> None:

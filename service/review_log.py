@@ -142,9 +142,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _opened(required: bool) -> ReviewLog | None:
+def _opened(required: bool, app: Flask | None = None) -> ReviewLog | None:
     """This process's log, opened on first use; None (or 404 when ``required``) when it is off."""
-    app = current_app
+    app = app or current_app
     size = _size(app)
     if not size:
         if required:
@@ -164,9 +164,12 @@ def _opened(required: bool) -> ReviewLog | None:
     return opened
 
 
-def record(results: list[dict], texts: list[str], endpoint: str, version: str, page: bool = False) -> None:
-    """Keep the texts decided ``review`` (with their neighbours when they are a page's blocks) when the log is on."""
-    if not current_app.config.get("REVIEW_LOG_SIZE"):
+def record(results: list[dict], texts: list[str], endpoint: str, version: str, page: bool = False,
+           app: Flask | None = None) -> None:
+    """Keep the texts decided ``review`` (with their neighbours when they are a page's blocks) when
+    the log is on; ``app`` outside a request of its own (``service.lane``)."""
+    app = app or current_app
+    if not app.config.get("REVIEW_LOG_SIZE"):
         return
     rows = []
     for i, result in enumerate(results):
@@ -182,7 +185,7 @@ def record(results: list[dict], texts: list[str], endpoint: str, version: str, p
         })
     if not rows:
         return
-    opened = _opened(required=False)
+    opened = _opened(required=False, app=app)
     if opened is None:
         return
     try:
