@@ -91,12 +91,16 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
     from service import create_app, logs, metrics
     from service.schemas import ClassifyRequest, Limits, parse
     from service.validation import parse_json_object
+    from service.lane import ClassifyLane
     from service.whole import WholeResponses
     from bench.hello import create_app as hello_app
     from model.text import normalize, tokenize
 
     app = create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0})
     wsgi = WholeResponses(app.wsgi_app)
+    lane = app.wsgi_app
+    while not isinstance(lane, ClassifyLane):
+        lane = lane.wsgi_app
     # The same model, every request through Flask (what the service did before service.lane).
     through_flask = WholeResponses(create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0,
                                                "FAST_CLASSIFY": False,
@@ -151,11 +155,8 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
         def validate(payload):
             parse(ClassifyRequest, payload, Limits.of(config))
 
-        def respond(item):
-            with app.app_context():
-                from flask import jsonify
-
-                return jsonify({"results": item, "model": {"version": loaded.version}}).get_data()
+        def respond(item):  # as the lane writes it
+            return f"{lane.encode({'results': item, 'model': {'version': loaded.version}})}\n".encode()
 
         layers = {
             "whole request (WSGI)": each(lambda body: _call(wsgi, body), bodies),
