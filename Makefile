@@ -104,8 +104,9 @@ models: $(VENV)/.installed ## list the model versions in MODELS with their metri
 rollback: $(VENV)/.installed ## make the previous model version in MODELS current again
 	$(BIN)/python -m model.store rollback --store "$(MODELS)"
 
+# make bench measures production's sync workers; WORKER_CLASS=gthread make bench measures make run's.
 bench: $(VENV)/.installed-dev ## benchmark the service (current model in MODELS) under gunicorn against a hello-world floor
-	$(BIN)/python -m bench $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
+	WORKER_CLASS=$(or $(WORKER_CLASS),sync) $(BIN)/python -m bench $(if $(filter-out var/models,$(MODELS)),--model "$(MODELS)")
 	$(BIN)/python -m bench.adversarial
 
 bench-production: $(VENV)/.installed-dev ## production's topology (nginx, then sync or threaded gunicorn workers) under load, alternating
