@@ -98,9 +98,10 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
 
     app = create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0})
     wsgi = WholeResponses(app.wsgi_app)
-    lane = app.wsgi_app
-    while not isinstance(lane, ClassifyLane):
-        lane = lane.wsgi_app
+    lane = app.wsgi_app  # the lane's JSON encoder, or the same settings when FAST_CLASSIFY is off
+    while lane is not None and not isinstance(lane, ClassifyLane):
+        lane = getattr(lane, "wsgi_app", None)
+    encode = lane.encode if lane is not None else json.JSONEncoder(separators=(",", ":")).encode
     # The same model, every request through Flask (what the service did before service.lane).
     through_flask = WholeResponses(create_app({"MODEL_DIR": str(model_dir), "MODEL_POLL_SECONDS": 0,
                                                "FAST_CLASSIFY": False,
@@ -156,7 +157,7 @@ def measure(model_dir: Path, rounds: int, batch: int) -> dict:
             parse(ClassifyRequest, payload, Limits.of(config))
 
         def respond(item):  # as the lane writes it
-            return f"{lane.encode({'results': item, 'model': {'version': loaded.version}})}\n".encode()
+            return f"{encode({'results': item, 'model': {'version': loaded.version}})}\n".encode()
 
         layers = {
             "whole request (WSGI)": each(lambda body: _call(wsgi, body), bodies),

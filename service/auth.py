@@ -121,10 +121,13 @@ def feedback_keyring() -> KeyRing:
     return current_app.extensions.get("feedback_keys") or keyring()
 
 
-def bearer_token(header: str | None = None) -> str | None:
-    """The key in ``Authorization: Bearer <key>`` (this request's, or ``header``), or None when there is none."""
-    if header is None:
-        header = request.headers.get("Authorization", "")
+def bearer_token() -> str | None:
+    """The key in this request's ``Authorization: Bearer <key>``, or None when there is none."""
+    return bearer_token_of(request.headers.get("Authorization", ""))
+
+
+def bearer_token_of(header: str) -> str | None:
+    """The key in an ``Authorization`` header's value ``Bearer <key>``, or None when there is none."""
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
@@ -148,7 +151,7 @@ def require_key(ring: KeyRing | None = None) -> None:
 
 def accepts(ring: KeyRing, header: str | None) -> bool:
     """Whether ``require_key`` would let a request with ``Authorization: header`` through."""
-    token = bearer_token(header or "")
+    token = bearer_token_of(header or "")
     return token is not None and bool(ring.keys()) and ring.matches(token)
 
 

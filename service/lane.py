@@ -11,12 +11,17 @@ test checks that both paths answer, log and count the same requests alike.
 
 Anything else goes to Flask untouched, which answers it as before: another method or path, no
 model yet, a body without a Content-Length (chunked) or over ``MAX_CONTENT_LENGTH``, another
-content type, a missing or wrong API key where ``REQUIRE_API_KEY`` asks for one. A request the
-lane starts and cannot finish (a body that is not valid JSON or fails the schema, an error while
-scoring) is handed to Flask with the body it read, so the errors, their statuses and their log
-lines are Flask's own, and nothing is counted twice: the lane records nothing until its answer
-is ready. Lines other loggers write while the lane scores carry no ``request_id`` (there is no
-Flask request to take it from); the request's own line always does.
+content type, a missing or wrong API key where ``REQUIRE_API_KEY`` asks for one, a body that
+ended early or could not be read. A request the lane starts and cannot finish (a body that is not
+valid JSON or fails the schema, an error while scoring or recording) goes to Flask with the error
+it met (``service.api.HANDED_OVER``), which the view raises at once: the error's answer, log line
+and count are Flask's own, and the body is not parsed or scored a second time. The lane records
+its labels and review log only once the answer is ready (only a failure in the middle of those
+records leaves a partial count). Lines other loggers write while the lane scores carry no
+``request_id`` (there is no Flask request to take it from); the request's own line always does.
+
+The lane mirrors the app's request hooks by hand; a test lists them, so that a hook added later
+fails it until the lane does what the hook does (or leaves the request to Flask).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import time
 from flask import Flask
 
 from service import auth, logs, metrics
-from service.api import classify_payload
+from service.api import HANDED_OVER, classify_payload
 from service.review_log import record as record_review
 from service.validation import parse_json_object
 
@@ -89,11 +94,15 @@ class ClassifyLane:
         started = time.perf_counter()
         app = self.app
         config = app.config
+        watcher = app.extensions.get("model_watcher")
+        if watcher is not None:  # what reload's before_request hook does for servers without post_fork
+            watcher.ensure_running()
         loaded = app.extensions.get("classifier")
         length = environ.get("CONTENT_LENGTH", "")
         limit = config.get("MAX_CONTENT_LENGTH")
-        if (loaded is None or not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ
-                or (limit is not None and int(length) > limit) or not _is_json(environ.get("CONTENT_TYPE", ""))
+        if (loaded is None or not (length.isascii() and length.isdigit()) or len(length) > 15
+                or "HTTP_TRANSFER_ENCODING" in environ or (limit is not None and int(length) > limit)
+                or not _is_json(environ.get("CONTENT_TYPE", ""))
                 or (self.protected and not auth.accepts(app.extensions["api_keys"], environ.get("HTTP_AUTHORIZATION")))):
             return self.wsgi_app(environ, start_response)
         length = int(length)
@@ -102,17 +111,19 @@ class ClassifyLane:
         except Exception as error:  # a cut connection: Flask's read_body says so
             environ["wsgi.input"] = _Unreadable(error)
             return self.wsgi_app(environ, start_response)
+        if len(body) != length:  # the client stopped early: Flask reads what came, as it would have
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.wsgi_app(environ, start_response)
         try:
-            if len(body) != length:
-                raise ValueError("the body ended early")
             answer, results, texts = classify_payload(loaded, config, parse_json_object("application/json", body))
             data = f"{self.encode(answer)}\n".encode()
-        except Exception:  # an invalid body, or a failure while scoring: Flask answers it from the start
+            metrics.count_results(results, texts, ENDPOINT)
+            record_review(results, texts, "classify", loaded.version, app=app)
+        except Exception as error:  # an invalid body, a failure while scoring: Flask's view raises it
+            environ[HANDED_OVER] = error
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
         request_id, replaced = logs.id_from_header(environ.get(logs.ENVIRON_KEY))
-        metrics.count_results(results, texts, ENDPOINT)
-        record_review(results, texts, "classify", loaded.version, app=app)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
                                   ("X-Model-Version", loaded.version), (logs.HEADER, request_id)])
         line = None

@@ -56,8 +56,9 @@ def changes(before: dict, after: dict) -> dict:
     return moved
 
 
-def call(app, environ_overrides: dict | None = None, **request):
-    """One request through the app's whole WSGI stack: the response, its log line and the metrics it moved."""
+def call(app, environ_overrides: dict | None = None, level: int = logging.INFO, **request):
+    """One request through the app's whole WSGI stack: the response, its log line (None when the
+    logger's ``level`` leaves it out) and the metrics it moved."""
     client = app.test_client()
     before = metric_values()
     handler_records = []
@@ -71,7 +72,7 @@ def call(app, environ_overrides: dict | None = None, **request):
     requests_log = logging.getLogger("service.requests")
     requests_log.addHandler(keep)
     old_level = requests_log.level
-    requests_log.setLevel(logging.INFO)
+    requests_log.setLevel(level)
     try:
         response = client.post("/v1/classify", environ_overrides=environ_overrides or {}, **request)
         response.close()  # as the server does once the answer is sent: the log line is written then
@@ -79,11 +80,18 @@ def call(app, environ_overrides: dict | None = None, **request):
         requests_log.removeHandler(keep)
         requests_log.setLevel(old_level)
     after = metric_values()
+    if not handler_records:
+        return response, None, changes(before, after)
     [record] = handler_records
     fields = {key: value for key, value in record.__dict__.items()
               if key in {"request_id", "method", "path", "endpoint", "status", "bytes_in", "remote_addr",
                          "request_id_replaced", "n_texts", "model_version", "texts", "error"}}
     return response, fields, changes(before, after)
+
+
+def without_id(headers) -> list[tuple[str, str]]:
+    """Every header but the request id, repeated ones included, in a fixed order."""
+    return sorted((name, value) for name, value in headers.items() if name != "X-Request-ID")
 
 
 def review_rows(app) -> list[dict]:
@@ -134,9 +142,8 @@ def test_the_lane_answers_logs_and_counts_like_flask(tiny_classifier, tmp_path, 
 
     assert reached_flask.count == (0 if case in ANSWERED_BY_THE_LANE else 1)
     assert (fast.status_code, fast.get_data()) == (slow.status_code, slow.get_data())
-    fast_headers, slow_headers = dict(fast.headers), dict(slow.headers)
-    fast_id, slow_id = fast_headers.pop("X-Request-ID"), slow_headers.pop("X-Request-ID")
-    assert fast_headers == slow_headers
+    fast_id, slow_id = fast.headers["X-Request-ID"], slow.headers["X-Request-ID"]
+    assert without_id(fast.headers) == without_id(slow.headers)
     given = request.get("headers", {}).get("X-Request-ID")
     if given == "trace-42":
         assert fast_id == slow_id == given
@@ -153,19 +160,89 @@ def test_the_lane_answers_logs_and_counts_like_flask(tiny_classifier, tmp_path, 
         assert [row["text"] for row in review_rows(lane)] == COMMENT_EXAMPLES[:2]
 
 
-def test_an_api_key_is_checked_as_flask_checks_it(tiny_classifier, tmp_path):
-    config = {"REQUIRE_API_KEY": "/v1/classify"}
+def assert_alike(fast, slow) -> None:
+    """Two ``call`` results (response, log line, metrics moved) that must not differ but for the request id."""
+    (fast_response, fast_line, fast_metrics), (slow_response, slow_line, slow_metrics) = fast, slow
+    assert (fast_response.status_code, fast_response.get_data()) == (slow_response.status_code, slow_response.get_data())
+    assert without_id(fast_response.headers) == without_id(slow_response.headers)
+    drop = {"request_id"}
+    assert ({k: v for k, v in (fast_line or {}).items() if k not in drop}
+            == {k: v for k, v in (slow_line or {}).items() if k not in drop})
+    assert fast_metrics == slow_metrics
+
+
+@pytest.mark.parametrize("config, headers, status", [
+    ({"REQUIRE_API_KEY": "/v1/classify"}, {"Authorization": f"Bearer {KEY}"}, 200),
+    ({"REQUIRE_API_KEY": "/v1/classify"}, {"Authorization": f"bearer   {KEY} "}, 200),
+    ({"REQUIRE_API_KEY": "/v1/classify"}, {}, 401),
+    ({"REQUIRE_API_KEY": "/v1/classify"}, {"Authorization": "Bearer wrong"}, 403),
+    ({"REQUIRE_API_KEY": "/v1/classify"}, {"Authorization": f"Basic {KEY}"}, 401),
+    ({"REQUIRE_API_KEY": "*"}, {"Authorization": f"Bearer {KEY}"}, 200),
+    ({"REQUIRE_API_KEY": "/v1/classify", "API_KEYS": []}, {"Authorization": f"Bearer {KEY}"}, 503),
+    ({"REQUIRE_API_KEY": "/v1/segment"}, {}, 200),
+])
+def test_an_api_key_is_checked_as_flask_checks_it(tiny_classifier, tmp_path, config, headers, status):
     lane = make(tiny_classifier, tmp_path, "lane", **config)
     flask = make(tiny_classifier, tmp_path, "flask", FAST_CLASSIFY=False, **config)
     reached_flask = FlaskCalls(lane)
     body = {"json": {"text": COMMENT_EXAMPLES[0]}}
-    for headers, status in [({"Authorization": f"Bearer {KEY}"}, 200), ({}, 401),
-                            ({"Authorization": "Bearer wrong"}, 403), ({"Authorization": f"Basic {KEY}"}, 401)]:
-        fast, _line, _metrics = call(lane, headers=headers, **body)
-        slow, _line, _metrics = call(flask, headers=headers, **body)
-        assert fast.status_code == slow.status_code == status
-        assert fast.get_data() == slow.get_data()
-    assert reached_flask.count == 3  # the refusals only
+    fast = call(lane, headers=headers, **body)
+    assert_alike(fast, call(flask, headers=headers, **body))
+    assert fast[0].status_code == status
+    assert reached_flask.count == (0 if status == 200 else 1)
+
+
+def test_a_key_written_to_the_key_file_opens_the_lane_at_once(tiny_classifier, tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("old-key\n")
+    app = make(tiny_classifier, tmp_path, "lane", API_KEYS=[], API_KEYS_FILE=str(keys), REQUIRE_API_KEY="*")
+    client = app.test_client()
+    new_key = {"Authorization": "Bearer new-key"}
+    assert client.post("/v1/classify", json={"text": "a b c"}, headers=new_key).status_code == 403
+    keys.write_text("old-key\nnew-key\n")
+    assert client.post("/v1/classify", json={"text": "a b c"}, headers=new_key).status_code == 200
+
+
+def test_the_app_wide_review_band_and_a_quiet_log_apply_alike(tiny_classifier, tmp_path):
+    config = {"REVIEW_BAND": EVERY_TEXT_IN_REVIEW}
+    lane = make(tiny_classifier, tmp_path, "lane", **config)
+    flask = make(tiny_classifier, tmp_path, "flask", FAST_CLASSIFY=False, **config)
+    body = {"json": {"texts": COMMENT_EXAMPLES[:3]}}
+    fast = call(lane, level=logging.WARNING, **body)
+    assert_alike(fast, call(flask, level=logging.WARNING, **body))
+    assert fast[1] is None  # LOG_LEVEL=warning: no line, and still counted
+    assert fast[2][("comment_classifier_decisions_total", frozenset({**ENDPOINT, "decision": "review"}.items()))] == 3
+    assert [row["text"] for row in review_rows(lane)] == COMMENT_EXAMPLES[:3] == [row["text"] for row in review_rows(flask)]
+
+
+def test_a_rejected_body_is_parsed_once_and_a_failing_model_runs_once(tiny_classifier, tmp_path, monkeypatch):
+    import service.api
+    import service.lane
+
+    parsed = []
+    real_parse = service.api.parse
+
+    def counting_parse(*args, **kwargs):
+        parsed.append(1)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(service.api, "parse", counting_parse)
+    app = make(tiny_classifier, tmp_path, "lane")
+    response = app.test_client().post("/v1/classify", json={"texts": ["a"] * 5000})
+    assert response.status_code == 400 and response.json["error"]["code"] == "too_many_texts"
+    assert len(parsed) == 1
+
+    class Broken:
+        version, card, review_band, kind_scorer = "broken-1", tiny_classifier.card, tiny_classifier.review_band, None
+        calls = 0
+
+        def classify(self, *_args, **_kwargs):
+            Broken.calls += 1
+            raise RuntimeError("the model fell over")
+
+    broken = create_app({"TESTING": True, "CLASSIFIER": Broken()})
+    assert broken.test_client().post("/v1/classify", json={"text": "a"}).status_code == 500
+    assert Broken.calls == 1
 
 
 def test_no_model_yet_is_flasks_503(tmp_path):
@@ -174,16 +251,19 @@ def test_no_model_yet_is_flasks_503(tmp_path):
     assert response.status_code == 503 and response.json["error"]["code"] == "not_ready"
 
 
-def test_a_failure_while_scoring_is_flasks_500_counted_once(tiny_classifier, tmp_path, caplog):
+def test_a_failure_while_scoring_is_flasks_500_counted_once(tiny_classifier, caplog):
     class Broken:
         version, card, review_band, kind_scorer = "broken-1", tiny_classifier.card, tiny_classifier.review_band, None
 
         def classify(self, *_args, **_kwargs):
             raise RuntimeError("the model fell over")
 
-    app = create_app({"TESTING": True, "CLASSIFIER": Broken()})
+    lane = create_app({"TESTING": True, "CLASSIFIER": Broken()})
+    flask = create_app({"TESTING": True, "CLASSIFIER": Broken(), "FAST_CLASSIFY": False})
     caplog.set_level(logging.ERROR)
-    response, line, moved = call(app, json={"text": "a"})
+    fast = call(lane, json={"text": "a"})
+    assert_alike(fast, call(flask, json={"text": "a"}))
+    response, line, moved = fast
     assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"
     assert "the model fell over" not in response.get_data(as_text=True)
     assert line["status"] == 500
@@ -191,24 +271,87 @@ def test_a_failure_while_scoring_is_flasks_500_counted_once(tiny_classifier, tmp
     assert not any(name == "comment_classifier_labels_total" for name, _labels in moved)
 
 
-@pytest.mark.parametrize("stream, length", [
-    (io.BytesIO(b'{"text": "cut off'), "40"),  # the client stopped before its Content-Length
-    (None, "20"),  # the server's stream failed
-])
-def test_a_body_that_cannot_be_read_whole_is_flasks_400(tiny_classifier, stream, length):
-    class Failing:
-        def read(self, *_args):
-            raise OSError("connection reset")
+def test_a_failure_while_recording_is_flasks_json_500(tiny_classifier, tmp_path, monkeypatch):
+    from service.review_log import ReviewLog
 
-    app = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier})
+    def refuse(self, rows):
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr(ReviewLog, "add", refuse)
+    config = {"REVIEW_BAND": EVERY_TEXT_IN_REVIEW}
+    lane = make(tiny_classifier, tmp_path, "lane", **config)
+    flask = make(tiny_classifier, tmp_path, "flask", FAST_CLASSIFY=False, **config)
+    fast = call(lane, json={"text": COMMENT_EXAMPLES[0]})
+    slow = call(flask, json={"text": COMMENT_EXAMPLES[0]})
+    assert (fast[0].status_code, fast[0].get_data()) == (slow[0].status_code, slow[0].get_data())
+    assert fast[0].status_code == 500 and fast[0].json["error"]["code"] == "internal_error"
+    assert fast[1]["status"] == slow[1]["status"] == 500
+    requests_500 = ("comment_classifier_requests_total", frozenset({**ENDPOINT, "status": "500"}.items()))
+    assert fast[2][requests_500] == slow[2][requests_500] == 1
+
+
+def _environ(stream, length: str) -> dict:
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/classify", "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+            "wsgi.input": stream, "wsgi.errors": io.StringIO(), "CONTENT_LENGTH": length,
+            "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "127.0.0.1"}
+
+
+def _answer(app, environ) -> tuple[str, dict]:
     statuses = []
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/classify", "SERVER_NAME": "localhost",
-               "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-               "wsgi.input": stream or Failing(), "wsgi.errors": io.StringIO(), "CONTENT_LENGTH": length,
-               "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "127.0.0.1"}
     body = b"".join(app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
-    assert statuses[0].startswith("400")
-    assert json.loads(body)["error"]["code"] in {"invalid_json", "bad_request"}
+    return statuses[0], json.loads(body)
+
+
+class _Failing:
+    def read(self, *_args):
+        raise OSError("connection reset")
+
+
+@pytest.mark.parametrize("make_stream, length", [
+    (lambda: io.BytesIO(b'{"text": "cut off'), "40"),  # the client stopped before its Content-Length
+    (_Failing, "20"),  # the server's stream failed
+    (lambda: io.BytesIO(b'{"text": "a b c"}'), "\u00b2"),  # a digit to str.isdigit, not to HTTP
+    (lambda: io.BytesIO(b'{"text": "a b c"}'), "9" * 5000),  # past int()'s digit limit
+    (lambda: io.BytesIO(b'{"text": "a b c"}'), "+17"),
+])
+def test_bodies_the_lane_cannot_read_whole_get_flasks_answer(tiny_classifier, make_stream, length):
+    lane = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier})
+    flask = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "FAST_CLASSIFY": False})
+    fast = _answer(lane, _environ(make_stream(), length))
+    assert fast == _answer(flask, _environ(make_stream(), length))
+    assert fast[0][:3] in {"400", "413"} and "error" in fast[1]
+
+
+def test_the_lane_mirrors_every_request_hook_of_the_app(tiny_classifier):
+    """The lane does by hand what these hooks do for a classify request; a new hook must be added
+    to the lane (or make it leave such requests to Flask) before this list changes."""
+    app = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "REQUIRE_API_KEY": "*",
+                      "API_KEYS": [KEY], "MODEL_POLL_SECONDS": 0})
+
+    def names(hooks) -> dict:
+        return {blueprint: sorted(f.__qualname__ for f in functions) for blueprint, functions in hooks.items()
+                if blueprint is None or blueprint == "api"}
+
+    assert names(app.before_request_funcs) == {None: ["_start", "init_app.<locals>._check_key"]}
+    assert names(app.after_request_funcs) == {None: ["_finish", "_options_no_content", "init_app.<locals>._model_version"]}
+    assert names(app.teardown_request_funcs) == {None: ["_count", "_write_line"]}
+
+
+def test_the_first_classify_request_starts_the_model_watcher(tiny_model_dir, tmp_path):
+    import os
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    app = create_app({"TESTING": True, "MODEL_DIR": str(folder), "MODEL_POLL_SECONDS": 60})
+    watcher = app.extensions["model_watcher"]
+    assert watcher._pid is None
+    assert app.test_client().post("/v1/classify", json={"text": "a b c"}).status_code == 200
+    try:
+        assert watcher._pid == os.getpid()
+    finally:
+        watcher.stop()
 
 
 def test_on_by_default_off_when_asked_and_a_typo_refused(tiny_classifier):
