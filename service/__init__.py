@@ -60,6 +60,9 @@ def create_app(config: dict | None = None) -> Flask:
     server fails at start-up rather than on every request.
     """
     app = Flask(__name__)
+    # werkzeug answers a path with doubled slashes (/v1//classify) with a 308 redirect whose body is
+    # HTML, outside the error handlers; an API client is better told 404 in JSON.
+    app.url_map.merge_slashes = False
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("COMMENT_CLASSIFIER")
     if config:

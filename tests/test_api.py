@@ -116,6 +116,14 @@ def test_unknown_path_gets_json_404(client):
     assert_error(client.get("/v1/nothing"), 404, "not_found")
 
 
+@pytest.mark.parametrize("method, path", [("POST", "/v1//classify"), ("POST", "/v1//feedback"),
+                                          ("GET", "/healthz//"), ("GET", "/v1/model//")])
+def test_doubled_slashes_get_json_404_not_an_html_redirect(client, method, path):
+    response = client.open(path, method=method, json={"text": "a b c"})
+    assert_error(response, 404, "not_found")
+    assert "Location" not in response.headers
+
+
 def test_wrong_method_gets_json_405(client):
     response = client.get("/v1/classify")
     assert_error(response, 405, "method_not_allowed")
