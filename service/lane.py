@@ -130,10 +130,7 @@ class ClassifyLane:
         if logs.log.isEnabledFor(logging.INFO):
             line = logs.line_fields(request_id, "POST", PATH, ENDPOINT, 200, started, length,
                                     environ.get("REMOTE_ADDR"), replaced)
-            line["n_texts"] = len(texts)
-            line["model_version"] = loaded.version
-            if config.get("LOG_TEXT"):
-                line["texts"] = list(texts)
+            line.update(logs.classified_fields(len(texts), loaded.version, texts, config.get("LOG_TEXT")))
         metrics.record_request(ENDPOINT, 200, time.perf_counter() - started)
         return _Answer(data, line)
 

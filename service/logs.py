@@ -57,13 +57,21 @@ def endpoint_name() -> str:
 
 def annotate(n_texts: int | None = None, model_version: str | None = None, texts: list[str] | None = None) -> None:
     """Add what a classifying view knows to this request's log line; texts only if ``LOG_TEXT`` is on."""
-    fields = g.setdefault("log_fields", {})
+    g.setdefault("log_fields", {}).update(
+        classified_fields(n_texts, model_version, texts, current_app.config.get("LOG_TEXT")))
+
+
+def classified_fields(n_texts: int | None, model_version: str | None, texts: list[str] | None,
+                      log_text: bool) -> dict:
+    """The log line's fields for what a request classified (those given; the texts only with ``log_text``)."""
+    fields = {}
     if n_texts is not None:
         fields["n_texts"] = n_texts
     if model_version is not None:
         fields["model_version"] = model_version
-    if texts is not None and current_app.config.get("LOG_TEXT"):
+    if texts is not None and log_text:
         fields["texts"] = list(texts)
+    return fields
 
 
 def check_log_text(value) -> bool:
