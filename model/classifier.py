@@ -17,7 +17,6 @@ from model.labels import (
     EDITORIAL,
     NO_BAND,
     OPINION,
-    REVIEW,
     SARCASTIC,
     check_band,
     decision_for,
@@ -26,7 +25,7 @@ from model.labels import (
 from model.scoring import BatchScorer, FastScorer
 from model.text import normalize, tokenize
 from model.chrome import shipped_detector
-from model.segment import OTHER, comments_start, segment_blocks
+from model.segment import SEGMENT_LABELS, band_thresholds, comments_start, page_decision, segment_blocks
 
 
 # From this many texts on, a batch is scored with numpy at once (``BatchScorer``); fewer are
@@ -224,10 +223,15 @@ class Classifier:
         [, "context"][, "kind"][, "explanation"]}], "comments_start"}``. ``label`` is ``editorial``,
         ``comment`` or ``other`` (page chrome); ``scores`` are the block's own probabilities and
         ``chrome`` the chrome detector's P(chrome); ``context`` says why the page gave the block
-        another label than its own scores; ``decision`` is ``review`` when the scores fall inside
-        the review band and the block is not chrome, else the label.
+        another label than its own scores; ``page_scores`` are its probabilities given the whole
+        page (``model.segment.label_posteriors``); ``decision`` is the label, or ``review`` when the
+        page is not sure enough of it (``model.segment.page_decision``): by default as sure as the
+        page band fitted on held-out pages asks, or, with ``review_band``, ``page_scores.editorial``
+        at least its high edge for an editorial block and ``page_scores.comment`` at least 1 minus
+        its low edge for a comment. Chrome is never sent to review.
         """
-        band = self.review_band if review_band is None else review_band
+        params = self.bundle.segment_params
+        least = params.page_band if review_band is None else band_thresholds(review_band)
         texts = [text for _start, _end, text in blocks]
         tokens = [tokenize(normalize(text)) for text in texts]
         if len(tokens) < VECTOR_MIN_TEXTS:
@@ -236,12 +240,11 @@ class Classifier:
             probabilities = []
             for chunk in token_chunks(tokens):
                 probabilities.extend(self.batch_scorer.probabilities(chunk)[0].tolist())
-        segmented = segment_blocks(texts, probabilities, self.bundle.segment_params, markup=markup)
+        segmented = segment_blocks(texts, probabilities, params, markup=markup)
         labels = [item["label"] for item in segmented]
         results = []
         for index, ((start, end, text), item, p) in enumerate(zip(blocks, segmented, probabilities)):
             label = item["label"]
-            in_band = decision_for(p, band) == REVIEW
             block = {
                 "index": index,
                 "start": start,
@@ -249,8 +252,9 @@ class Classifier:
                 "text": text,
                 "label": label,
                 "scores": {EDITORIAL: p, COMMENT: 1.0 - p},
+                "page_scores": dict(zip(SEGMENT_LABELS, item["page"])),
                 "chrome": round(item["chrome"], 4),
-                "decision": "review" if in_band and label != OTHER else label,
+                "decision": page_decision(label, item["page"], least),
             }
             if "context" in item:
                 block["context"] = item["context"]

@@ -43,7 +43,11 @@ editorial), but never a confident one: a block of at least ``full_evidence_words
 own P(label) is ``protect`` or more, and which the detector takes for text, keeps its label.
 Every block whose label differs from its own carries the reason (``context_reason``).
 
-``SegmentParams.fitted()`` reads the costs from ``model/segment_data/params.json``, written by
+How sure the page is of each block's label comes from the same states and costs
+(``label_posteriors``, forward-backward); a block is decided when the page's probability of its
+label reaches the page band (``page_decision``), else it goes to review.
+
+``SegmentParams.fitted()`` reads the costs and the page band from ``model/segment_data/params.json``, written by
 ``python -m training.pages --evaluate --write`` (a grid search on pages built from text sources
 and comment systems that the classifier and the chrome detector did not learn from).
 """
@@ -62,7 +66,7 @@ import numpy as np
 
 from model.chrome import CLASSES as CHROME_CLASSES
 from model.chrome import DATA_DIR, ChromeDetector, shipped_detector
-from model.labels import COMMENT, EDITORIAL
+from model.labels import COMMENT, EDITORIAL, REVIEW
 
 OTHER = "other"
 SEGMENT_LABELS = (EDITORIAL, COMMENT, OTHER)
@@ -128,6 +132,16 @@ class SegmentParams:
     # HTML only: a vote of the markup (a comment container, the article's body, page furniture)
     # adds this to the states of its label.
     markup_weight: float = 2.0
+    # Not costs: how sure the page must be of a block's label to decide it (``page_decision``):
+    # the least P(editorial) for an editorial block, P(comment) for a comment, chosen on held-out
+    # pages by ``python -m training.pages``. At 0 every text block is decided by its label.
+    page_editorial: float = 0.0
+    page_comment: float = 0.0
+
+    @property
+    def page_band(self) -> tuple[float, float]:
+        """The page's least P(editorial) and P(comment) for a decision (``page_decision``)."""
+        return self.page_editorial, self.page_comment
 
     @classmethod
     def fitted(cls, path: Path = PARAMS_FILE) -> "SegmentParams":
@@ -378,6 +392,48 @@ def decode_states(scores: np.ndarray, lengths: Sequence[int], params: SegmentPar
     return states
 
 
+def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
+    """Each block's probability of each label given its whole page (forward-backward over the
+    decoder's states, the costs read as log-potentials), for many pages at once.
+
+    ``scores`` is ``(pages, longest, N_STATES)`` from ``emissions``; the result is ``(pages, longest,
+    3)``, in the order of ``SEGMENT_LABELS``, zeros past a page's end. Linear in the blocks: the
+    recursions run on probabilities rescaled at every block (each block's scores taken relative to
+    its best state's), which cannot underflow as products of a long page's scores would. The costs
+    were fitted for the best labels (``decode_states``), not for these probabilities, so they
+    rank how sure the page is; the page band that decides on them is chosen on held-out pages."""
+    table, start = _transitions(params)
+    n_pages, longest, n_states = scores.shape
+    lengths = np.asarray(lengths, dtype=int)
+    result = np.zeros((n_pages, longest, len(SEGMENT_LABELS)))
+    if not longest:
+        return result
+    moves = np.exp(table)
+    with np.errstate(invalid="ignore"):
+        top = scores.max(axis=2, keepdims=True)
+        emit = np.exp(scores - np.where(np.isfinite(top), top, 0.0))
+    forward = np.empty((n_pages, longest, n_states))
+    scale = np.ones((n_pages, longest))
+    first = np.exp(start) * emit[:, 0]
+    scale[:, 0] = first.sum(axis=1)
+    forward[:, 0] = first / scale[:, 0, None]
+    for step in range(1, longest):
+        # Past a page's end its forward probabilities stand still and its scale is 1.
+        active = step < lengths
+        updated = (forward[:, step - 1] @ moves) * emit[:, step]
+        scale[:, step] = np.where(active, updated.sum(axis=1), 1.0)
+        forward[:, step] = np.where(active[:, None], updated / scale[:, step, None], forward[:, step - 1])
+    backward = np.ones((n_pages, longest, n_states))
+    for step in range(longest - 2, -1, -1):
+        updated = ((emit[:, step + 1] * backward[:, step + 1]) @ moves.T) / scale[:, step + 1, None]
+        backward[:, step] = np.where((step + 1 < lengths)[:, None], updated, 1.0)
+    states = forward * backward
+    for code in range(len(SEGMENT_LABELS)):
+        result[..., code] = states[..., _STATE_CODES == code].sum(axis=-1)
+    result[np.arange(longest)[None, :] >= lengths[:, None]] = 0.0
+    return result
+
+
 def decode_codes(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
     """``decode_states`` as indices into ``SEGMENT_LABELS``, -1 past a page's end."""
     states = decode_states(scores, lengths, params)
@@ -429,10 +485,31 @@ def context_reason(own: str, state: int, above: bool = False) -> str | None:
     return _REASONS[(own, int(state))]
 
 
+def page_decision(label: str, page: Sequence[float], least: tuple[float, float]) -> str:
+    """A block's decision on its page: its ``label`` when the page (``page``: its P(editorial),
+    P(comment), P(other) from ``label_posteriors``) is sure enough of it, else ``review``.
+
+    ``least`` is the page's least P(editorial) for an editorial block and least P(comment) for a
+    comment (``SegmentParams.page_band``, or ``band_thresholds`` of a review band); page chrome
+    (``other``) is never sent to review."""
+    if label == EDITORIAL:
+        return label if page[0] >= least[0] else REVIEW
+    if label == COMMENT:
+        return label if page[1] >= least[1] else REVIEW
+    return label
+
+
+def band_thresholds(band: tuple[float, float]) -> tuple[float, float]:
+    """A review band ``[low, high)`` on P(editorial) as ``page_decision``'s least P(editorial) and
+    P(comment): ``high`` and ``1 - low`` (where the page gives chrome no weight, the band itself)."""
+    return band[1], 1.0 - band[0]
+
+
 def segment_blocks(blocks: Sequence[str], p_editorial: Sequence[float], params: SegmentParams | None = None,
                    chrome: np.ndarray | None = None, markup: np.ndarray | None = None) -> list[dict]:
-    """Each block's ``label``, its ``own`` label (its scores alone), ``chrome`` (P of chrome) and,
-    when the two labels differ, ``context`` (why)."""
+    """Each block's ``label``, its ``own`` label (its scores alone), ``chrome`` (P of chrome),
+    ``page`` (its P(editorial), P(comment), P(other) given the whole page: ``label_posteriors``)
+    and, when the two labels differ, ``context`` (why)."""
     _check(blocks, p_editorial)
     if not blocks:
         return []
@@ -440,12 +517,13 @@ def segment_blocks(blocks: Sequence[str], p_editorial: Sequence[float], params: 
     features = block_features(blocks, p_editorial, chrome, markup)
     scores = emissions(features, params)
     states = decode_states(scores[None], [len(blocks)], params)[0]
+    page = label_posteriors(scores[None], [len(blocks)], params)[0].tolist()
     own = argmax_codes(scores)
     result = []
-    for state, own_code, row in zip(states, own, features):
+    for state, own_code, row, page_row in zip(states, own, features, page):
         own_label = SEGMENT_LABELS[own_code]
         block = {"label": SEGMENT_LABELS[_STATE_CODES[state]], "own": own_label,
-                 "chrome": float(np.exp(row[_LOG_CHROME]))}
+                 "chrome": float(np.exp(row[_LOG_CHROME])), "page": page_row}
         reason = context_reason(own_label, int(state), bool(row[_ABOVE]) and params.top_chrome > 0)
         if reason:
             block["context"] = reason

@@ -84,8 +84,9 @@ def segment():
         blocks = given_blocks(body.blocks)
     else:
         blocks = text_page_blocks(body.text, *limits)
-    band = config["REVIEW_BAND"] if body.review_band is None else body.review_band
-    page = loaded.segment_page(blocks, review_band=band, explain=body.explain, explain_top=body.explain_top,
+    # On a page the band holds the page's probabilities: the request's, else the model's page band
+    # (REVIEW_BAND is a band on a text's own scores).
+    page = loaded.segment_page(blocks, review_band=body.review_band, explain=body.explain, explain_top=body.explain_top,
                                markup=markup)
     texts = [block["text"] for block in page["blocks"]]
     record_results(page["blocks"], texts, loaded.version)

@@ -36,6 +36,55 @@ def test_segment_takes_explain_and_review_band(client):
     assert block["decision"] == "review" and "explanation" in block
 
 
+PAGE = "\n".join(EDITORIAL_EXAMPLES[:3]) + "\n\n12 Comments\n" + COMMENT_EXAMPLES[0] + "\nReply\n" + COMMENT_EXAMPLES[1]
+
+
+def test_the_decision_is_the_page_s_held_to_the_model_s_page_band(client, tiny_classifier):
+    least = tiny_classifier.bundle.segment_params.page_band
+    blocks = segment(client, {"text": PAGE}).get_json()["blocks"]
+    for block in blocks:
+        scores = block["page_scores"]
+        assert set(scores) == {"editorial", "comment", "other"} and sum(scores.values()) == pytest.approx(1.0)
+        if block["label"] == "other":
+            assert block["decision"] == "other"
+        else:
+            sure = scores[block["label"]] >= least[0 if block["label"] == "editorial" else 1]
+            assert block["decision"] == (block["label"] if sure else "review")
+
+
+def test_a_requests_band_holds_the_page_s_scores_not_the_blocks_own(client):
+    def decisions(band):
+        return [b["decision"] for b in segment(client, {"text": PAGE, "review_band": band}).get_json()["blocks"]]
+
+    blocks = segment(client, {"text": PAGE}).get_json()["blocks"]
+    labels = [b["label"] for b in blocks]
+    # Every text block's page is more than half sure of its label: [0.5, 0.5] decides them all ...
+    assert all(b["page_scores"][b["label"]] > 0.5 for b in blocks)
+    assert decisions([0.5, 0.5]) == labels
+    # ... and a band a little wider than each block's page score sends exactly that block to review.
+    for index, block in enumerate(blocks):
+        if block["label"] == "other":
+            continue
+        q = block["page_scores"][block["label"]]
+        assert q < 1.0 - 1e-6
+        # An editorial block needs P(editorial) >= high, a comment P(comment) >= 1 - low.
+        above, below = ([0.0, q + 1e-6], [0.0, q - 1e-6]) if block["label"] == "editorial" else \
+            ([1.0 - q - 1e-6, 1.0], [1.0 - q + 1e-6, 1.0])
+        assert decisions(above)[index] == "review"
+        assert decisions(below)[index] == block["label"]
+
+
+def test_the_services_review_band_is_a_texts_not_a_pages(tiny_classifier):
+    from service import create_app
+
+    # REVIEW_BAND sends every text to review on /v1/classify; pages keep the page band.
+    app = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier, "REVIEW_BAND": [0.0, 1.0]})
+    with app.test_client() as client:
+        assert client.post("/v1/classify", json={"text": COMMENT_EXAMPLES[0]}).get_json()["decision"] == "review"
+        plain = create_app({"TESTING": True, "CLASSIFIER": tiny_classifier}).test_client()
+        assert segment(client, {"text": PAGE}).get_json()["blocks"] == segment(plain, {"text": PAGE}).get_json()["blocks"]
+
+
 def test_page_without_comments_has_no_comments_start(client):
     assert segment(client, {"blocks": EDITORIAL_EXAMPLES[:4]}).get_json()["comments_start"] is None
 

@@ -15,6 +15,7 @@ from training.pages import (
     _cache_put,
     assemble_page,
     build_pages,
+    choose_page_band,
     evaluate,
     fit,
     halves,
@@ -24,6 +25,8 @@ from training.pages import (
     mean_metrics,
     objective,
     overturns,
+    page_band_figures,
+    page_sides,
 )
 from training.records import Record
 
@@ -345,3 +348,32 @@ def test_a_page_shows_its_comment_systems_section_and_its_sites_page_chrome():
             assert not page_lines & others  # plain page strings come from the page's site
             assert not section_lines & (rendered(page.site, {"page"}) - rendered(page.system, {"header", "form",
                                                                                               "notice"}))
+
+
+def test_the_page_band_is_the_least_confidence_that_keeps_each_labels_precision(tiny_detector):
+    # Pages whose blocks' scores are noisy, so that some labels are wrong and the page is unsure of some.
+    rng = random.Random(3)
+    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
+             for seed in range(30)]
+    truth = {b: label for page in pages for b, label in zip(page.blocks, page.labels)}
+    scores = {b: 0.5 if label == "other" else rng.uniform(0.55, 0.99) if (label == "editorial") != (rng.random() < 0.25)
+              else rng.uniform(0.01, 0.45) for b, label in truth.items()}
+    batch = PageBatch.of(pages, scores, tiny_detector)
+    params = SegmentParams(full_evidence_words=8, start_in_comments=3.0, enter_without_header=1.0, max_evidence=3.0)
+    sides = page_sides(batch, params)
+    for precision in (0.6, 0.8):
+        least = choose_page_band(batch, params, precision)
+        figures = page_band_figures(batch, params, least)
+        for code, name, edge in ((0, "editorial", least[0]), (1, "comment", least[1])):
+            values = sides["page"][..., code][sides[name]]
+            right = sides["truth"][sides[name]] == code
+            decided = values >= edge
+            if decided.any():
+                assert right[decided].mean() >= precision
+                assert figures[f"{name}_right"] == round(float(right[decided].mean()), 4)
+            # No lower edge among the values keeps the precision with more decisions.
+            for lower in np.unique(values[values < edge]):
+                assert right[values >= lower].mean() < precision
+        assert 0.0 < figures["review_share"] < 1.0
+    # Some labels are wrong, so that the band has work to do.
+    assert 0.5 < page_band_figures(batch, params, (0.0, 0.0))["decided_right"] < 0.95

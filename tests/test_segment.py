@@ -20,6 +20,9 @@ from model.segment import (
     decode_codes,
     emissions,
     is_chrome,
+    band_thresholds,
+    label_posteriors,
+    page_decision,
     split_centre,
     segment,
     segment_blocks,
@@ -311,17 +314,34 @@ def test_the_blocks_above_the_first_long_text_block_are_marked():
     assert block_features(["Home", "Reply"], [0.5, 0.5], rows(["Home", "Reply"]))[:, 11].tolist() == [0.0, 0.0]
 
 
-def _brute_force(blocks, probabilities, params):
+STATES_TO_LABELS = ("editorial", "other", "other", "comment", "other", "comment", "other")
+
+
+def _path_totals(blocks, probabilities, params):
+    """Every state path of the page, in ``itertools.product`` order, and its total log-score."""
     scores = emissions(block_features(blocks, probabilities, rows(blocks)), params)
     table, start = _transitions(params)
+    paths = list(itertools.product(range(len(start)), repeat=len(blocks)))
+    totals = [start[path[0]] + sum(scores[i, s] for i, s in enumerate(path))
+              + sum(table[a, b] for a, b in zip(path, path[1:])) for path in paths]
+    return paths, np.array(totals)
+
+
+def _brute_force(blocks, probabilities, params):
     best, best_path = -np.inf, None
-    for path in itertools.product(range(len(start)), repeat=len(blocks)):
-        total = start[path[0]] + sum(scores[i, s] for i, s in enumerate(path))
-        total += sum(table[a, b] for a, b in zip(path, path[1:]))
+    for path, total in zip(*_path_totals(blocks, probabilities, params)):
         if total > best + 1e-12:
             best, best_path = total, path
-    states_to_labels = ("editorial", "other", "other", "comment", "other", "comment", "other")
-    return [states_to_labels[s] for s in best_path]
+    return [STATES_TO_LABELS[s] for s in best_path]
+
+
+def _stacked_scores(pages, params):
+    """``emissions`` of several ``(blocks, probabilities)`` pages, padded into one batch, and their lengths."""
+    longest = max(len(b) for b, _ in pages)
+    scores = np.zeros((len(pages), longest, 7))
+    for i, (blocks, probabilities) in enumerate(pages):
+        scores[i, : len(blocks)] = emissions(block_features(blocks, probabilities, rows(blocks)), params)
+    return scores, [len(b) for b, _ in pages]
 
 
 def test_viterbi_finds_the_best_path_and_batches_agree():
@@ -338,14 +358,71 @@ def test_viterbi_finds_the_best_path_and_batches_agree():
         pages.append(([vocabulary[i] for i in rng.integers(0, len(vocabulary), n)], rng.random(n).tolist()))
     for blocks, probabilities in pages:
         assert segment(blocks, probabilities, params, rows(blocks)) == _brute_force(blocks, probabilities, params)
-    longest = max(len(b) for b, _ in pages)
-    scores = np.zeros((len(pages), longest, 7))
-    for i, (blocks, probabilities) in enumerate(pages):
-        scores[i, : len(blocks)] = emissions(block_features(blocks, probabilities, rows(blocks)), params)
-    codes = decode_codes(scores, [len(b) for b, _ in pages], params)
+    codes = decode_codes(*_stacked_scores(pages, params), params)
     for row, (blocks, probabilities) in zip(codes, pages):
         assert [SEGMENT_LABELS[c] for c in row[: len(blocks)]] == segment(blocks, probabilities, params, rows(blocks))
         assert (row[len(blocks):] == -1).all()
+
+
+def test_page_probabilities_are_the_sums_over_every_path_and_batches_agree():
+    rng = np.random.default_rng(1)
+    vocabulary = [PARAGRAPH, COMMENT, "Reply", "12 Comments", "Advertisement", "A noteworthy visit", "So true!"]
+    params = replace(PARAMS, enter_without_header=1.0, opening_weight=2.0, relative=0.5, split_relative=0.25,
+                     comment_after_comment=1.0, top_chrome=1.0, header_in_opening_comments=3.0)
+    pages = []
+    for _ in range(12):
+        n = int(rng.integers(1, 6))
+        pages.append(([vocabulary[i] for i in rng.integers(0, len(vocabulary), n)], rng.random(n).tolist()))
+    # A confident block (protected: some states impossible) on a page of its own too.
+    pages.append(([" ".join([PARAGRAPH] * 2), COMMENT, "Reply"], [0.999, 0.2, 0.5]))
+    batched = label_posteriors(*_stacked_scores(pages, params), params)
+    for row, (blocks, probabilities) in zip(batched, pages):
+        # Every path's probability: its total log-score, normalised.
+        paths, totals = _path_totals(blocks, probabilities, params)
+        weights = np.exp(totals - totals.max())
+        expected = np.zeros((len(blocks), 3))
+        for path, weight in zip(paths, weights / weights.sum()):
+            for i, state in enumerate(path):
+                expected[i, SEGMENT_LABELS.index(STATES_TO_LABELS[state])] += weight
+        single = segment_blocks(blocks, probabilities, params, rows(blocks))
+        assert np.allclose([block["page"] for block in single], expected, atol=1e-9)
+        assert np.allclose(row[: len(blocks)], expected, atol=1e-9)
+        assert np.allclose(row[: len(blocks)].sum(axis=1), 1.0)
+        assert (row[len(blocks):] == 0).all()
+
+
+def test_page_probabilities_stay_finite_on_the_longest_page():
+    # 1,000 blocks (MAX_TEXTS) of confident, contradictory evidence: products of their scores
+    # would underflow; the rescaled recursions do not.
+    rng = np.random.default_rng(2)
+    blocks = [[PARAGRAPH, " ".join([COMMENT] * 3), "Reply", "12 Comments"][i] for i in rng.integers(0, 4, 1000)]
+    probabilities = rng.choice([1e-6, 0.5, 1 - 1e-6], 1000).tolist()
+    page = np.array([b["page"] for b in segment_blocks(blocks, probabilities, PARAMS, rows(blocks))])
+    assert np.isfinite(page).all() and np.allclose(page.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("label, page, least, decision", [
+    ("editorial", [0.9, 0.05, 0.05], (0.9, 0.7), "editorial"),
+    ("editorial", [0.89, 0.1, 0.01], (0.9, 0.7), "review"),
+    ("comment", [0.2, 0.7, 0.1], (0.9, 0.7), "comment"),
+    ("comment", [0.25, 0.69, 0.06], (0.9, 0.7), "review"),
+    ("comment", [0.0, 0.5, 0.5], (0.5, 0.5), "comment"),
+    ("other", [0.5, 0.3, 0.2], (1.0, 1.0), "other"),  # chrome is never sent to review
+    ("editorial", [1.0, 0.0, 0.0], (1.0000000000000002, 0.0), "review"),  # a side that decides nothing
+])
+def test_a_block_is_decided_when_its_page_is_sure_enough_of_its_label(label, page, least, decision):
+    assert page_decision(label, page, least) == decision
+
+
+def test_a_review_band_holds_the_page_as_it_holds_a_text():
+    # [low, high) on P(editorial): editorial from high up, comment from 1 - low up (the same band
+    # where the page gives chrome nothing).
+    assert band_thresholds((0.1, 0.86)) == (0.86, 0.9)
+    for p in (0.05, 0.1, 0.5, 0.86, 0.9):
+        page = [p, 1.0 - p, 0.0]
+        label = "editorial" if p >= 0.5 else "comment"
+        expected = "review" if 0.1 < p < 0.86 else label
+        assert page_decision(label, page, band_thresholds((0.1, 0.86))) == expected
 
 
 def test_segment_text_reports_offsets_labels_and_probabilities():
@@ -370,3 +447,13 @@ def test_the_seed_page_is_segmented_exactly():
     assert len(labels) == 17
     assert labels == ["editorial"] * 15 + ["comment", "other"]
     assert page["comments_start"] == 15
+    # The page decides every article paragraph, the two short subheadings included, though the
+    # subheading's own score (0.12) and a paragraph's (0.67) fall inside the text band.
+    decisions = [block["decision"] for block in page["blocks"]]
+    assert decisions[:15] == ["editorial"] * 15 and decisions[16] == "other"
+    own = [block["decision"] for block in classifier.classify([block["text"] for block in page["blocks"][:15]])]
+    assert own.count("review") == 2
+    for block in page["blocks"]:
+        scores = block["page_scores"]
+        assert set(scores) == {"editorial", "comment", "other"} and sum(scores.values()) == pytest.approx(1.0)
+        assert scores[block["label"]] == max(scores.values())

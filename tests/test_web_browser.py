@@ -52,6 +52,9 @@ def test_seed_page_is_segmented_and_explained(page):
     assert page.locator("#results mark.term-pos").first.get_attribute("title")
     assert page.locator("#results .block[data-label=comment] .kind").count() == 1
     assert page.locator("#results .pbar").count() == 17
+    # The page's own probability of each text block's label, beside the decision it made.
+    shown = page.eval_on_selector_all("#results .block .page-score", "s => s.map(x => Number(x.dataset.pageScore))")
+    assert len(shown) == 16 and all(0.0 <= value <= 1.0 for value in shown)
     assert "17 blocks" in page.inner_text("#analyse-status")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "web-desktop.png"), full_page=True)

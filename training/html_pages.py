@@ -33,6 +33,7 @@ import numpy as np
 
 from model.html_page import markup_evidence, parse_blocks
 from model.segment import N_FEATURES, SEGMENT_LABELS, SegmentParams, block_features
+from model.classifier import Classifier
 from training.data import load_titles
 from training.pages import (
     DATA_SETTING,
@@ -43,9 +44,11 @@ from training.pages import (
     evaluate,
     fold_models,
     fold_pages,
+    format_band,
     format_metrics,
     load_records,
     make_folds,
+    page_band_figures,
 )
 
 TEMPLATES = ("wordpress", "isso", "discourse", "news")
@@ -244,6 +247,7 @@ def run(data_dir: Path, pages: int = 200, seed: int = 0, cap: int = FOLD_CAP, jo
     say("training the folds' classifiers and detectors ...")
     results = Parallel(n_jobs=jobs)(delayed(_fold)(f, records, order, strings, pages, seed, titles) for f in folds)
     params = SegmentParams.fitted()
+    text_band = tuple(Classifier.load().review_band)
     report = {"pages_per_fold": pages, "params": asdict(params), "folds": []}
     html_batches = [r["html_batch"] for r in results]
     for index, (fold, result) in enumerate(zip(folds, results)):
@@ -260,6 +264,9 @@ def run(data_dir: Path, pages: int = 200, seed: int = 0, cap: int = FOLD_CAP, jo
             "html": evaluate(hb, hb.segment(html_params)),
             "trafilatura": evaluate(traf_batch, traf_codes),
             "pages_with_other_blocks_in_html": result["mismatched"],
+            # The shipped page band's decisions on both paths, beside the blocks' own scores in the text band.
+            "page_band": {"text": page_band_figures(text_batch, params, params.page_band, text_band),
+                          "html": page_band_figures(hb, html_params, params.page_band, text_band)},
         })
     return report
 
@@ -293,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fold {fold['fold']} (markup weight {fold['markup_weight_fitted_on_other_fold']}):")
         for name in ("text", "html", "trafilatura"):
             print(format_metrics(f"  {name}", fold[name]))
+        for name in ("text", "html"):
+            print(f"  {name} " + format_band(fold["page_band"][name]))
     if args.out:
         write_json(args.out, report)
         print(f"wrote {args.out}")

@@ -1,7 +1,7 @@
 """Scraped pages built from real text and real comment-system strings: evaluate and fit the segmenter.
 
-    python -m training.pages --data-dir ../shared/data --evaluate [--write] [--out figures.json]
-        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--cache .cache/pages]
+    python -m training.pages --data-dir ../shared/data --evaluate [--write | --write-params] [--out figures.json]
+        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--cache .cache/pages] [--review-precision 0.97]
 
 A page is an editorial group's paragraphs in the importer's order (an article), then a comment
 group's comments (a thread), laid out the way one comment system renders them: its section
@@ -24,7 +24,12 @@ reports their means, a fold's costs fitted once on every set's pages of the othe
 ``--fit-each-set``, on each set's alone); ``--cache`` keeps the scored pages between runs. With
 ``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
 a chrome detector trained on every system and source to ``model/segment_data/chrome.json.gz``:
-rerun it after the classifier is retrained.
+rerun it after the classifier is retrained (``--write-params`` writes the costs alone).
+
+The page band (how sure the page must be of a block's label to decide it, ``choose_page_band``)
+is chosen the same way: each fold's on the pages its costs were fitted on, reported on its own
+pages beside the decisions of the blocks' own scores in the text band; the shipped one on both
+folds' pages, into ``params.json`` with the costs.
 """
 
 from __future__ import annotations
@@ -67,7 +72,9 @@ from model.segment import (
     block_features,
     decode_codes,
     emissions,
+    label_posteriors,
 )
+from training.calibration import _deepest_cut, _edge
 from training.data import cap_sources, clean, load_corpora, load_titles, split_by_group
 from training.records import Record
 
@@ -473,6 +480,77 @@ def overturns(batch: PageBatch, params: SegmentParams, levels: Sequence[float] =
     return result
 
 
+# --- Decisions on a page ---------------------------------------------------------------------
+# A block's decision on a page comes from the page's probabilities of its label
+# (``model.segment.page_decision``); the band they are held to is chosen here, on held-out pages.
+
+# What a decision outside the page band must be right in, as the text band's default
+# (``python -m training --review-precision``).
+PAGE_PRECISION = 0.97
+# The precisions whose page bands the evaluation also reports (each fold's chosen on the other's pages).
+PAGE_OPERATING_POINTS = (0.95, 0.97, 0.98, 0.99)
+_E_CODE, _C_CODE = SEGMENT_LABELS.index(EDITORIAL), SEGMENT_LABELS.index(COMMENT)
+
+
+def page_sides(batch: PageBatch, params: SegmentParams) -> dict:
+    """The text blocks each label was given (``editorial``, ``comment``: masks over the batch),
+    the page's probabilities of each label and the true labels."""
+    codes = batch.segment(params)
+    page = label_posteriors(emissions(batch.features, params), batch.lengths, params)
+    real = batch.truth >= 0
+    return {"editorial": real & (codes == _E_CODE), "comment": real & (codes == _C_CODE), "page": page,
+            "truth": batch.truth}
+
+
+def choose_page_band(batch: PageBatch, params: SegmentParams, precision: float = PAGE_PRECISION) -> tuple[float, float]:
+    """The least page P(editorial) and P(comment) at which each label's decisions on ``batch``
+    are at least ``precision`` right, each as low as that allows (as
+    ``training.calibration.choose_review_band`` chooses each edge of the text band)."""
+    sides = page_sides(batch, params)
+    least = []
+    for code, name in ((_E_CODE, "editorial"), (_C_CODE, "comment")):
+        values = sides["page"][..., code][sides[name]]
+        right = sides["truth"][sides[name]] == code
+        down = np.argsort(-values, kind="stable")
+        cut = _deepest_cut(values[down], right[down], precision, np.ones(len(values)))
+        least.append(_edge(values[down], cut, beyond=float(np.nextafter(1.0, 2.0))))
+    return least[0], least[1]
+
+
+def with_page_band(params: SegmentParams, batch: PageBatch, precision: float = PAGE_PRECISION) -> SegmentParams:
+    """``params`` with the page band ``choose_page_band`` picks on ``batch``."""
+    editorial, comment = choose_page_band(batch, params, precision)
+    return replace(params, page_editorial=editorial, page_comment=comment)
+
+
+def page_band_figures(batch: PageBatch, params: SegmentParams, least: tuple[float, float],
+                      text_band: tuple[float, float] | None = None) -> dict:
+    """What the page band (``least``: ``SegmentParams.page_band``) does to the text blocks of
+    ``batch``: the share sent to review and how many of the decisions outside it are right (both
+    labels, and each); with ``text_band``, the same for the decisions made on each block's own
+    P(editorial) in that band instead (the rule before the page decided)."""
+    sides = page_sides(batch, params)
+    text = sides["editorial"] | sides["comment"]
+    label = np.where(sides["editorial"], _E_CODE, _C_CODE)
+    right = sides["truth"] == label
+    decided_e = sides["editorial"] & (sides["page"][..., _E_CODE] >= least[0])
+    decided_c = sides["comment"] & (sides["page"][..., _C_CODE] >= least[1])
+
+    def figures(e: np.ndarray, c: np.ndarray) -> dict:
+        decided = e | c
+        share = lambda part, whole: round(float(part.sum() / whole.sum()), 4) if whole.any() else None  # noqa: E731
+        return {"text_blocks": int(text.sum()), "review_share": share(text & ~decided, text),
+                "decided_right": share(decided & right, decided),
+                "editorial_right": share(e & right, e), "comment_right": share(c & right, c)}
+
+    out = {"least": {EDITORIAL: round(least[0], 4), COMMENT: round(least[1], 4)}, **figures(decided_e, decided_c)}
+    if text_band is not None:
+        p = 1.0 / (1.0 + np.exp(-batch.features[..., 0]))
+        outside = (p < text_band[0]) | (p >= text_band[1])
+        out["own_scores"] = {"band": list(text_band), **figures(sides["editorial"] & outside, sides["comment"] & outside)}
+    return out
+
+
 # The values each cost may take; the fit moves one at a time (coordinate ascent), or the
 # costs a tuple names together.
 GRID = {
@@ -764,7 +842,8 @@ def seed_scored(data_dir: Path, detector: ChromeDetector) -> ScoredPages | None:
 def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = FOLD_CAP, jobs: int = 2,
                    say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None,
                    page_seeds: Sequence[int] = (), cache: Path | None = None, grid: dict | None = None,
-                   site_chrome: str = OWN_SITES, fit_across_sets: bool = True) -> dict:
+                   site_chrome: str = OWN_SITES, fit_across_sets: bool = True,
+                   precision: float = PAGE_PRECISION, text_band: tuple[float, float] | None = None) -> dict:
     """The out-of-vocabulary, out-of-source figures, and the costs fitted on both folds' pages
     (every fit keeping the pages of ``keep`` right).
 
@@ -774,7 +853,9 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     fits it with that noise. ``fit_across_sets=False`` fits them on each set's pages alone instead.
     The shipped costs are then fitted on every set's pages of both folds together. ``cache``: a
     folder where the scored pages are kept between runs (see ``_cache_key``). ``site_chrome``:
-    whose page chrome the pages show (see ``build_pages``)."""
+    whose page chrome the pages show (see ``build_pages``). Each fold's page band
+    (``choose_page_band``, at ``precision``) is chosen on the pages its costs were fitted on, and
+    reported on its own pages beside the decisions of each block's own scores in ``text_band``."""
     from joblib import Parallel, delayed
 
     page_seeds = tuple(page_seeds) or (seed,)
@@ -810,7 +891,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     if fit_across_sets:
         for index in range(len(folds)):
             other = PageBatch.concat([set_batches[1 - index] for set_batches in batches])
-            across[index], _fitted = fit(other, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+            costs, _fitted = fit(other, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+            across[index] = with_page_band(costs, other, precision)
     by_set = []
     for page_seed, set_batches in zip(page_seeds, batches):
         entries = []
@@ -818,14 +900,16 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
             if fit_across_sets:
                 params = across[index]
             else:
-                params, _fitted = fit(set_batches[1 - index], grid=grid, base=FIT_BASE, keep=keep,
-                                      restarts=FIT_RESTARTS, seed=seed)
+                costs, _fitted = fit(set_batches[1 - index], grid=grid, base=FIT_BASE, keep=keep,
+                                     restarts=FIT_RESTARTS, seed=seed)
+                params = with_page_band(costs, set_batches[1 - index], precision)
             entries.append({
                 "fold": asdict(fold),
                 "params_fitted_on_other_fold": asdict(params),
                 "segment": evaluate(batch, batch.segment(params)),
                 "argmax": evaluate(batch, batch.argmax(params)),
                 "overturns": overturns(batch, params),
+                "page_band": page_band_figures(batch, params, params.page_band, text_band),
             })
         by_set.append({"page_seed": page_seed, "folds": entries})
     if len(by_set) == 1:
@@ -842,10 +926,21 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                 "segment": mean_metrics([e["segment"] for e in entries]),
                 "argmax": mean_metrics([e["argmax"] for e in entries]),
             })
+            if fit_across_sets:
+                mine = PageBatch.concat([set_batches[index] for set_batches in batches])
+                other = PageBatch.concat([set_batches[1 - index] for set_batches in batches])
+                report["folds"][-1]["page_band"] = page_band_figures(mine, across[index], across[index].page_band,
+                                                                     text_band)
+                report["folds"][-1]["page_operating_points"] = {
+                    str(level): page_band_figures(mine, across[index],
+                                                  choose_page_band(other, across[index], level))
+                    for level in PAGE_OPERATING_POINTS}
     pooled = PageBatch.concat([batch for set_batches in batches for batch in set_batches])
-    params, fitted = fit(pooled, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+    costs, fitted = fit(pooled, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+    params = with_page_band(costs, pooled, precision)
     report["params"] = asdict(params)
     report["fit_on_both_folds"] = fitted
+    report["page_band_on_both_folds"] = page_band_figures(pooled, params, params.page_band, text_band)
     report["overturns_on_both_folds"] = overturns(pooled, params)
     report["summary"] = summary(report)
     return report
@@ -890,6 +985,13 @@ def summary(report: dict) -> dict:
                 for label in SEGMENT_LABELS
             },
         }
+    bands = [f["page_band"] for f in report["folds"] if "page_band" in f]
+    if bands:
+        out["page_band"] = {
+            key: round(float(np.mean([b[key] for b in bands])), 4) for key in ("review_share", "decided_right")}
+        out["page_band"]["own_scores"] = {
+            key: round(float(np.mean([b["own_scores"][key] for b in bands])), 4)
+            for key in ("review_share", "decided_right") if all("own_scores" in b for b in bands)}
     return out
 
 
@@ -977,8 +1079,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fit-each-set", action="store_true",
                         help="with several --seeds, fit a fold's costs on each set's pages of the other fold "
                              "alone (the default fits them once, on every set's pages together)")
+    parser.add_argument("--review-precision", type=float, default=PAGE_PRECISION,
+                        help="how often a decision outside the page band must be right on held-out pages "
+                             f"(default {PAGE_PRECISION})")
     parser.add_argument("--write", action="store_true",
-                        help="write the fitted costs and the shipped chrome detector into model/segment_data")
+                        help="write the fitted costs and page band, and the shipped chrome detector, into "
+                             "model/segment_data")
+    parser.add_argument("--write-params", action="store_true",
+                        help="write the fitted costs and page band alone (params.json), keeping the shipped "
+                             "chrome detector")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     return parser
 
@@ -989,6 +1098,19 @@ def format_metrics(name: str, metrics: dict) -> str:
                        if v.get("precision") is not None and v.get("recall") is not None)
     return (f"{name:<18} block accuracy {metrics['block_accuracy']:.4f}  boundary exact "
             f"{metrics['boundary_exact']:.4f}  {labels}")
+
+
+def format_band(figures: dict) -> str:
+    """One line of what a page band does (``page_band_figures``), beside the blocks' own scores."""
+    least = figures["least"]
+    line = (f"page band (least P editorial {least[EDITORIAL]:.4f}, comment {least[COMMENT]:.4f}): "
+            f"{figures['review_share']:.1%} of "
+            f"{figures['text_blocks']} text blocks to review, {figures['decided_right']:.2%} of the rest right")
+    own = figures.get("own_scores")
+    if own:
+        line += (f"; own scores in [{own['band'][0]:.4f}, {own['band'][1]:.4f}): {own['review_share']:.1%} to "
+                 f"review, {own['decided_right']:.2%} right")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1016,9 +1138,13 @@ def main(argv: list[str] | None = None) -> int:
     keep = None if scored is None else keep_batch(scored)
     if keep is None:
         say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
+    text_band = None
+    if card.is_file():
+        text_band = tuple(json.loads(card.read_text(encoding="utf-8")).get("review_band") or ()) or None
     report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
                             keep=keep, page_seeds=page_seeds, cache=args.cache, site_chrome=args.site_chrome,
-                            fit_across_sets=not args.fit_each_set)
+                            fit_across_sets=not args.fit_each_set, precision=args.review_precision,
+                            text_band=text_band)
     for set_entry in report.get("by_page_seed", []):
         for fold in set_entry["folds"]:
             print(format_metrics(f"  pages {set_entry['page_seed']} {fold['fold']['name']}", fold["segment"]))
@@ -1028,15 +1154,21 @@ def main(argv: list[str] | None = None) -> int:
               f"pages from systems {', '.join(f['test_systems'])} and sources {', '.join(f['test_sources'])}")
         print(format_metrics("  segment", fold["segment"]))
         print(format_metrics("  own label", fold["argmax"]))
+        if "page_band" in fold:
+            print("  " + format_band(fold["page_band"]))
     print(format_metrics("mean segment", report["summary"]["segment"]))
     print(format_metrics("mean own label", report["summary"]["argmax"]))
     print("context on confident text blocks (both folds, fitted costs): "
           + json.dumps(report["overturns_on_both_folds"]))
+    print("page band fitted on both folds: " + format_band(report["page_band_on_both_folds"]))
     print("params " + json.dumps(report["params"]))
     if args.write:
         detector.save()  # never None with --write: the cache is not read for it
         write_params(report["params"], report, seed=args.seed)
         print(f"wrote {PARAMS_FILE.name} and the chrome detector")
+    elif args.write_params:
+        write_params(report["params"], report, seed=args.seed)
+        print(f"wrote {PARAMS_FILE.name}")
     if args.out:
         write_json(args.out, report)
         print(f"wrote {args.out}")

@@ -214,9 +214,16 @@
       el("span", { className: "badge label-" + label, text: label }),
       decision === "review"
         ? el("span", { className: "badge decision-review", text: "needs a person",
-          title: "The model is unsure about this block (its score falls in the review band): a moderator should decide." })
+          title: "The model is unsure about this block, even with the rest of the page: a moderator should decide." })
         : el("span", { className: "decision", text: "decision: " + decision })
     ]);
+    var onPage = block.page_scores ? block.page_scores[label] : NaN;
+    if (typeof onPage === "number" && label !== "other") {
+      /* The decision is the page's: how sure the page is of this block's label. */
+      head.appendChild(el("span", { className: "page-score", "data-page-score": String(onPage),
+        title: "The block's probability of its label given the whole page; its own scores are in the bar below.",
+        text: "page: " + label + " " + fmt(onPage, 2) }));
+    }
     if (block.kind && block.kind.label) {
       var q = block.kind.scores ? block.kind.scores[block.kind.label] : NaN;
       head.appendChild(el("span", {

@@ -81,6 +81,12 @@
     var sentence = (item.decision === "review" ? "The model is unsure: " : "The model is fairly sure: ") + words + ".";
     var ownSide = p >= 0.5 ? "editorial" : "comment";
     if (item.label !== ownSide) sentence += " Its place on the page made the model call it " + item.label + ".";
+    /* On a page the decision is the page's: say how sure the page is of the label. */
+    var onPage = item.pageScores && item.pageScores[item.label];
+    if (typeof onPage === "number") {
+      sentence += " With the rest of the page: " + inTen(onPage) + " blocks placed like this are " +
+        (item.label === "comment" ? "comments" : item.label) + ".";
+    }
     return sentence;
   }
 
@@ -321,6 +327,7 @@
     return blocks.map(function (block, i) {
       return {
         key: label + "-" + i, text: block.text, label: block.label, decision: block.decision, scores: block.scores,
+        pageScores: block.page_scores,
         kind: block.kind, explanation: block.explanation, modelVersion: version,
         before: i > 0 ? blocks[i - 1].text : null, after: i + 1 < blocks.length ? blocks[i + 1].text : null,
         where: "Block " + (i + 1) + " of " + blocks.length
