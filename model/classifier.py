@@ -219,16 +219,16 @@ class Classifier:
         """Label the blocks of a page (``(start, end, text)`` each) using the page's structure
         (and its HTML markup's votes, ``model.html_page.markup_evidence``, when given).
 
-        Returns ``{"blocks": [{"index", "start", "end", "text", "label", "scores", "chrome", "decision"
-        [, "context"][, "kind"][, "explanation"]}], "comments_start"}``. ``label`` is ``editorial``,
+        Returns ``{"blocks": [{"index", "start", "end", "text", "label", "scores", "page_scores", "chrome",
+        "decision"[, "context"][, "kind"][, "explanation"]}], "comments_start"}``. ``label`` is ``editorial``,
         ``comment`` or ``other`` (page chrome); ``scores`` are the block's own probabilities and
         ``chrome`` the chrome detector's P(chrome); ``context`` says why the page gave the block
         another label than its own scores; ``page_scores`` are its probabilities given the whole
         page (``model.segment.label_posteriors``); ``decision`` is the label, or ``review`` when the
         page is not sure enough of it (``model.segment.page_decision``): by default as sure as the
         page band fitted on held-out pages asks, or, with ``review_band``, ``page_scores.editorial``
-        at least its high edge for an editorial block and ``page_scores.comment`` at least 1 minus
-        its low edge for a comment. Chrome is never sent to review.
+        at least its high edge for an editorial block and ``page_scores.comment`` above 1 minus its
+        low edge for a comment (``model.segment.band_thresholds``). Chrome is never sent to review.
         """
         params = self.bundle.segment_params
         least = params.page_band if review_band is None else band_thresholds(review_band)

@@ -428,10 +428,13 @@ def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: Segment
         updated = ((emit[:, step + 1] * backward[:, step + 1]) @ moves.T) / scale[:, step + 1, None]
         backward[:, step] = np.where((step + 1 < lengths)[:, None], updated, 1.0)
     states = forward * backward
+    # Each block's states sum to 1 up to rounding; made exact, so no probability passes 1.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        states = states / states.sum(axis=-1, keepdims=True)
     for code in range(len(SEGMENT_LABELS)):
         result[..., code] = states[..., _STATE_CODES == code].sum(axis=-1)
     result[np.arange(longest)[None, :] >= lengths[:, None]] = 0.0
-    return result
+    return np.clip(result, 0.0, 1.0)
 
 
 def decode_codes(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
@@ -499,10 +502,18 @@ def page_decision(label: str, page: Sequence[float], least: tuple[float, float])
     return label
 
 
+NEVER_SURE = float(np.nextafter(1.0, 2.0))  # a least probability no block reaches
+
+
 def band_thresholds(band: tuple[float, float]) -> tuple[float, float]:
     """A review band ``[low, high)`` on P(editorial) as ``page_decision``'s least P(editorial) and
-    P(comment): ``high`` and ``1 - low`` (where the page gives chrome no weight, the band itself)."""
-    return band[1], 1.0 - band[0]
+    P(comment): ``high``, and just above ``1 - low`` (where the page gives chrome no weight, the
+    band itself: a comment is decided at P(editorial) below ``low``). ``high`` 1 decides no
+    editorial block and ``low`` 0 no comment, so ``[0, 1]`` sends every text block to review."""
+    low, high = float(band[0]), float(band[1])
+    editorial = NEVER_SURE if high >= 1.0 else high
+    comment = NEVER_SURE if low <= 0.0 else float(np.nextafter(1.0 - low, 2.0))
+    return editorial, comment
 
 
 def segment_blocks(blocks: Sequence[str], p_editorial: Sequence[float], params: SegmentParams | None = None,

@@ -21,7 +21,8 @@ DEFAULTS = {
     # How often each worker looks for a newly promoted or rolled-back model (seconds; 0: never).
     "MODEL_POLL_SECONDS": 1.0,
     "JSON_SORT_KEYS": False,
-    # None: the band in the model card. A pair [low, high] overrides it for every request.
+    # None: the band in the model card. A pair [low, high] overrides it for every request that
+    # scores single texts (/v1/segment holds the page's probabilities to the model's page band).
     "REVIEW_BAND": None,
     # API keys (a list, or one string of keys separated by commas) and/or a file of keys, one
     # per line. Feedback always needs one; REQUIRE_API_KEY ("*", or paths such as

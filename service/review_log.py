@@ -38,11 +38,16 @@ CREATE TABLE IF NOT EXISTS review_log (
     kind          TEXT,
     block         INTEGER,
     before        TEXT,
-    after         TEXT
+    after         TEXT,
+    page_editorial REAL,
+    page_comment  REAL,
+    page_other    REAL
 )
 """
+# Added after the first release: a file made before gains them when opened (``_add_columns``).
+_PAGE_COLUMNS = ("page_editorial", "page_comment", "page_other")
 _COLUMNS = ("id", "created", "endpoint", "model_version", "text", "label", "p_editorial", "kind", "block",
-            "before", "after")
+            "before", "after") + _PAGE_COLUMNS
 
 
 class ReviewLogOff(APIError):
@@ -70,6 +75,19 @@ class ReviewLog:
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().execute(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """The page's scores of a block (``page_scores``), added to a file made before they were kept."""
+        connection = self._connection()
+        have = {row[1] for row in connection.execute("PRAGMA table_info(review_log)")}
+        for name in _PAGE_COLUMNS:
+            if name not in have:
+                try:
+                    connection.execute(f"ALTER TABLE review_log ADD COLUMN {name} REAL")
+                except sqlite3.OperationalError:  # another worker added it first
+                    if name not in {row[1] for row in connection.execute("PRAGMA table_info(review_log)")}:
+                        raise
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -81,16 +99,18 @@ class ReviewLog:
         return connection
 
     def add(self, rows: list[dict]) -> None:
-        """Append ``rows`` (the columns above but ``id``/``created``) and drop all but the last ``size``."""
+        """Append ``rows`` (the columns above but ``id``/``created``; the page's scores may be left out)
+        and drop all but the last ``size``."""
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
             connection.executemany(
                 "INSERT INTO review_log (created, endpoint, model_version, text, label, p_editorial, kind, block, "
-                "before, after) VALUES (:created, :endpoint, :model_version, :text, :label, :p_editorial, :kind, "
-                ":block, :before, :after)",
-                [{**row, "created": now} for row in rows],
+                "before, after, page_editorial, page_comment, page_other) VALUES (:created, :endpoint, "
+                ":model_version, :text, :label, :p_editorial, :kind, :block, :before, :after, :page_editorial, "
+                ":page_comment, :page_other)",
+                [{**dict.fromkeys(_PAGE_COLUMNS), **row, "created": now} for row in rows],
             )
             connection.execute("DELETE FROM review_log WHERE id <= (SELECT max(id) FROM review_log) - ?", (self.size,))
             connection.execute("COMMIT")
@@ -126,6 +146,8 @@ def _item(row: dict) -> dict:
         "kind": {"label": row["kind"]} if row["kind"] else None,
         "index": row["block"],
         "context": {"before": row["before"], "after": row["after"]},
+        "page_scores": None if row["page_editorial"] is None else
+        {"editorial": row["page_editorial"], "comment": row["page_comment"], "other": row["page_other"]},
     }
 
 
@@ -176,12 +198,14 @@ def record(results: list[dict], texts: list[str], endpoint: str, version: str, p
         if result.get("decision") != "review":
             continue
         kind = (result.get("kind") or {}).get("label")
+        on_page = result.get("page_scores") or {}
         rows.append({
             "endpoint": endpoint, "model_version": version, "text": texts[i], "label": result["label"],
             "p_editorial": result["scores"]["editorial"], "kind": kind,
             "block": i if page else None,
             "before": texts[i - 1] if page and i > 0 else None,
             "after": texts[i + 1] if page and i + 1 < len(texts) else None,
+            **{f"page_{label}": on_page.get(label) for label in ("editorial", "comment", "other")},
         })
     if not rows:
         return

@@ -154,8 +154,9 @@ ReviewBand = Annotated[list[Probability], Field(min_length=2, max_length=2), Aft
     description="`[low, high]`, `0 <= low <= high <= 1`: a P(editorial) inside `[low, high)` gets the decision "
                 "`review`. Overrides the service's band for this request; `[0.5, 0.5]` turns review off. On "
                 "`/v1/segment` the band holds each block's `page_scores` instead (an editorial block is decided at "
-                "`page_scores.editorial >= high`, a comment at `page_scores.comment >= 1 - low`) and overrides the "
-                "model's page band; `[0.5, 0.5]` there decides every block whose page gives its label at least half.",
+                "`page_scores.editorial >= high`, a comment at `page_scores.comment > 1 - low`) and overrides the "
+                "model's page band; `[0, 1]` there sends every text block to review, `[0.5, 0.5]` decides every "
+                "block whose page gives its label at least half.",
     examples=[[0.1, 0.86]],
 )]
 

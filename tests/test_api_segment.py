@@ -52,6 +52,24 @@ def test_the_decision_is_the_page_s_held_to_the_model_s_page_band(client, tiny_c
             assert block["decision"] == (block["label"] if sure else "review")
 
 
+@pytest.mark.parametrize("least, decided", [((0.0, 0.0), True), ((1.0, 1.0), False)])
+def test_without_a_band_the_model_s_page_band_decides(tiny_classifier, least, decided):
+    from dataclasses import replace
+
+    from model import Classifier
+    from service import create_app
+
+    bundle = tiny_classifier.bundle
+    params = replace(bundle.segment_params, page_editorial=least[0], page_comment=least[1])
+    strict = Classifier(replace(bundle, segment_params=params))
+    with create_app({"TESTING": True, "CLASSIFIER": strict}).test_client() as client:
+        blocks = segment(client, {"text": PAGE}).get_json()["blocks"]
+    sure = [b for b in blocks if b["label"] != "other" and b["page_scores"][b["label"]] < 1.0]
+    assert len(sure) >= 4
+    for block in sure:
+        assert block["decision"] == (block["label"] if decided else "review")
+
+
 def test_a_requests_band_holds_the_page_s_scores_not_the_blocks_own(client):
     def decisions(band):
         return [b["decision"] for b in segment(client, {"text": PAGE, "review_band": band}).get_json()["blocks"]]

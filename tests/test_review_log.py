@@ -40,8 +40,11 @@ def test_needs_a_moderators_key(tiny_classifier, tmp_path):
 def test_keeps_only_review_decisions_with_their_neighbours_and_only_the_last_n(tiny_classifier, tmp_path):
     client = make(tiny_classifier, tmp_path, REVIEW_LOG_SIZE=3)
     page = "\n".join([EDITORIAL_EXAMPLES[0], COMMENT_EXAMPLES[0], COMMENT_EXAMPLES[1]])
-    # a band nobody falls in: nothing goes to review, nothing is kept
-    client.post("/v1/segment", json={"text": page, "review_band": [0.0, 0.0]})
+    # a band that decides every block whose page gives its label at least half: nothing goes to
+    # review, nothing is kept (a page with an article and comments under a header)
+    article_and_comments = "\n".join(EDITORIAL_EXAMPLES[:3] + ["12 Comments"] + COMMENT_EXAMPLES[:2])
+    blocks = client.post("/v1/segment", json={"text": article_and_comments, "review_band": [0.5, 0.5]}).json["blocks"]
+    assert {"editorial", "comment"} <= {b["label"] for b in blocks}
     assert client.get("/v1/review-log", headers=AUTH).json == {"items": [], "next_after": None}
     segmented = client.post("/v1/segment", json={"text": page, "review_band": ALL_REVIEW}).json["blocks"]
     items = client.get("/v1/review-log", headers=AUTH).json["items"]
@@ -50,12 +53,14 @@ def test_keeps_only_review_decisions_with_their_neighbours_and_only_the_last_n(t
     middle = next(item for item in items if item["index"] == 1)
     assert middle["context"] == {"before": EDITORIAL_EXAMPLES[0], "after": COMMENT_EXAMPLES[1]}
     assert middle["scores"]["editorial"] == pytest.approx(segmented[1]["scores"]["editorial"])
+    assert middle["page_scores"] == pytest.approx(segmented[1]["page_scores"])
     assert (middle["endpoint"], middle["decision"], middle["model"]) == ("segment", "review", {"version": "tiny-1"})
     # five more from /v1/classify: only the last three of everything are kept
     client.post("/v1/classify", json={"texts": COMMENT_EXAMPLES[2:7], "review_band": ALL_REVIEW})
     items = client.get("/v1/review-log", headers=AUTH).json["items"]
     assert [item["text"] for item in items] == COMMENT_EXAMPLES[4:7]
     assert all(item["context"] == {"before": None, "after": None} and item["index"] is None for item in items)
+    assert all(item["page_scores"] is None for item in items)
     # keyset paging
     first = client.get("/v1/review-log?limit=2", headers=AUTH).json
     assert len(first["items"]) == 2 and first["next_after"] == first["items"][1]["id"]
@@ -93,3 +98,25 @@ def test_an_unwritable_log_never_fails_classification(tiny_classifier, tmp_path)
     assert client.post("/v1/classify", json={"text": COMMENT_EXAMPLES[0], "review_band": ALL_REVIEW}).status_code == 200
     response = client.get("/v1/review-log", headers=AUTH)
     assert response.status_code == 503 and response.json["error"]["code"] == "review_log_unavailable"
+
+
+def test_a_log_file_from_before_page_scores_gains_them_and_keeps_its_rows(tiny_classifier, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "review.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE review_log (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, endpoint TEXT "
+                "NOT NULL, model_version TEXT, text TEXT NOT NULL, label TEXT NOT NULL, p_editorial REAL NOT NULL, "
+                "kind TEXT, block INTEGER, before TEXT, after TEXT)")
+    old.execute("INSERT INTO review_log (created, endpoint, model_version, text, label, p_editorial, block) VALUES "
+                "('2026-12-01T00:00:00.000Z', 'segment', 'tiny-1', 'an old entry', 'comment', 0.3, 4)")
+    old.commit()
+    old.close()
+    client = make(tiny_classifier, tmp_path, REVIEW_LOG_SIZE=10)
+    page = "\n".join(EDITORIAL_EXAMPLES[:2] + COMMENT_EXAMPLES[:1])
+    blocks = client.post("/v1/segment", json={"text": page, "review_band": ALL_REVIEW}).json["blocks"]
+    first, *rest = client.get("/v1/review-log", headers=AUTH).json["items"]
+    assert (first["text"], first["page_scores"], first["index"]) == ("an old entry", None, 4)
+    assert len(rest) == len(blocks)
+    for item, block in zip(rest, blocks):
+        assert item["page_scores"] == pytest.approx(block["page_scores"])

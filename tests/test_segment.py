@@ -415,14 +415,26 @@ def test_a_block_is_decided_when_its_page_is_sure_enough_of_its_label(label, pag
 
 
 def test_a_review_band_holds_the_page_as_it_holds_a_text():
-    # [low, high) on P(editorial): editorial from high up, comment from 1 - low up (the same band
-    # where the page gives chrome nothing).
-    assert band_thresholds((0.1, 0.86)) == (0.86, 0.9)
-    for p in (0.05, 0.1, 0.5, 0.86, 0.9):
+    # [low, high) on P(editorial): editorial from high up, comment below low (the same band where
+    # the page gives chrome nothing).
+    for p in (0.05, 0.1 - 1e-9, 0.1, 0.5, 0.86 - 1e-9, 0.86, 0.9):
         page = [p, 1.0 - p, 0.0]
         label = "editorial" if p >= 0.5 else "comment"
-        expected = "review" if 0.1 < p < 0.86 else label
+        expected = "review" if 0.1 <= p < 0.86 else label
         assert page_decision(label, page, band_thresholds((0.1, 0.86))) == expected
+    # [0, 1] sends every text block to review, even one the page is certain of.
+    for label, page in (("editorial", [1.0, 0.0, 0.0]), ("comment", [0.0, 1.0, 0.0])):
+        assert page_decision(label, page, band_thresholds((0.0, 1.0))) == "review"
+        assert page_decision(label, page, band_thresholds((0.5, 0.5))) == label
+
+
+def test_page_probabilities_never_pass_one_on_confident_blocks():
+    # Long blocks the classifier is sure of are protected: one state left, probability 1 exactly.
+    blocks = [" ".join([PARAGRAPH] * 3)] * 40 + ["12 Comments"] + [" ".join([COMMENT] * 3)] * 40
+    probabilities = [1 - 1e-7] * 40 + [0.5] + [1e-7] * 40
+    page = np.array([b["page"] for b in segment_blocks(blocks, probabilities, PARAMS, rows(blocks))])
+    assert page.min() >= 0.0 and page.max() <= 1.0
+    assert (page[:40, 0] == 1.0).all() and (page[41:, 1] == 1.0).all()
 
 
 def test_segment_text_reports_offsets_labels_and_probabilities():
@@ -451,6 +463,9 @@ def test_the_seed_page_is_segmented_exactly():
     # subheading's own score (0.12) and a paragraph's (0.67) fall inside the text band.
     decisions = [block["decision"] for block in page["blocks"]]
     assert decisions[:15] == ["editorial"] * 15 and decisions[16] == "other"
+    # The comment is not: the page gives it P(comment) 0.59, under the shipped comment edge (0.68).
+    assert page["blocks"][15]["page_scores"]["comment"] < classifier.bundle.segment_params.page_comment
+    assert decisions[15] == "review"
     own = [block["decision"] for block in classifier.classify([block["text"] for block in page["blocks"][:15]])]
     assert own.count("review") == 2
     for block in page["blocks"]:

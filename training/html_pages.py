@@ -266,7 +266,9 @@ def run(data_dir: Path, pages: int = 200, seed: int = 0, cap: int = FOLD_CAP, jo
             "pages_with_other_blocks_in_html": result["mismatched"],
             # The shipped page band's decisions on both paths, beside the blocks' own scores in the text band.
             "page_band": {"text": page_band_figures(text_batch, params, params.page_band, text_band),
-                          "html": page_band_figures(hb, html_params, params.page_band, text_band)},
+                          "html": page_band_figures(hb, html_params, params.page_band, text_band),
+                          # the service's own markup weight (the one in params.json), not the fold's
+                          "html_shipped_markup_weight": page_band_figures(hb, params, params.page_band, text_band)},
         })
     return report
 
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fold {fold['fold']} (markup weight {fold['markup_weight_fitted_on_other_fold']}):")
         for name in ("text", "html", "trafilatura"):
             print(format_metrics(f"  {name}", fold[name]))
-        for name in ("text", "html"):
+        for name in ("text", "html", "html_shipped_markup_weight"):
             print(f"  {name} " + format_band(fold["page_band"][name]))
     if args.out:
         write_json(args.out, report)

@@ -64,6 +64,7 @@ from model.progress import say
 from model.labels import COMMENT, EDITORIAL
 from model.segment import (
     N_FEATURES,
+    NEVER_SURE,
     OTHER,
     PARAMS_FILE,
     SEGMENT_LABELS,
@@ -513,7 +514,7 @@ def choose_page_band(batch: PageBatch, params: SegmentParams, precision: float =
         right = sides["truth"][sides[name]] == code
         down = np.argsort(-values, kind="stable")
         cut = _deepest_cut(values[down], right[down], precision, np.ones(len(values)))
-        least.append(_edge(values[down], cut, beyond=float(np.nextafter(1.0, 2.0))))
+        least.append(_edge(values[down], cut, beyond=NEVER_SURE))
     return least[0], least[1]
 
 
@@ -931,6 +932,9 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                 other = PageBatch.concat([set_batches[1 - index] for set_batches in batches])
                 report["folds"][-1]["page_band"] = page_band_figures(mine, across[index], across[index].page_band,
                                                                      text_band)
+                shipped = SegmentParams.fitted()
+                report["folds"][-1]["page_band_of_params_file"] = page_band_figures(mine, shipped, shipped.page_band,
+                                                                                    text_band)
                 report["folds"][-1]["page_operating_points"] = {
                     str(level): page_band_figures(mine, across[index],
                                                   choose_page_band(other, across[index], level))
@@ -987,11 +991,14 @@ def summary(report: dict) -> dict:
         }
     bands = [f["page_band"] for f in report["folds"] if "page_band" in f]
     if bands:
-        out["page_band"] = {
-            key: round(float(np.mean([b[key] for b in bands])), 4) for key in ("review_share", "decided_right")}
-        out["page_band"]["own_scores"] = {
-            key: round(float(np.mean([b["own_scores"][key] for b in bands])), 4)
-            for key in ("review_share", "decided_right") if all("own_scores" in b for b in bands)}
+        def mean(values):
+            values = [v for v in values if v is not None]
+            return round(float(np.mean(values)), 4) if values else None
+
+        out["page_band"] = {key: mean([b[key] for b in bands]) for key in ("review_share", "decided_right")}
+        if all("own_scores" in b for b in bands):
+            out["page_band"]["own_scores"] = {key: mean([b["own_scores"][key] for b in bands])
+                                              for key in ("review_share", "decided_right")}
     return out
 
 
@@ -1102,14 +1109,17 @@ def format_metrics(name: str, metrics: dict) -> str:
 
 def format_band(figures: dict) -> str:
     """One line of what a page band does (``page_band_figures``), beside the blocks' own scores."""
+    def share(value, digits):
+        return "-" if value is None else f"{value:.{digits}%}"
+
     least = figures["least"]
     line = (f"page band (least P editorial {least[EDITORIAL]:.4f}, comment {least[COMMENT]:.4f}): "
-            f"{figures['review_share']:.1%} of "
-            f"{figures['text_blocks']} text blocks to review, {figures['decided_right']:.2%} of the rest right")
+            f"{share(figures['review_share'], 1)} of {figures['text_blocks']} text blocks to review, "
+            f"{share(figures['decided_right'], 2)} of the rest right")
     own = figures.get("own_scores")
     if own:
-        line += (f"; own scores in [{own['band'][0]:.4f}, {own['band'][1]:.4f}): {own['review_share']:.1%} to "
-                 f"review, {own['decided_right']:.2%} right")
+        line += (f"; own scores in [{own['band'][0]:.4f}, {own['band'][1]:.4f}): {share(own['review_share'], 1)} to "
+                 f"review, {share(own['decided_right'], 2)} right")
     return line
 
 

@@ -186,7 +186,7 @@
       heading,
       el("span", { className: "badge label-" + item.label, text: "model's guess: " + (item.label === "other" ? "page chrome" : item.label) }),
       review ? el("span", { className: "badge decision-review", text: "needs a person",
-        title: "The model is unsure (the score falls in the review band): a moderator should decide." }) : null
+        title: "The model is unsure (for a text, its score falls in the review band; for a block of a page, the page is not sure enough of its label): a moderator should decide." }) : null
     ]);
     var cues = strongestCues(item.explanation);
     var why = cues.length ? el("p", { className: "qwhy" }, [el("span", { className: "qwhy-label", text: "Why: " })].concat(
@@ -424,6 +424,7 @@
           var when = entry.created ? entry.created.replace("T", " ").slice(0, 16) + " UTC" : "";
           return {
             key: "l-" + entry.id, logId: entry.id, text: entry.text, label: entry.label, decision: entry.decision,
+            pageScores: entry.page_scores || null,
             scores: entry.scores, kind: entry.kind, explanation: scored.results[i].explanation,
             modelVersion: entry.model && entry.model.version,
             before: entry.context && entry.context.before, after: entry.context && entry.context.after,
