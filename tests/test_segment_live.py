@@ -21,6 +21,9 @@ def test_the_seed_page_as_text_is_17_of_17(live_shipped, seed_lines):
     status, body = http_json(live_shipped, "/v1/segment", {"text": "\n".join(lines)})
     assert status == 200
     assert [block["label"] for block in body["blocks"]] == EXPECTED
+    # Every article line decided by the page; the comment, which ends the page with no header
+    # above it, stays under the page's comment edge (docs/model.md, "Decisions on a page").
+    assert [block["decision"] for block in body["blocks"]] == ["editorial"] * 15 + ["review", "other"]
 
 
 def test_the_seed_page_as_html_is_17_of_17(live_shipped, seed_lines):
@@ -31,3 +34,5 @@ def test_the_seed_page_as_html_is_17_of_17(live_shipped, seed_lines):
     assert [block["label"] for block in body["blocks"]] == EXPECTED
     for block in body["blocks"]:
         assert body["text"][block["start"]:block["end"]] == block["text"]
+    # The comment system's markup around the comment makes the page sure of it: every block decided.
+    assert [block["decision"] for block in body["blocks"]] == EXPECTED
