@@ -338,3 +338,25 @@ def test_the_html_evaluation_is_a_key_figure_by_fold(tmp_path):
     for _name, value in shipped:
         html, text, trafilatura = (float(part.split(" / ")[0]) for part in value.split("; "))
         assert html >= text and html > trafilatura
+
+
+def test_the_page_band_s_decisions_are_a_key_figure(tmp_path):
+    from model.segment import PARAMS_FILE
+    from training.report import out_of_vocabulary_rows
+
+    assert out_of_vocabulary_rows(tmp_path / "missing.json") == []
+    params = tmp_path / "params.json"
+    segment = {"block_accuracy": 0.97, "boundary_exact": 0.91}
+    figures = {"segment": segment, "argmax": {"block_accuracy": 0.86, "boundary_exact": 0.24},
+               "page_band": {"review_share": 0.0196, "decided_right": 0.9698,
+                             "own_scores": {"review_share": 0.4435, "decided_right": 0.9724}}}
+    params.write_text(json.dumps({"figures": figures}))
+    rows = out_of_vocabulary_rows(params)
+    assert len(rows) == 3 and "page band" in rows[2][0]
+    assert rows[2][1] == "2.0%, 0.9698 (44.4%, 0.9724)"
+    # Without the page band's figures (a params file from before), the two segmentation rows alone.
+    del figures["page_band"]
+    params.write_text(json.dumps({"figures": figures}))
+    assert len(out_of_vocabulary_rows(params)) == 2
+    # The shipped file has them.
+    assert len(out_of_vocabulary_rows(PARAMS_FILE)) == 3

@@ -388,20 +388,29 @@ def key_figures(card: dict, drawn: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def out_of_vocabulary_rows() -> list[tuple[str, str]]:
-    """Segmentation on pages of unseen sources and comment systems (model/segment_data/params.json)."""
+def out_of_vocabulary_rows(path: Path | None = None) -> list[tuple[str, str]]:
+    """Segmentation on pages of unseen sources and comment systems, and the page band's decisions
+    there (``path``: model/segment_data/params.json)."""
     from model.segment import PARAMS_FILE
 
-    if not PARAMS_FILE.is_file():
+    path = PARAMS_FILE if path is None else path
+    if not path.is_file():
         return []
-    figures = json.loads(PARAMS_FILE.read_text(encoding="utf-8")).get("figures") or {}
+    figures = json.loads(path.read_text(encoding="utf-8")).get("figures") or {}
     ours, own = figures.get("segment"), figures.get("argmax")
     if not ours or not own:
         return []
-    return [("Segmentation, unseen sources and comment systems: block accuracy (own labels)",
+    rows = [("Segmentation, unseen sources and comment systems: block accuracy (own labels)",
              f"{_fmt(ours['block_accuracy'])} ({_fmt(own['block_accuracy'])})"),
             ("Segmentation, unseen sources and comment systems: exact boundary (own labels)",
              f"{_fmt(ours['boundary_exact'])} ({_fmt(own['boundary_exact'])})")]
+    band = figures.get("page_band")
+    if band and band.get("review_share") is not None and band.get("own_scores"):
+        rows.append(("Decisions on those pages, page band (each block's own score in the text band): "
+                     "text blocks sent to review, decided right",
+                     f"{band['review_share']:.1%}, {_fmt(band['decided_right'])} "
+                     f"({band['own_scores']['review_share']:.1%}, {_fmt(band['own_scores']['decided_right'])})"))
+    return rows
 
 
 # The same evaluation run once more on page sets no earlier run had built (see docs/model.md).
