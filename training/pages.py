@@ -950,22 +950,24 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     return report
 
 
+def _mean(values) -> float | None:
+    """The mean of the values that are not None, to 4 places; None when there are none."""
+    values = [v for v in values if v is not None]
+    return round(float(np.mean(values)), 4) if values else None
+
+
 def mean_metrics(runs: Sequence[dict]) -> dict:
     """``evaluate``'s figures averaged over runs of equal size (pages and blocks summed)."""
-    def mean(values):
-        values = [v for v in values if v is not None]
-        return round(float(np.mean(values)), 4) if values else None
-
     labels = sorted({label for run in runs for label in run["per_label"]}, key=SEGMENT_LABELS.index)
     return {
         "pages": sum(run["pages"] for run in runs),
         "blocks": sum(run["blocks"] for run in runs),
-        "block_accuracy": mean(run["block_accuracy"] for run in runs),
-        "boundary_exact": mean(run["boundary_exact"] for run in runs),
+        "block_accuracy": _mean(run["block_accuracy"] for run in runs),
+        "boundary_exact": _mean(run["boundary_exact"] for run in runs),
         "per_label": {
             label: {
-                "precision": mean(run["per_label"].get(label, {}).get("precision") for run in runs),
-                "recall": mean(run["per_label"].get(label, {}).get("recall") for run in runs),
+                "precision": _mean(run["per_label"].get(label, {}).get("precision") for run in runs),
+                "recall": _mean(run["per_label"].get(label, {}).get("recall") for run in runs),
                 "blocks": sum(run["per_label"].get(label, {}).get("blocks", 0) for run in runs),
             }
             for label in labels
@@ -991,13 +993,9 @@ def summary(report: dict) -> dict:
         }
     bands = [f["page_band"] for f in report["folds"] if "page_band" in f]
     if bands:
-        def mean(values):
-            values = [v for v in values if v is not None]
-            return round(float(np.mean(values)), 4) if values else None
-
-        out["page_band"] = {key: mean([b[key] for b in bands]) for key in ("review_share", "decided_right")}
+        out["page_band"] = {key: _mean([b[key] for b in bands]) for key in ("review_share", "decided_right")}
         if all("own_scores" in b for b in bands):
-            out["page_band"]["own_scores"] = {key: mean([b["own_scores"][key] for b in bands])
+            out["page_band"]["own_scores"] = {key: _mean([b["own_scores"][key] for b in bands])
                                               for key in ("review_share", "decided_right")}
     return out
 
