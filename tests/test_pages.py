@@ -377,3 +377,25 @@ def test_the_page_band_is_the_least_confidence_that_keeps_each_labels_precision(
         assert 0.0 < figures["review_share"] < 1.0
     # Some labels are wrong, so that the band has work to do.
     assert 0.5 < page_band_figures(batch, params, (0.0, 0.0))["decided_right"] < 0.95
+
+
+def test_the_page_band_figures_say_how_well_the_pages_probabilities_are_calibrated(tiny_detector):
+    rng = random.Random(5)
+    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
+             for seed in range(30)]
+    truth = {b: label for page in pages for b, label in zip(page.blocks, page.labels)}
+    scores = {b: 0.5 if label == "other" else rng.uniform(0.55, 0.99) if (label == "editorial") != (rng.random() < 0.25)
+              else rng.uniform(0.01, 0.45) for b, label in truth.items()}
+    batch = PageBatch.of(pages, scores, tiny_detector)
+    params = SegmentParams(full_evidence_words=8, start_in_comments=3.0, enter_without_header=1.0, max_evidence=3.0)
+    sides = page_sides(batch, params)
+    text = sides["editorial"] | sides["comment"]
+    sure = np.where(sides["editorial"], sides["page"][..., 0], sides["page"][..., 1])[text]
+    right = (sides["truth"] == np.where(sides["editorial"], 0, 1))[text]
+    # By hand: ten bins of the page's P(label), each bin's gap between it and the share right.
+    bins = np.clip(np.digitize(sure, np.linspace(0, 1, 11)[1:-1]), 0, 9)
+    gap = sum((bins == b).sum() * abs(sure[bins == b].mean() - right[bins == b].mean()) for b in range(10)
+              if (bins == b).any()) / len(sure)
+    figures = page_band_figures(batch, params, (0.0, 0.0))
+    assert figures["calibration_error"] == pytest.approx(gap, abs=1e-4)
+    assert 0.0 < figures["calibration_error"] < 1.0

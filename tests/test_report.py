@@ -354,9 +354,14 @@ def test_the_page_band_s_decisions_are_a_key_figure(tmp_path):
     rows = out_of_vocabulary_rows(params)
     assert len(rows) == 3 and "page band" in rows[2][0]
     assert rows[2][1] == "2.0%, 0.9698 (44.4%, 0.9724)"
+    # With the page scores' calibration error, a row of its own.
+    figures["page_band"]["calibration_error"] = 0.0209
+    params.write_text(json.dumps({"figures": figures}))
+    rows = out_of_vocabulary_rows(params)
+    assert len(rows) == 4 and "calibration error" in rows[3][0] and rows[3][1] == "0.0209"
     # Without the page band's figures (a params file from before), the two segmentation rows alone.
     del figures["page_band"]
     params.write_text(json.dumps({"figures": figures}))
     assert len(out_of_vocabulary_rows(params)) == 2
-    # The shipped file has them.
-    assert len(out_of_vocabulary_rows(PARAMS_FILE)) == 3
+    # The shipped file has them all.
+    assert len(out_of_vocabulary_rows(PARAMS_FILE)) == 4

@@ -75,7 +75,7 @@ from model.segment import (
     emissions,
     label_posteriors,
 )
-from training.calibration import _deepest_cut, _edge
+from training.calibration import _deepest_cut, _edge, expected_calibration_error
 from training.data import cap_sources, clean, load_corpora, load_titles, split_by_group
 from training.records import Record
 
@@ -528,7 +528,9 @@ def page_band_figures(batch: PageBatch, params: SegmentParams, least: tuple[floa
                       text_band: tuple[float, float] | None = None) -> dict:
     """What the page band (``least``: ``SegmentParams.page_band``) does to the text blocks of
     ``batch``: the share sent to review and how many of the decisions outside it are right (both
-    labels, and each); with ``text_band``, the same for the decisions made on each block's own
+    labels, and each), and how well the page's probability of each block's label says how often
+    it is right (``calibration_error``: the expected calibration error over ten bins, on the text
+    blocks); with ``text_band``, the same for the decisions made on each block's own
     P(editorial) in that band instead (the rule before the page decided)."""
     sides = page_sides(batch, params)
     text = sides["editorial"] | sides["comment"]
@@ -545,6 +547,10 @@ def page_band_figures(batch: PageBatch, params: SegmentParams, least: tuple[floa
                 "editorial_right": share(e & right, e), "comment_right": share(c & right, c)}
 
     out = {"least": {EDITORIAL: round(least[0], 4), COMMENT: round(least[1], 4)}, **figures(decided_e, decided_c)}
+    if text.any():
+        sure = np.where(sides["editorial"], sides["page"][..., _E_CODE], sides["page"][..., _C_CODE])[text]
+        out["calibration_error"] = expected_calibration_error(
+            [EDITORIAL if r else COMMENT for r in right[text]], sure)
     if text_band is not None:
         p = 1.0 / (1.0 + np.exp(-batch.features[..., 0]))
         outside = (p < text_band[0]) | (p >= text_band[1])
@@ -993,7 +999,8 @@ def summary(report: dict) -> dict:
         }
     bands = [f["page_band"] for f in report["folds"] if "page_band" in f]
     if bands:
-        out["page_band"] = {key: _mean([b[key] for b in bands]) for key in ("review_share", "decided_right")}
+        out["page_band"] = {key: _mean([b.get(key) for b in bands])
+                            for key in ("review_share", "decided_right", "calibration_error")}
         if all("own_scores" in b for b in bands):
             out["page_band"]["own_scores"] = {key: _mean([b["own_scores"][key] for b in bands])
                                               for key in ("review_share", "decided_right")}
@@ -1114,6 +1121,8 @@ def format_band(figures: dict) -> str:
     line = (f"page band (least P editorial {least[EDITORIAL]:.4f}, comment {least[COMMENT]:.4f}): "
             f"{share(figures['review_share'], 1)} of {figures['text_blocks']} text blocks to review, "
             f"{share(figures['decided_right'], 2)} of the rest right")
+    if figures.get("calibration_error") is not None:
+        line += f" (calibration error {figures['calibration_error']:.4f})"
     own = figures.get("own_scores")
     if own:
         line += (f"; own scores in [{own['band'][0]:.4f}, {own['band'][1]:.4f}): {share(own['review_share'], 1)} to "

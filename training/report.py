@@ -410,6 +410,9 @@ def out_of_vocabulary_rows(path: Path | None = None) -> list[tuple[str, str]]:
                      "text blocks sent to review, decided right",
                      f"{band['review_share']:.1%}, {_fmt(band['decided_right'])} "
                      f"({band['own_scores']['review_share']:.1%}, {_fmt(band['own_scores']['decided_right'])})"))
+    if band and band.get("calibration_error") is not None:
+        rows.append(("Page scores on those pages: expected calibration error of each text block's P(label)",
+                     _fmt(band["calibration_error"])))
     return rows
 
 
