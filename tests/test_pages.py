@@ -350,16 +350,21 @@ def test_a_page_shows_its_comment_systems_section_and_its_sites_page_chrome():
                                                                                               "notice"}))
 
 
-def test_the_page_band_is_the_least_confidence_that_keeps_each_labels_precision(tiny_detector):
-    # Pages whose blocks' scores are noisy, so that some labels are wrong and the page is unsure of some.
-    rng = random.Random(3)
-    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
-             for seed in range(30)]
+def _noisy_pages(detector, seed: int) -> tuple[PageBatch, SegmentParams]:
+    """Pages whose blocks' scores are noisy, so that some labels are wrong and the page is unsure
+    of some, and costs to read them with."""
+    rng = random.Random(seed)
+    pages = [assemble_page(ARTICLE, THREAD, random.Random(page_seed), [s for s in STRINGS if s.system == "isso"])
+             for page_seed in range(30)]
     truth = {b: label for page in pages for b, label in zip(page.blocks, page.labels)}
     scores = {b: 0.5 if label == "other" else rng.uniform(0.55, 0.99) if (label == "editorial") != (rng.random() < 0.25)
               else rng.uniform(0.01, 0.45) for b, label in truth.items()}
-    batch = PageBatch.of(pages, scores, tiny_detector)
     params = SegmentParams(full_evidence_words=8, start_in_comments=3.0, enter_without_header=1.0, max_evidence=3.0)
+    return PageBatch.of(pages, scores, detector), params
+
+
+def test_the_page_band_is_the_least_confidence_that_keeps_each_labels_precision(tiny_detector):
+    batch, params = _noisy_pages(tiny_detector, 3)
     sides = page_sides(batch, params)
     for precision in (0.6, 0.8):
         least = choose_page_band(batch, params, precision)
@@ -380,14 +385,7 @@ def test_the_page_band_is_the_least_confidence_that_keeps_each_labels_precision(
 
 
 def test_the_page_band_figures_say_how_well_the_pages_probabilities_are_calibrated(tiny_detector):
-    rng = random.Random(5)
-    pages = [assemble_page(ARTICLE, THREAD, random.Random(seed), [s for s in STRINGS if s.system == "isso"])
-             for seed in range(30)]
-    truth = {b: label for page in pages for b, label in zip(page.blocks, page.labels)}
-    scores = {b: 0.5 if label == "other" else rng.uniform(0.55, 0.99) if (label == "editorial") != (rng.random() < 0.25)
-              else rng.uniform(0.01, 0.45) for b, label in truth.items()}
-    batch = PageBatch.of(pages, scores, tiny_detector)
-    params = SegmentParams(full_evidence_words=8, start_in_comments=3.0, enter_without_header=1.0, max_evidence=3.0)
+    batch, params = _noisy_pages(tiny_detector, 5)
     sides = page_sides(batch, params)
     text = sides["editorial"] | sides["comment"]
     sure = np.where(sides["editorial"], sides["page"][..., 0], sides["page"][..., 1])[text]
