@@ -68,3 +68,29 @@ def test_band_by_length_with_one_bucket_is_the_one_band_judged_out_of_source():
     split = band_by_length(records, p, [8, 16, 24], 0.9, weights)
     assert 0.0 <= split["review_share"] <= 1.0 and split["edges"] == [8, 16, 24]
     assert (split["review_share"], split["decided_accuracy"]) != (one["review_share"], one["decided_accuracy"])
+
+
+def test_register_weights_weigh_each_label_written_in_the_others_register_more_and_keep_the_totals():
+    import numpy as np
+
+    from training.data import source_weights
+    from training.experiments.generalisation import WEIGHTS, register_weights
+    from training.records import Record
+
+    long_comment = " ".join(["word"] * 60)
+    records = [
+        Record("In my view, we should act now.", "editorial", "columns", "e1"),  # first person
+        Record("The council met on Tuesday.", "editorial", "columns", "e2"),
+        Record("Officials said the plan would pass.", "editorial", "wire", "e3"),
+        Record(long_comment, "comment", "forum", "c1"),  # long
+        Record("lol no", "comment", "forum", "c2"),
+        Record("Great, another tax.", "comment", "tweets", "c3"),
+    ]
+    base = np.asarray(source_weights(records))
+    for factor, weights in ((2.0, register_weights(records)), (3.0, WEIGHTS["register3"](records))):
+        assert weights[0] / weights[1] == pytest.approx(factor * base[0] / base[1])
+        assert weights[3] / weights[4] == pytest.approx(factor * base[3] / base[4])
+        assert weights[1] / weights[2] == pytest.approx(base[1] / base[2])  # neither crosses
+        for label in ("editorial", "comment"):
+            inside = np.array([r.label == label for r in records])
+            assert weights[inside].sum() == pytest.approx(base[inside].sum())
