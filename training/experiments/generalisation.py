@@ -30,10 +30,9 @@ import sys
 from collections import Counter
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from model.features import DEFAULT_PARAMS, build_pipeline
-from model.labels import LABELS, label_for
+from model.labels import LABELS
 from training.calibration import apply_platt, choose_review_band, fit_platt, out_of_source_report
 from training.data import DataError, cap_sources, clean, load_corpora, source_weights, split_by_group
 from training.evaluate import loso_report
