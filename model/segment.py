@@ -129,6 +129,10 @@ class SegmentParams:
     # there, times how short the block is (1 - words/full_evidence_words), so a short line the
     # detector cannot place leans to chrome and one of strong evidence of its own keeps its label.
     top_chrome: float = 0.0
+    # A page that ends on its comment section's opening (a header with no comment after it):
+    # pages whose comments were not scraped have one, but a line that opens a section seldom
+    # closes a page, and a comment's controls below its text can look like a section's header.
+    end_in_opening: float = 0.0
     # HTML only: a vote of the markup (a comment container, the article's body, page furniture)
     # adds this to the states of its label.
     markup_weight: float = 2.0
@@ -229,7 +233,8 @@ _MARKUP = slice(6, 9)  # the markup's votes for editorial, comment, other (HTML 
 _CENTRE = 9  # the page's median log-odds of editorial over its long text blocks
 _SPLIT = 10  # the midpoint between the article's and the comments' mean log-odds (see ``split_centre``)
 _ABOVE = 11  # 1 above the page's first long text block (the article's first paragraph), else 0
-N_FEATURES = 12
+_LAST = 12  # 1 on the page's last block, else 0
+N_FEATURES = 13
 # Blocks of at least this many words, taken for text, set the page's centre.
 CENTRE_WORDS = 8
 
@@ -240,7 +245,8 @@ def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: 
     words, log P(chrome), log P(text), the shares of header and item among the chrome kinds, the
     markup's votes for editorial, comment and other, the page's centre (the median log-odds of
     its blocks of ``CENTRE_WORDS`` words or more that the detector takes for text; 0 if none),
-    its split centre, and whether the block stands above the first of those long text blocks.
+    its split centre, whether the block stands above the first of those long text blocks, and
+    whether it is the page's last.
 
     ``chrome`` is ``chrome_probabilities(blocks)``, computed here when not given; ``markup``
     comes from ``model.html_page.markup_evidence`` (none for plain text).
@@ -266,6 +272,8 @@ def block_features(blocks: Sequence[str], p_editorial: Sequence[float], chrome: 
         rows[:, _CENTRE] = float(np.median(rows[long_text, _LOGIT]))
         rows[:, _SPLIT] = split_centre(rows[long_text, _LOGIT])
         rows[: int(long_text.argmax()), _ABOVE] = 1.0
+    if len(blocks):
+        rows[-1, _LAST] = 1.0
     return rows
 
 
@@ -318,7 +326,8 @@ def emissions(features: np.ndarray, params: SegmentParams) -> np.ndarray:
     scores[..., _OA] = chrome - params.comment_chrome_in_article * (header + item)
     # The page's top: short lines above the article's first paragraph lean to its chrome.
     scores[..., _OA] += params.top_chrome * features[..., _ABOVE] * (1.0 - weight)
-    scores[..., _OPENED] = opening
+    # A section that opens on the page's last block holds no comment.
+    scores[..., _OPENED] = opening - params.end_in_opening * features[..., _LAST]
     scores[..., _OC] = chrome - params.header_after_comments * header
     scores[..., _C0] = scores[..., _C]
     scores[..., _OC0] = chrome - params.header_in_opening_comments * header
@@ -435,6 +444,31 @@ def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: Segment
         result[..., code] = states[..., _STATE_CODES == code].sum(axis=-1)
     result[np.arange(longest)[None, :] >= lengths[:, None]] = 0.0
     return np.clip(result, 0.0, 1.0)
+
+
+def log_partition(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
+    """Each page's log of the summed exp-scores of its state paths (``scores`` from ``emissions``,
+    ``(pages, longest, N_STATES)``; -inf scores forbid a state). Linear in the blocks."""
+    if not scores.shape[1]:
+        return np.zeros(scores.shape[0])
+    table, start = _transitions(params)
+    moves = np.exp(table)
+    lengths = np.asarray(lengths, dtype=int)
+    alpha = start + scores[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for step in range(1, scores.shape[1]):
+            top = alpha.max(axis=1, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            updated = np.log(np.exp(alpha - top) @ moves) + top + scores[:, step]
+            alpha = np.where((step < lengths)[:, None], updated, alpha)
+        top = alpha.max(axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        return np.log(np.exp(alpha - top[:, None]).sum(axis=1)) + top
+
+
+def states_emitting(codes: np.ndarray) -> np.ndarray:
+    """``codes.shape + (N_STATES,)``: which states emit each label code (indices into ``SEGMENT_LABELS``)."""
+    return _STATE_CODES == np.asarray(codes)[..., None]
 
 
 def decode_codes(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
