@@ -1,7 +1,8 @@
 """Scraped pages built from real text and real comment-system strings: evaluate and fit the segmenter.
 
     python -m training.pages --data-dir ../shared/data --evaluate [--write | --write-params] [--out figures.json]
-        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--cache .cache/pages] [--review-precision 0.97]
+        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--fit likelihood|ascent] [--cache .cache/pages]
+        [--review-precision 0.97]
 
 A page is an editorial group's paragraphs in the importer's order (an article), then a comment
 group's comments (a thread), laid out the way one comment system renders them: its section
@@ -16,8 +17,10 @@ article's own headline (``HEADLINE_SHARE``).
 sources (editorial and comment, each) are split in two halves. In each of two folds, a
 classifier (``model.features.build_pipeline``) and a chrome detector are trained on one half;
 pages are built from the other half's texts and strings, with placeholder values from a pool
-the detector never saw. The decoder's costs are fitted by coordinate ascent (from the neutral
-costs and from ``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at ``PROTECT``) on one
+the detector never saw; a share of the comment sections open with no header
+(``HEADERLESS_SHARE``). The decoder's costs are fitted by the pages' likelihood
+(``fit_likelihood``; ``--fit ascent``: by coordinate ascent from the neutral costs and from
+``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at ``PROTECT`` either way) on one
 fold's pages and reported on the other's (cross-fitted), against each block's own label
 (argmax). ``--seeds`` measures several sets of pages (the same classifiers and detectors) and
 reports their means, a fold's costs fitted once on every set's pages of the other fold (with
@@ -74,6 +77,8 @@ from model.segment import (
     decode_codes,
     emissions,
     label_posteriors,
+    log_partition,
+    states_emitting,
 )
 from training.calibration import _deepest_cut, _edge, expected_calibration_error
 from training.data import cap_sources, clean, load_corpora, load_titles, split_by_group
@@ -87,6 +92,9 @@ FOLD_CAP = 1200
 # The share of built pages headed by their article's headline, of those whose source keeps one
 # (``training.data.load_titles``): real news pages nearly always show one.
 HEADLINE_SHARE = 0.85
+# The share of built pages whose comment section opens with no header above its first comment
+# (a scraper that kept the comments but not the section's title, as on the seed page).
+HEADERLESS_SHARE = 0.2
 # Whose page chrome a built page shows (``build_pages``): its comment system's own, or a site's.
 OWN_SITES, THEME_SITES = "own", "theme"
 
@@ -133,6 +141,7 @@ def assemble_page(
     headline_share: float = 0.0,
     system: str = "",
     site: str = "",
+    headerless: bool = False,
 ) -> Page:
     """Lay out one page: the article with page chrome around it, then the comment section of
     the system whose strings ``chrome`` holds (placeholders filled from ``pool``): the ``page``
@@ -141,7 +150,11 @@ def assemble_page(
 
     ``title``: the article's headline, which heads the page (below some of the page's top
     chrome, as navigation stands above a headline) on a share ``headline_share`` of pages;
-    otherwise, as on pages whose article has no title, a heading among the paragraphs may."""
+    otherwise, as on pages whose article has no title, a heading among the paragraphs may.
+
+    ``headerless``: the comment section's header lines are drawn (so the rest of the page is the
+    one it would otherwise be) but not laid out: the section opens straight on its first comment's
+    meta line or text, as on pages whose scraper kept the comments but not the section's header."""
     blocks: list[tuple[str, str, str]] = []
     system = system or (chrome[0].system if chrome else "")
     site = site or system
@@ -174,8 +187,11 @@ def assemble_page(
     for _ in range(rng.choice((0, 1, 2))):
         add_chrome(("page",), "page")
     if comments:
+        opened = len(blocks)
         for _ in range(rng.choice((1, 1, 2, 3))):
             add_chrome(("header", "form"), "header")
+        if headerless:
+            del blocks[opened:]
         before, after = rng.random() < 0.7, rng.random() < 0.7
         for text in comments:
             if before and rng.random() < 0.9:
@@ -238,12 +254,15 @@ def build_pages(
     titles: dict[str, str] | None = None,
     headline_share: float = 0.0,
     site_chrome: str = OWN_SITES,
+    headerless_share: float = 0.0,
 ) -> list[Page]:
     """``count`` pages from ``records`` and the systems of ``chrome``: sources and systems drawn
     evenly, then groups, then windows (seeded). ``titles``: headlines by record group (see
     ``training.data.load_titles``), which head ``headline_share`` of the pages whose article has one.
     ``site_chrome``: whose page chrome a page shows, ``own`` (its comment system's) or ``theme``
-    (any system's with page strings: site themes and CMSs too)."""
+    (any system's with page strings: site themes and CMSs too). ``headerless_share``: the share of
+    pages whose comment section opens with no header (``assemble_page``), drawn from a stream of its
+    own so that the pages are otherwise those of a share of 0."""
     by_label = named_threads(records, order or {})
     titles = titles or {}
     articles = {s: [g for g in gs if len(g[1]) >= 2] for s, gs in by_label[EDITORIAL].items()}
@@ -263,7 +282,7 @@ def build_pages(
     sites = sorted(name for name, members in by_system.items() if any(s.kind == "page" for s in members))
     if not sections:
         raise ValueError("pages need the strings of at least one comment system")
-    rng = random.Random(seed)
+    rng, header_rng = random.Random(seed), random.Random(f"headerless {seed}")
     pages = []
     for _ in range(count):
         article_source = rng.choice(sorted(articles))
@@ -278,7 +297,8 @@ def build_pages(
         strings = ([s for s in by_system[system] if s.kind != "page"]
                    + [s for s in by_system[site] if s.kind == "page"])
         pages.append(assemble_page(article, thread, rng, strings, pool, article_source, comment_source, names,
-                                   titles.get(group, ""), headline_share, system=system, site=site))
+                                   titles.get(group, ""), headline_share, system=system, site=site,
+                                   headerless=header_rng.random() < headerless_share))
     return pages
 
 
@@ -655,6 +675,88 @@ def fit(batch: PageBatch, grid: dict = GRID, base: SegmentParams = SegmentParams
     return best, metrics
 
 
+# --- Fitting the costs by likelihood ----------------------------------------------------------
+# The decoder is a linear-chain model whose costs are log-potentials: the probability of a page's
+# true labels given its blocks is the sum over the state paths that emit them, over the sum over
+# all paths (both by the forward recursion). Fitting the costs to maximise it on the built pages
+# (L-BFGS-B within each cost's range on the grid) uses every block's margin rather than the
+# count of right labels, so a small change of the pages moves the fit little, and the page's
+# probabilities (``label_posteriors``) come out as probabilities.
+
+# Each cost's range: the grid's, and the cost of a section opening on the page's last block.
+LIKELIHOOD_RANGES = {
+    **{key: (float(min(values)), float(max(values))) for key, values in GRID.items() if not isinstance(key, tuple)},
+    "end_in_opening": (0.0, 8.0),
+}
+# Weights of the pages that must stay right (the seed page) in the likelihood, tried in turn until
+# they decode right: each weighs that many times its blocks.
+KEEP_WEIGHTS = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+
+
+def page_log_loss(batch: PageBatch, params: SegmentParams) -> np.ndarray:
+    """Each page's negative log-probability of its true labels under ``params`` (nats)."""
+    scores = emissions(batch.features, params)
+    allowed = states_emitting(batch.truth) | (batch.truth < 0)[..., None]
+    return log_partition(scores, batch.lengths, params) - log_partition(
+        np.where(allowed, scores, -np.inf), batch.lengths, params)
+
+
+def fit_likelihood(batch: PageBatch, base: SegmentParams = SegmentParams(), keep: PageBatch | None = None,
+                   ranges: dict = LIKELIHOOD_RANGES, keep_weights: Sequence[float] = KEEP_WEIGHTS,
+                   ) -> tuple[SegmentParams, dict]:
+    """The costs of ``ranges`` (from ``base``) that minimise ``batch``'s mean log loss per block.
+
+    The likelihood is taken with ``protect`` off (a protected block may not take its true label,
+    which no cost could mend); ``base``'s comes back. ``keep``'s pages must decode right: their
+    loss weighs ``keep_weights`` in turn, each fit starting from the last, until they do (the
+    least weight that keeps them is the fit's; ``keep_right`` says whether one did)."""
+    from scipy.optimize import minimize
+
+    names = sorted(ranges)
+    low, high = np.array([ranges[n][0] for n in names]), np.array([ranges[n][1] for n in names])
+    blocks = max(int((batch.truth >= 0).sum()), 1)
+    unprotected = replace(base, protect=2.0)
+
+    def at(x: np.ndarray) -> SegmentParams:
+        return replace(unprotected, **dict(zip(names, map(float, x))))
+
+    def kept(params: SegmentParams) -> bool:
+        return keep is None or evaluate(keep, keep.segment(params))["block_accuracy"] >= 1.0
+
+    x = np.clip([getattr(base, n) for n in names], low, high)
+    weight, iterations = 0.0, 0
+    for weight in keep_weights if keep is not None else (0.0,):
+        def loss(values: np.ndarray, weight: float = weight) -> float:
+            params = at(values)
+            total = page_log_loss(batch, params).sum()
+            if weight:
+                total += weight * page_log_loss(keep, params).sum()
+            return float(total / blocks)
+
+        result = minimize(loss, x, method="L-BFGS-B", bounds=list(zip(low, high)),
+                          options={"maxiter": 300, "eps": 1e-5})
+        x, iterations = result.x, iterations + int(result.nit)
+        if kept(replace(at(x), protect=base.protect)):
+            break
+    params = replace(at(x), protect=base.protect)
+    info = {**evaluate(batch, batch.segment(params)),
+            "log_loss": round(float(page_log_loss(batch, at(x)).sum() / blocks), 5),
+            "keep_weight": weight, "keep_right": kept(params), "iterations": iterations}
+    return params, info
+
+
+FIT_METHODS = ("likelihood", "ascent")
+
+
+def fit_costs(batch: PageBatch, method: str, keep: PageBatch | None, grid: dict, seed: int) -> tuple[SegmentParams, dict]:
+    """The decoder's costs fitted on ``batch`` by ``method`` (``FIT_METHODS``), keeping ``keep`` right."""
+    if method == "likelihood":
+        return fit_likelihood(batch, base=FIT_BASE, keep=keep)
+    if method == "ascent":
+        return fit(batch, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+    raise ValueError(f"unknown fit method {method!r}: one of {', '.join(FIT_METHODS)}")
+
+
 # --- The evaluation ---------------------------------------------------------------------------
 
 
@@ -678,7 +780,8 @@ def fold_pages(fold: Fold, records: Sequence[Record], order: dict[Record, int], 
     test_strings = [s for s in strings if s.system in fold.test_systems]
     return build_pages(test, pages, test_strings, seed=page_seed + 1, order=order, pool="b",
                        names=corpus_names(test, "b", page_seed), titles=titles,
-                       headline_share=HEADLINE_SHARE if titles else 0.0, site_chrome=site_chrome)
+                       headline_share=HEADLINE_SHARE if titles else 0.0, site_chrome=site_chrome,
+                       headerless_share=HEADERLESS_SHARE)
 
 
 @dataclass(frozen=True)
@@ -850,7 +953,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                    say: Callable[[str], None] = lambda _m: None, keep: PageBatch | None = None,
                    page_seeds: Sequence[int] = (), cache: Path | None = None, grid: dict | None = None,
                    site_chrome: str = OWN_SITES, fit_across_sets: bool = True,
-                   precision: float = PAGE_PRECISION, text_band: tuple[float, float] | None = None) -> dict:
+                   precision: float = PAGE_PRECISION, text_band: tuple[float, float] | None = None,
+                   fit_method: str = FIT_METHODS[0]) -> dict:
     """The out-of-vocabulary, out-of-source figures, and the costs fitted on both folds' pages
     (every fit keeping the pages of ``keep`` right).
 
@@ -862,7 +966,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     folder where the scored pages are kept between runs (see ``_cache_key``). ``site_chrome``:
     whose page chrome the pages show (see ``build_pages``). Each fold's page band
     (``choose_page_band``, at ``precision``) is chosen on the pages its costs were fitted on, and
-    reported on its own pages beside the decisions of each block's own scores in ``text_band``."""
+    reported on its own pages beside the decisions of each block's own scores in ``text_band``.
+    ``fit_method``: how the costs are fitted (``fit_costs``)."""
     from joblib import Parallel, delayed
 
     page_seeds = tuple(page_seeds) or (seed,)
@@ -873,6 +978,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     folds = make_folds(records, strings)
     say(f"{len(records)} records, {len(titles)} headlines, {len(strings)} strings of {len(systems(strings))} systems")
     settings = {"pages": pages, "seed": seed, "cap": cap}
+    if HEADERLESS_SHARE:
+        settings["headerless_share"] = HEADERLESS_SHARE
     if site_chrome != OWN_SITES:
         settings["site_chrome"] = site_chrome
     keys = [[_cache_key(data_dir, {"fold": f.name, **settings, "page_seed": s}) for s in page_seeds] for f in folds]
@@ -892,13 +999,14 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
     # batches[set][fold]
     batches = [[scored[f][k].batch() for f in range(len(folds))] for k in range(len(page_seeds))]
     report = {"folds": [], "seed": seed, "page_seeds": list(page_seeds), "pages_per_fold": pages, "cap_per_source": cap,
-              "site_chrome": site_chrome, "fit_across_sets": fit_across_sets}
+              "site_chrome": site_chrome, "fit_across_sets": fit_across_sets, "fit_method": fit_method,
+              "headerless_share": HEADERLESS_SHARE}
     say("fitting costs on each fold, reporting on the other ...")
-    across = {}
+    across, fits = {}, {}
     if fit_across_sets:
         for index in range(len(folds)):
             other = PageBatch.concat([set_batches[1 - index] for set_batches in batches])
-            costs, _fitted = fit(other, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+            costs, fits[index] = fit_costs(other, fit_method, keep, grid, seed)
             across[index] = with_page_band(costs, other, precision)
     by_set = []
     for page_seed, set_batches in zip(page_seeds, batches):
@@ -907,8 +1015,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
             if fit_across_sets:
                 params = across[index]
             else:
-                costs, _fitted = fit(set_batches[1 - index], grid=grid, base=FIT_BASE, keep=keep,
-                                     restarts=FIT_RESTARTS, seed=seed)
+                costs, _fitted = fit_costs(set_batches[1 - index], fit_method, keep, grid, seed)
                 params = with_page_band(costs, set_batches[1 - index], precision)
             entries.append({
                 "fold": asdict(fold),
@@ -934,6 +1041,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                 "argmax": mean_metrics([e["argmax"] for e in entries]),
             })
             if fit_across_sets:
+                report["folds"][-1]["fit_on_other_fold"] = fits[index]
                 mine = PageBatch.concat([set_batches[index] for set_batches in batches])
                 other = PageBatch.concat([set_batches[1 - index] for set_batches in batches])
                 report["folds"][-1]["page_band"] = page_band_figures(mine, across[index], across[index].page_band,
@@ -946,7 +1054,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                                                   choose_page_band(other, across[index], level))
                     for level in PAGE_OPERATING_POINTS}
     pooled = PageBatch.concat([batch for set_batches in batches for batch in set_batches])
-    costs, fitted = fit(pooled, grid=grid, base=FIT_BASE, keep=keep, restarts=FIT_RESTARTS, seed=seed)
+    costs, fitted = fit_costs(pooled, fit_method, keep, grid, seed)
     params = with_page_band(costs, pooled, precision)
     report["params"] = asdict(params)
     report["fit_on_both_folds"] = fitted
@@ -1091,6 +1199,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fit-each-set", action="store_true",
                         help="with several --seeds, fit a fold's costs on each set's pages of the other fold "
                              "alone (the default fits them once, on every set's pages together)")
+    parser.add_argument("--fit", choices=FIT_METHODS, default=FIT_METHODS[0],
+                        help="how the decoder's costs are fitted: by the pages' likelihood (the default) or by "
+                             "coordinate ascent on block accuracy and exact first comment")
     parser.add_argument("--review-precision", type=float, default=PAGE_PRECISION,
                         help="how often a decision outside the page band must be right on held-out pages "
                              f"(default {PAGE_PRECISION})")
@@ -1161,7 +1272,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run_evaluation(args.data_dir, pages=args.pages, seed=args.seed, cap=args.cap, jobs=args.jobs, say=say,
                             keep=keep, page_seeds=page_seeds, cache=args.cache, site_chrome=args.site_chrome,
                             fit_across_sets=not args.fit_each_set, precision=args.review_precision,
-                            text_band=text_band)
+                            text_band=text_band, fit_method=args.fit)
     for set_entry in report.get("by_page_seed", []):
         for fold in set_entry["folds"]:
             print(format_metrics(f"  pages {set_entry['page_seed']} {fold['fold']['name']}", fold["segment"]))
