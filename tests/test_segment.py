@@ -22,12 +22,14 @@ from model.segment import (
     is_chrome,
     band_thresholds,
     label_posteriors,
+    log_partition,
     page_decision,
     split_centre,
     segment,
     segment_blocks,
     segment_text,
     split_blocks,
+    states_emitting,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -314,6 +316,26 @@ def test_the_blocks_above_the_first_long_text_block_are_marked():
     assert block_features(["Home", "Reply"], [0.5, 0.5], rows(["Home", "Reply"]))[:, 11].tolist() == [0.0, 0.0]
 
 
+def test_a_section_that_opens_on_the_pages_last_block_costs_end_in_opening():
+    blocks = [PARAGRAPH, COMMENT, "12 Comments"]
+    features = block_features(blocks, [0.9, 0.3, 0.5], rows(blocks))
+    assert features[:, 12].tolist() == [0.0, 0.0, 1.0]
+    difference = emissions(features, replace(PARAMS, end_in_opening=3.0)) - emissions(features, PARAMS)
+    assert difference[2, 2] == pytest.approx(-3.0)  # the opening state, on the last block alone
+    difference[2, 2] = 0.0
+    assert np.allclose(difference, 0.0)
+    # A comment-like last paragraph above a line that reads as a header: at no cost the line
+    # opens an empty section below the article; where a section seldom ends on its opening, the
+    # paragraph is a comment and the line its controls.
+    params = replace(PARAMS, enter_without_header=1.0, header_after_comments=0.5, comment_chrome_in_article=4.0)
+    probabilities = [0.9, 0.35, 0.5]
+    blocks = [PARAGRAPH, COMMENT, "Reply1 Comment(s)"]
+    chrome = np.array([TEXT_ROW, TEXT_ROW, [0.02, 0.58, 0.38, 0.02]])  # read as a header, or a comment's controls
+    assert segment(blocks, probabilities, params, chrome) == ["editorial", "editorial", "other"]
+    assert segment(blocks, probabilities, replace(params, end_in_opening=4.0), chrome) == \
+        ["editorial", "comment", "other"]
+
+
 STATES_TO_LABELS = ("editorial", "other", "other", "comment", "other", "comment", "other")
 
 
@@ -391,6 +413,29 @@ def test_page_probabilities_are_the_sums_over_every_path_and_batches_agree():
         assert (row[len(blocks):] == 0).all()
 
 
+def test_the_log_partition_sums_every_path_and_the_true_labels_paths_under_their_mask():
+    rng = np.random.default_rng(4)
+    vocabulary = [PARAGRAPH, COMMENT, "Reply", "12 Comments", "Advertisement", "A noteworthy visit", "So true!"]
+    params = replace(PARAMS, enter_without_header=1.0, opening_weight=2.0, relative=0.5, split_relative=0.25,
+                     comment_after_comment=1.0, top_chrome=1.0, end_in_opening=2.0, protect=2.0)
+    pages = []
+    for _ in range(10):
+        n = int(rng.integers(1, 6))
+        pages.append(([vocabulary[i] for i in rng.integers(0, len(vocabulary), n)], rng.random(n).tolist()))
+    scores, lengths = _stacked_scores(pages, params)
+    totals_of_pages = log_partition(scores, lengths, params)
+    for index, (blocks, probabilities) in enumerate(pages):
+        paths, totals = _path_totals(blocks, probabilities, params)
+        assert totals_of_pages[index] == pytest.approx(np.logaddexp.reduce(totals), abs=1e-9)
+        # The paths that emit one labelling of the page, and no other.
+        truth = rng.integers(0, 3, len(blocks))
+        emits = [all(SEGMENT_LABELS.index(STATES_TO_LABELS[s]) == t for s, t in zip(path, truth)) for path in paths]
+        masked = np.where(states_emitting(truth), scores[index, : len(blocks)], -np.inf)
+        expected = np.logaddexp.reduce(totals[np.array(emits)]) if any(emits) else -np.inf
+        assert log_partition(masked[None], [len(blocks)], params)[0] == pytest.approx(expected, abs=1e-9)
+    assert log_partition(np.zeros((2, 0, 7)), [0, 0], params).tolist() == [0.0, 0.0]
+
+
 def test_page_probabilities_stay_finite_on_the_longest_page():
     # 1,000 blocks (MAX_TEXTS) of confident, contradictory evidence: products of their scores
     # would underflow; the rescaled recursions do not.
@@ -463,9 +508,15 @@ def test_the_seed_page_is_segmented_exactly():
     # subheading's own score (0.12) and a paragraph's (0.67) fall inside the text band.
     decisions = [block["decision"] for block in page["blocks"]]
     assert decisions[:15] == ["editorial"] * 15 and decisions[16] == "other"
-    # The comment is not: the page gives it P(comment) 0.59, under the shipped comment edge (0.68).
-    assert page["blocks"][15]["page_scores"]["comment"] < classifier.bundle.segment_params.page_comment
-    assert decisions[15] == "review"
+    # And the comment, whose own score (0.31) is inside the text band too: the page gives it
+    # P(comment) 0.90, above the shipped comment edge (0.74).
+    assert page["blocks"][15]["page_scores"]["comment"] >= classifier.bundle.segment_params.page_comment
+    assert decisions[15] == "comment"
+    assert classifier.classify([page["blocks"][15]["text"]])[0]["decision"] == "review"
+    # Without the comment's controls below it, the page is not sure of it: it goes to review.
+    shorter = classifier.segment_page(split_blocks(text.rstrip().rsplit("\n", 1)[0]))
+    assert [block["label"] for block in shorter["blocks"]] == ["editorial"] * 15 + ["comment"]
+    assert shorter["blocks"][15]["decision"] == "review"
     own = [block["decision"] for block in classifier.classify([block["text"] for block in page["blocks"][:15]])]
     assert own.count("review") == 2
     for block in page["blocks"]:
