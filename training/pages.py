@@ -748,7 +748,8 @@ def fit_likelihood(batch: PageBatch, base: SegmentParams = SegmentParams(), keep
 FIT_METHODS = ("likelihood", "ascent")
 
 
-def fit_costs(batch: PageBatch, method: str, keep: PageBatch | None, grid: dict, seed: int) -> tuple[SegmentParams, dict]:
+def fit_costs(batch: PageBatch, method: str, keep: PageBatch | None, grid: dict,
+              seed: int) -> tuple[SegmentParams, dict]:
     """The decoder's costs fitted on ``batch`` by ``method`` (``FIT_METHODS``), keeping ``keep`` right."""
     if method == "likelihood":
         return fit_likelihood(batch, base=FIT_BASE, keep=keep)
