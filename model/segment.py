@@ -401,6 +401,36 @@ def decode_states(scores: np.ndarray, lengths: Sequence[int], params: SegmentPar
     return states
 
 
+def _forward(scores: np.ndarray, lengths: np.ndarray,
+             params: SegmentParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The forward recursion over ``scores`` (``(pages, longest, N_STATES)``, at least one block),
+    on probabilities rescaled at every block: each block's scores are taken relative to its best
+    state's (``top``) and each step's sum (``scale``) is divided out, so a long page cannot
+    underflow. Returns ``forward``, ``scale``, ``emit`` (the rescaled exp-scores) and ``top``; past a
+    page's end its forward probabilities stand still and its scale is 1, its top 0. A block no
+    path can reach has scale 0 and forward 0."""
+    table, start = _transitions(params)
+    n_pages, longest, n_states = scores.shape
+    moves = np.exp(table)
+    with np.errstate(invalid="ignore"):
+        top = scores.max(axis=2)
+    top = np.where(np.isfinite(top) & (np.arange(longest)[None, :] < lengths[:, None]), top, 0.0)
+    emit = np.exp(scores - top[..., None])
+    forward = np.empty((n_pages, longest, n_states))
+    scale = np.ones((n_pages, longest))
+    updated = np.exp(start) * emit[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for step in range(longest):
+            if step:
+                updated = (forward[:, step - 1] @ moves) * emit[:, step]
+            active = step < lengths
+            total = updated.sum(axis=1)
+            scale[:, step] = np.where(active, total, 1.0)
+            kept = np.where(total[:, None] > 0, updated / total[:, None], 0.0)
+            forward[:, step] = np.where(active[:, None], kept, forward[:, step - 1] if step else kept)
+    return forward, scale, emit, top
+
+
 def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
     """Each block's probability of each label given its whole page (forward-backward over the
     decoder's states, the costs read as log-potentials), for many pages at once.
@@ -411,27 +441,13 @@ def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: Segment
     its best state's), which cannot underflow as products of a long page's scores would. The costs
     are fitted to the built pages' likelihood, so these are probabilities (calibrated within about
     0.01 on held-out pages); the page band that decides on them is chosen on held-out pages."""
-    table, start = _transitions(params)
     n_pages, longest, n_states = scores.shape
     lengths = np.asarray(lengths, dtype=int)
     result = np.zeros((n_pages, longest, len(SEGMENT_LABELS)))
     if not longest:
         return result
-    moves = np.exp(table)
-    with np.errstate(invalid="ignore"):
-        top = scores.max(axis=2, keepdims=True)
-        emit = np.exp(scores - np.where(np.isfinite(top), top, 0.0))
-    forward = np.empty((n_pages, longest, n_states))
-    scale = np.ones((n_pages, longest))
-    first = np.exp(start) * emit[:, 0]
-    scale[:, 0] = first.sum(axis=1)
-    forward[:, 0] = first / scale[:, 0, None]
-    for step in range(1, longest):
-        # Past a page's end its forward probabilities stand still and its scale is 1.
-        active = step < lengths
-        updated = (forward[:, step - 1] @ moves) * emit[:, step]
-        scale[:, step] = np.where(active, updated.sum(axis=1), 1.0)
-        forward[:, step] = np.where(active[:, None], updated / scale[:, step, None], forward[:, step - 1])
+    forward, scale, emit, _top = _forward(scores, lengths, params)
+    moves = np.exp(_transitions(params)[0])
     backward = np.ones((n_pages, longest, n_states))
     for step in range(longest - 2, -1, -1):
         updated = ((emit[:, step + 1] * backward[:, step + 1]) @ moves.T) / scale[:, step + 1, None]
@@ -448,22 +464,13 @@ def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: Segment
 
 def log_partition(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
     """Each page's log of the summed exp-scores of its state paths (``scores`` from ``emissions``,
-    ``(pages, longest, N_STATES)``; -inf scores forbid a state). Linear in the blocks."""
+    ``(pages, longest, N_STATES)``; -inf scores forbid a state): the forward recursion's log
+    scales and tops summed (``_forward``). Linear in the blocks."""
     if not scores.shape[1]:
         return np.zeros(scores.shape[0])
-    table, start = _transitions(params)
-    moves = np.exp(table)
-    lengths = np.asarray(lengths, dtype=int)
-    alpha = start + scores[:, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for step in range(1, scores.shape[1]):
-            top = alpha.max(axis=1, keepdims=True)
-            top = np.where(np.isfinite(top), top, 0.0)
-            updated = np.log(np.exp(alpha - top) @ moves) + top + scores[:, step]
-            alpha = np.where((step < lengths)[:, None], updated, alpha)
-        top = alpha.max(axis=1)
-        top = np.where(np.isfinite(top), top, 0.0)
-        return np.log(np.exp(alpha - top[:, None]).sum(axis=1)) + top
+    _forward_, scale, _emit, top = _forward(scores, np.asarray(lengths, dtype=int), params)
+    with np.errstate(divide="ignore"):
+        return (np.log(scale) + top).sum(axis=1)
 
 
 def states_emitting(codes: np.ndarray) -> np.ndarray:
