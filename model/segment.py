@@ -342,6 +342,59 @@ def emissions(features: np.ndarray, params: SegmentParams) -> np.ndarray:
     return np.where(comment[..., None], scores + keep_c, scores)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def score_gradient(features: np.ndarray, params: SegmentParams, upstream: np.ndarray) -> dict[str, float]:
+    """The gradient of ``(upstream * emissions(features, params)).sum()`` with respect to each cost
+    that acts on the blocks' scores (every one outside ``TRANSITION_COSTS``), worked out from
+    ``emissions``'s formulas; ``upstream`` has the scores' shape. With ``protect`` off: a protected
+    block's forbidden states have no gradient. Where a cost meets a kink (a block of exactly
+    ``full_evidence_words`` words, evidence exactly at ``max_evidence``) the side below is taken."""
+    g = np.nan_to_num(np.asarray(upstream, dtype=float))
+    g_e, g_c, g_oa, g_opened = g[..., _E], g[..., _C] + g[..., _C0], g[..., _OA], g[..., _OPENED]
+    g_oc, g_oc0 = g[..., _OC], g[..., _OC0]
+    words, header, item = features[..., _WORDS], features[..., _HEADER_SHARE], features[..., _ITEM_SHARE]
+    above, last, markup = features[..., _ABOVE], features[..., _LAST], features[..., _MARKUP]
+    weight = np.minimum(1.0, words / params.full_evidence_words)
+    d_weight = np.where(words < params.full_evidence_words, -words / params.full_evidence_words**2, 0.0)
+    logit = features[..., _LOGIT] - params.relative * features[..., _CENTRE] - params.split_relative * features[
+        ..., _SPLIT]
+    evidence = weight * logit
+    inside = np.abs(evidence) < params.max_evidence
+    z = np.clip(evidence, -params.max_evidence, params.max_evidence)
+    # d(E and C scores)/dz, and where z follows the evidence.
+    g_z = g_e * _sigmoid(-z) - g_c * _sigmoid(z)
+    g_evidence = np.where(inside, g_z, 0.0)
+    difference = features[..., _LOG_CHROME] - features[..., _LOG_NOT_CHROME]
+    odds = params.chrome_weight * difference
+    opening = _sigmoid(-params.opening_weight * odds)  # d(opening score)/d(opening_weight * odds)
+    g_odds = (g_oa + g_oc + g_oc0) * _sigmoid(-odds) - (g_e + g_c) * _sigmoid(odds)
+    return {
+        "full_evidence_words": float((g_evidence * logit * d_weight - g_oa * params.top_chrome * above * d_weight).sum()),
+        "max_evidence": float(np.where(inside, 0.0, g_z * np.sign(evidence)).sum()),
+        "relative": float(-(g_evidence * weight * features[..., _CENTRE]).sum()),
+        "split_relative": float(-(g_evidence * weight * features[..., _SPLIT]).sum()),
+        "chrome_weight": float(((g_odds + g_opened * opening * params.opening_weight) * difference).sum()),
+        "opening_weight": float((g_opened * opening * odds).sum()),
+        "text_bonus": float((g_e + g_c).sum()),
+        "comment_chrome_in_article": float(-(g_oa * (header + item)).sum()),
+        "top_chrome": float((g_oa * above * (1.0 - weight)).sum()),
+        "end_in_opening": float(-(g_opened * last).sum()),
+        "header_after_comments": float(-(g_oc * header).sum()),
+        "header_in_opening_comments": float(-(g_oc0 * header).sum()),
+        "markup_weight": float((g_e * markup[..., 0] + g_c * markup[..., 1]
+                                + (g_oa + g_opened + g_oc + g_oc0) * markup[..., 2]).sum()),
+    }
+
+
+# The costs that act on the moves between states alone (``_transitions``), not on the blocks'
+# scores (``emissions``): a fit need not score the blocks again to see what they do.
+TRANSITION_COSTS = frozenset({"enter_comments", "enter_without_header", "leave_comments", "leave_opening_comments",
+                              "start_in_comments", "comment_after_comment"})
+
+
 def _transitions(params: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     never = -np.inf
     enter, leave, leave0 = -params.enter_comments, -params.leave_comments, -params.leave_opening_comments
@@ -431,6 +484,26 @@ def _forward(scores: np.ndarray, lengths: np.ndarray,
     return forward, scale, emit, top
 
 
+def _state_posteriors(scores: np.ndarray, lengths: np.ndarray, params: SegmentParams):
+    """Forward-backward over ``scores`` (at least one block): each block's probability of each
+    state given its page (zeros past a page's end), with the recursion's ``forward``, ``backward``,
+    ``scale``, ``emit`` and ``top`` (see ``_forward``)."""
+    n_pages, longest, n_states = scores.shape
+    forward, scale, emit, top = _forward(scores, lengths, params)
+    moves = np.exp(_transitions(params)[0])
+    backward = np.ones((n_pages, longest, n_states))
+    # A page no path can take (scale 0) gets no probabilities (NaN); those it can are unaffected.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for step in range(longest - 2, -1, -1):
+            updated = ((emit[:, step + 1] * backward[:, step + 1]) @ moves.T) / scale[:, step + 1, None]
+            backward[:, step] = np.where((step + 1 < lengths)[:, None], updated, 1.0)
+        states = forward * backward
+        # Each block's states sum to 1 up to rounding; made exact, so no probability passes 1.
+        states = states / states.sum(axis=-1, keepdims=True)
+    states[np.arange(longest)[None, :] >= lengths[:, None]] = 0.0
+    return states, forward, backward, scale, emit, top
+
+
 def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:
     """Each block's probability of each label given its whole page (forward-backward over the
     decoder's states, the costs read as log-potentials), for many pages at once.
@@ -446,20 +519,46 @@ def label_posteriors(scores: np.ndarray, lengths: Sequence[int], params: Segment
     result = np.zeros((n_pages, longest, len(SEGMENT_LABELS)))
     if not longest:
         return result
-    forward, scale, emit, _top = _forward(scores, lengths, params)
-    moves = np.exp(_transitions(params)[0])
-    backward = np.ones((n_pages, longest, n_states))
-    for step in range(longest - 2, -1, -1):
-        updated = ((emit[:, step + 1] * backward[:, step + 1]) @ moves.T) / scale[:, step + 1, None]
-        backward[:, step] = np.where((step + 1 < lengths)[:, None], updated, 1.0)
-    states = forward * backward
-    # Each block's states sum to 1 up to rounding; made exact, so no probability passes 1.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        states = states / states.sum(axis=-1, keepdims=True)
+    states = _state_posteriors(scores, lengths, params)[0]
     for code in range(len(SEGMENT_LABELS)):
         result[..., code] = states[..., _STATE_CODES == code].sum(axis=-1)
     result[np.arange(longest)[None, :] >= lengths[:, None]] = 0.0
     return np.clip(result, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ExpectedCounts:
+    """What the gradient of a page's log-partition (``log_partition``) is made of: with respect to
+    each block's score under each state, that state's probability (``states``, ``(pages, longest,
+    N_STATES)``); to each transition's log-potential, its expected count (``moves``, ``(N_STATES,
+    N_STATES)``, from row to column, summed over pages); to each start's, the first block's states
+    (``starts``, ``(N_STATES,)``, summed over pages)."""
+
+    log_partition: np.ndarray  # (pages,)
+    states: np.ndarray
+    moves: np.ndarray
+    starts: np.ndarray
+
+
+def expected_counts(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> ExpectedCounts:
+    """``log_partition`` and its gradient (``ExpectedCounts``) by one forward-backward pass: what
+    fits the costs to the pages' likelihood needs, instead of a forward pass per cost and step."""
+    n_pages, longest, n_states = scores.shape
+    lengths = np.asarray(lengths, dtype=int)
+    if not longest:
+        zeros = np.zeros((n_states, n_states))
+        return ExpectedCounts(np.zeros(n_pages), np.zeros(scores.shape), zeros, np.zeros(n_states))
+    states, forward, backward, scale, emit, top = _state_posteriors(scores, lengths, params)
+    with np.errstate(divide="ignore"):
+        log_z = (np.log(scale) + top).sum(axis=1)
+    # A move from block t to t + 1: forward(t, from) * move * emit(t + 1, to) * backward(t + 1, to)
+    # / scale(t + 1), on the pages that reach block t + 1.
+    reached = (np.arange(1, longest)[None, :] < lengths[:, None])[..., None]
+    moves = np.exp(_transitions(params)[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        arriving = np.where(reached, emit[:, 1:] * backward[:, 1:] / scale[:, 1:, None], 0.0)
+        counts = np.einsum("pti,ptj->ij", np.nan_to_num(forward[:, :-1]), np.nan_to_num(arriving)) * moves
+    return ExpectedCounts(log_z, np.nan_to_num(states), counts, np.nan_to_num(states[:, 0]).sum(axis=0))
 
 
 def log_partition(scores: np.ndarray, lengths: Sequence[int], params: SegmentParams) -> np.ndarray:

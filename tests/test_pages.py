@@ -1,7 +1,7 @@
 """Pages built from real comment-system strings: layout, folds, metrics and the cost fit, on hand-made records."""
 
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -20,6 +20,7 @@ from training.pages import (
     evaluate,
     fit,
     fit_likelihood,
+    log_loss_gradient,
     halves,
     headline_slices,
     keep_batch,
@@ -30,6 +31,9 @@ from training.pages import (
     page_band_figures,
     page_log_loss,
     page_sides,
+    seed_like,
+    seed_like_figures,
+    seed_page_figures,
 )
 from training.records import Record
 
@@ -439,6 +443,28 @@ def test_a_pages_log_loss_is_minus_the_log_of_the_pages_probability_of_its_label
     assert np.exp(-page_log_loss(single, params)) == pytest.approx([page[0, 0, 0], page[1, 0, 0]])
 
 
+def test_the_log_loss_gradient_is_that_of_the_log_loss(tiny_detector):
+    batch, params = _noisy_pages(tiny_detector, 11)
+    params = replace(params, protect=2.0, enter_without_header=1.5, comment_after_comment=0.7, relative=0.3,
+                     split_relative=0.2, top_chrome=0.5, end_in_opening=1.0, chrome_weight=1.2,
+                     header_after_comments=1.0, max_evidence=2.5, full_evidence_words=8.5, opening_weight=1.5,
+                     text_bonus=0.2, header_in_opening_comments=0.5, leave_opening_comments=3.0)
+    # The markup's votes of an HTML page, so that markup_weight acts too.
+    features = batch.features.copy()
+    features[..., 6:9] = np.random.default_rng(11).integers(0, 2, features.shape[:-1] + (3,))
+    batch = PageBatch(features, batch.truth, batch.lengths)
+    # Every cost (the page band and ``protect`` are not costs).
+    names = [f.name for f in fields(SegmentParams) if f.name not in ("protect", "page_editorial", "page_comment")]
+    loss, gradient = log_loss_gradient(batch, params, names)
+    assert loss == pytest.approx(page_log_loss(batch, params).sum(), rel=1e-12)
+    step = 1e-5
+    for name, value in zip(names, gradient):
+        up = page_log_loss(batch, replace(params, **{name: getattr(params, name) + step})).sum()
+        down = page_log_loss(batch, replace(params, **{name: getattr(params, name) - step})).sum()
+        assert value == pytest.approx((up - down) / (2 * step), rel=1e-3, abs=1e-4), name
+    assert np.abs(gradient).max() > 0.1
+
+
 def test_the_likelihood_fit_lowers_the_log_loss_within_the_ranges_and_keeps_the_kept_pages(tiny_detector):
     batch, params = _noisy_pages(tiny_detector, 9)
     base = replace(params, protect=0.99)
@@ -459,3 +485,61 @@ def test_the_likelihood_fit_lowers_the_log_loss_within_the_ranges_and_keeps_the_
     assert kept_info["keep_weight"] > 0.0 and kept_info["keep_right"]
     assert evaluate(keep, keep.segment(kept))["block_accuracy"] == 1.0
     assert kept_info["log_loss"] >= info["log_loss"]  # keeping it costs the built pages a little
+
+
+def _page(*rows) -> Page:
+    blocks, labels, roles = zip(*rows)
+    return Page(blocks, labels, roles=roles)
+
+
+BODY = [(text, "editorial", "body") for text in ARTICLE[2:]]
+
+
+def test_pages_shaped_like_the_seed_page_end_on_a_comment_with_no_header_and_one_line_of_controls():
+    seed_shaped = _page(*BODY, (THREAD[0], "comment", "comment"), ("Reply", "other", "controls"))
+    assert seed_like(seed_shaped) == 3
+    # Several comments: the last has no meta line above it (the line above is the previous comment's controls).
+    thread = _page(*BODY, ("3 hours ago", "other", "meta"), (THREAD[0], "comment", "comment"),
+                   ("Reply", "other", "controls"), (THREAD[1], "comment", "comment"), ("Reply", "other", "controls"))
+    assert seed_like(thread) == 6
+    for other in (
+        _page(*BODY, ("12 Comments", "other", "header"), (THREAD[0], "comment", "comment"), ("Reply", "other", "controls")),
+        _page(*BODY, ("3 hours ago", "other", "meta"), (THREAD[0], "comment", "comment"), ("Reply", "other", "controls")),
+        _page(*BODY, (THREAD[0], "comment", "comment"), ("Reply", "other", "controls"), ("Load more", "other", "more")),
+        _page(*BODY, (THREAD[0], "comment", "comment")),
+        _page(*BODY, ("12 Comments", "other", "header")),
+    ):
+        assert seed_like(other) is None
+
+
+def test_seed_like_figures_count_the_last_comments_labelled_and_decided(tiny_detector):
+    pages = [_page(*BODY, (THREAD[i], "comment", "comment"), ("Reply", "other", "controls")) for i in range(3)]
+    pages.append(_page(*BODY, ("12 Comments", "other", "header"), (THREAD[0], "comment", "comment")))
+    # The first two comments read as comments, the third as editorial prose.
+    scores = {**{text: 0.95 for text in ARTICLE}, THREAD[0]: 0.02, THREAD[1]: 0.12, THREAD[2]: 0.97,
+              "Reply": 0.5, "12 Comments": 0.5}
+    batch = PageBatch.of(pages, scores, tiny_detector)
+    params = SegmentParams(full_evidence_words=8, enter_without_header=1.0)
+    codes = batch.segment(params)
+    page = page_sides(batch, params)["page"]
+    assert [codes[i, 3] for i in range(3)] == [1, 1, 0]
+    assert page[0, 3, 1] > page[1, 3, 1] > 0.5
+    edge = (page[0, 3, 1] + page[1, 3, 1]) / 2
+    figures = seed_like_figures(pages, batch, replace(params, page_comment=edge))
+    assert figures == {"pages": 3, "comment_right": 2, "comment_decided": 1}
+    assert seed_like_figures(pages, batch, replace(params, page_comment=0.0))["comment_decided"] == 2
+    assert seed_like_figures(pages[3:], batch, params) == {"pages": 0, "comment_right": 0, "comment_decided": 0}
+
+
+def test_the_seed_page_figures_say_which_blocks_are_right_and_decided(tiny_detector):
+    keep = PageBatch.of([Page((ARTICLE[0], ARTICLE[2], THREAD[1], "Reply"), ("editorial", "editorial", "comment", "other"))],
+                        {ARTICLE[0]: 0.9, ARTICLE[2]: 0.6, THREAD[1]: 0.2, "Reply": 0.5}, tiny_detector)
+    params = SegmentParams(full_evidence_words=8, enter_without_header=1.0)
+    page = page_sides(keep, params)["page"][0]
+    assert keep.segment(params)[0].tolist() == [0, 0, 1, 2]
+    figures = seed_page_figures(keep, params)
+    assert figures["blocks"] == 4 and figures["right"] == 4 and figures["decided_right"] == 4
+    assert figures["comment_page_p"] == [round(float(page[2, 1]), 4)]
+    # An edge above the comment's P sends it to review; one above the second paragraph's, that one.
+    assert seed_page_figures(keep, replace(params, page_comment=page[2, 1] + 1e-6))["decided_right"] == 3
+    assert seed_page_figures(keep, replace(params, page_editorial=1.0))["decided_right"] == 2

@@ -10,6 +10,7 @@ import pytest
 
 from model.segment import (
     SEGMENT_LABELS,
+    TRANSITION_COSTS,
     SegmentParams,
     _transitions,
     argmax_labels,
@@ -19,6 +20,7 @@ from model.segment import (
     comments_start,
     decode_codes,
     emissions,
+    expected_counts,
     is_chrome,
     band_thresholds,
     label_posteriors,
@@ -413,15 +415,24 @@ def test_page_probabilities_are_the_sums_over_every_path_and_batches_agree():
         assert (row[len(blocks):] == 0).all()
 
 
-def test_the_log_partition_sums_every_path_and_the_true_labels_paths_under_their_mask():
-    rng = np.random.default_rng(4)
+# Costs under which every state and move matters, and short random pages to enumerate the paths of.
+SMALL_PAGE_PARAMS = replace(PARAMS, enter_without_header=1.0, opening_weight=2.0, relative=0.5, split_relative=0.25,
+                            comment_after_comment=1.0, top_chrome=1.0, end_in_opening=2.0, protect=2.0)
+
+
+def _small_pages(rng, count: int) -> list:
     vocabulary = [PARAGRAPH, COMMENT, "Reply", "12 Comments", "Advertisement", "A noteworthy visit", "So true!"]
-    params = replace(PARAMS, enter_without_header=1.0, opening_weight=2.0, relative=0.5, split_relative=0.25,
-                     comment_after_comment=1.0, top_chrome=1.0, end_in_opening=2.0, protect=2.0)
     pages = []
-    for _ in range(10):
+    for _ in range(count):
         n = int(rng.integers(1, 6))
         pages.append(([vocabulary[i] for i in rng.integers(0, len(vocabulary), n)], rng.random(n).tolist()))
+    return pages
+
+
+def test_the_log_partition_sums_every_path_and_the_true_labels_paths_under_their_mask():
+    rng = np.random.default_rng(4)
+    params = SMALL_PAGE_PARAMS
+    pages = _small_pages(rng, 10)
     scores, lengths = _stacked_scores(pages, params)
     totals_of_pages = log_partition(scores, lengths, params)
     for index, (blocks, probabilities) in enumerate(pages):
@@ -434,6 +445,48 @@ def test_the_log_partition_sums_every_path_and_the_true_labels_paths_under_their
         expected = np.logaddexp.reduce(totals[np.array(emits)]) if any(emits) else -np.inf
         assert log_partition(masked[None], [len(blocks)], params)[0] == pytest.approx(expected, abs=1e-9)
     assert log_partition(np.zeros((2, 0, 7)), [0, 0], params).tolist() == [0.0, 0.0]
+
+
+def test_expected_counts_are_the_states_moves_and_starts_of_every_path_weighed_by_its_probability():
+    params = SMALL_PAGE_PARAMS
+    pages = _small_pages(np.random.default_rng(6), 8)
+    scores, lengths = _stacked_scores(pages, params)
+    counts = expected_counts(scores, lengths, params)
+    assert np.allclose(counts.log_partition, log_partition(scores, lengths, params), atol=1e-12)
+    moves, starts = np.zeros((7, 7)), np.zeros(7)
+    for index, (blocks, probabilities) in enumerate(pages):
+        paths, totals = _path_totals(blocks, probabilities, params)
+        weights = np.exp(totals - np.logaddexp.reduce(totals))
+        states = np.zeros((len(blocks), 7))
+        for path, weight in zip(paths, weights):
+            states[np.arange(len(blocks)), path] += weight
+            starts[path[0]] += weight
+            for a, b in zip(path, path[1:]):
+                moves[a, b] += weight
+        assert np.allclose(counts.states[index, : len(blocks)], states, atol=1e-9)
+        assert (counts.states[index, len(blocks):] == 0).all()
+    assert np.allclose(counts.moves, moves, atol=1e-9)
+    assert np.allclose(counts.starts, starts, atol=1e-9)
+    # A page no path can take (a label no state emits on its first block) adds nothing.
+    blocked = np.where(np.arange(7) == 2, scores[:1], -np.inf)
+    nothing = expected_counts(blocked, lengths[:1], params)
+    assert nothing.log_partition[0] == -np.inf and not nothing.states.any() and not nothing.moves.any()
+
+
+def test_the_transition_costs_move_no_blocks_score_and_the_others_no_transition():
+    blocks = ["Menu", PARAGRAPH, "A noteworthy visit", PARAGRAPH, "12 Comments", COMMENT, "Reply"]
+    features = block_features(blocks, [0.5, 0.99, 0.4, 0.8, 0.5, 0.2, 0.5], rows(blocks))
+    base = replace(PARAMS, relative=0.3, split_relative=0.2, top_chrome=0.5, end_in_opening=1.0, protect=2.0,
+                   max_evidence=2.0)
+    for name in ("enter_comments", "enter_without_header", "leave_comments", "leave_opening_comments",
+                 "start_in_comments", "comment_after_comment", "full_evidence_words", "max_evidence",
+                 "comment_chrome_in_article", "header_after_comments", "header_in_opening_comments", "chrome_weight",
+                 "opening_weight", "text_bonus", "relative", "split_relative", "top_chrome", "end_in_opening"):
+        moved = replace(base, **{name: getattr(base, name) + 0.37})
+        same_scores = np.array_equal(emissions(features, moved), emissions(features, base))
+        same_moves = all(np.array_equal(a, b) for a, b in zip(_transitions(moved), _transitions(base)))
+        assert same_scores == (name in TRANSITION_COSTS), name
+        assert same_moves != (name in TRANSITION_COSTS), name
 
 
 def test_page_probabilities_stay_finite_on_the_longest_page():

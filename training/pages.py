@@ -1,7 +1,7 @@
 """Scraped pages built from real text and real comment-system strings: evaluate and fit the segmenter.
 
     python -m training.pages --data-dir ../shared/data --evaluate [--write | --write-params] [--out figures.json]
-        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--fit likelihood|ascent] [--cache .cache/pages]
+        [--seeds 0,1,2,3,4,5] [--fit-each-set] [--fit likelihood|ascent] [--keep seed|none] [--cache .cache/pages]
         [--review-precision 0.97]
 
 A page is an editorial group's paragraphs in the importer's order (an article), then a comment
@@ -19,10 +19,11 @@ classifier (``model.features.build_pipeline``) and a chrome detector are trained
 pages are built from the other half's texts and strings, with placeholder values from a pool
 the detector never saw; a share of the comment sections open with no header
 (``HEADERLESS_SHARE``). The decoder's costs are fitted by the pages' likelihood
-(``fit_likelihood``; ``--fit ascent``: by coordinate ascent from the neutral costs and from
-``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at ``PROTECT`` either way) on one
-fold's pages and reported on the other's (cross-fitted), against each block's own label
-(argmax). ``--seeds`` measures several sets of pages (the same classifiers and detectors) and
+(``fit_likelihood``, on the likelihood's gradient; ``--fit ascent``: by coordinate ascent from the
+neutral costs and from ``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at
+``PROTECT`` either way) on one fold's pages and reported on the other's (cross-fitted), against
+each block's own label (argmax). Every fit keeps the seed page right (``--keep none``: none), and
+the figures include the built pages shaped like it (``seed_like``) and the seed page itself. ``--seeds`` measures several sets of pages (the same classifiers and detectors) and
 reports their means, a fold's costs fitted once on every set's pages of the other fold (with
 ``--fit-each-set``, on each set's alone); ``--cache`` keeps the scored pages between runs. With
 ``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
@@ -71,13 +72,17 @@ from model.segment import (
     OTHER,
     PARAMS_FILE,
     SEGMENT_LABELS,
+    TRANSITION_COSTS,
     SegmentParams,
+    _transitions,
     argmax_codes,
     block_features,
     decode_codes,
     emissions,
+    expected_counts,
     label_posteriors,
     log_partition,
+    score_gradient,
     states_emitting,
 )
 from training.calibration import _deepest_cut, _edge, expected_calibration_error
@@ -578,6 +583,59 @@ def page_band_figures(batch: PageBatch, params: SegmentParams, least: tuple[floa
     return out
 
 
+def seed_like(page: Page) -> int | None:
+    """The index of the page's last comment when the page is shaped like the seed page, else None:
+    its comment section opens with no header, and its last comment, with no meta line above it,
+    is followed by a single line of controls that ends the page (``Reply1 Comment(s)``)."""
+    roles = page.roles
+    if "comment" not in roles:
+        return None
+    last = len(roles) - 1 - roles[::-1].index("comment")
+    opening = roles[: roles.index("comment")]
+    if "header" in opening or last != len(roles) - 2 or roles[-1] != "controls" or roles[last - 1] == "meta":
+        return None
+    return last
+
+
+def seed_like_figures(pages: Sequence[Page], batch: PageBatch, params: SegmentParams) -> dict:
+    """On ``pages`` (``batch`` holds them) shaped like the seed page (``seed_like``): how many there
+    are, and on how many the last comment is labelled a comment, and decided one by the page band."""
+    rows = [(index, last) for index, last in enumerate(map(seed_like, pages)) if last is not None]
+    if not rows:
+        return {"pages": 0, "comment_right": 0, "comment_decided": 0}
+    chosen = [index for index, _last in rows]
+    part = PageBatch(batch.features[chosen], batch.truth[chosen], batch.lengths[chosen])
+    codes = part.segment(params)
+    page = label_posteriors(emissions(part.features, params), part.lengths, params)
+    lasts = np.array([last for _index, last in rows])
+    right = codes[np.arange(len(rows)), lasts] == _C_CODE
+    decided = right & (page[np.arange(len(rows)), lasts, _C_CODE] >= params.page_comment)
+    return {"pages": len(rows), "comment_right": int(right.sum()), "comment_decided": int(decided.sum())}
+
+
+def seed_page_figures(keep: PageBatch, params: SegmentParams) -> dict:
+    """The seed page (``keep``'s first page) read with ``params``: its blocks labelled right, those
+    decided right by the page band, and its comment's page P(comment)."""
+    codes = keep.segment(params)[0]
+    page = label_posteriors(emissions(keep.features[:1], params), keep.lengths[:1], params)[0]
+    n = int(keep.lengths[0])
+    truth = keep.truth[0, :n]
+    right = codes[:n] == truth
+    sure = page[np.arange(n), np.maximum(codes[:n], 0)]
+    least = {_E_CODE: params.page_editorial, _C_CODE: params.page_comment}
+    decided = right & np.array([code not in least or p >= least[code] for code, p in zip(codes[:n], sure)])
+    comments = np.flatnonzero(truth == _C_CODE)
+    return {"blocks": n, "right": int(right.sum()), "decided_right": int(decided.sum()),
+            "comment_page_p": [round(float(page[i, _C_CODE]), 4) for i in comments],
+            "comment_edge": round(params.page_comment, 4)}
+
+
+def _with_shares(counts: dict) -> dict:
+    pages = counts["pages"]
+    return {**counts, "comment_right_share": round(counts["comment_right"] / pages, 4) if pages else None,
+            "comment_decided_share": round(counts["comment_decided"] / pages, 4) if pages else None}
+
+
 # The values each cost may take; the fit moves one at a time (coordinate ascent), or the
 # costs a tuple names together.
 GRID = {
@@ -701,6 +759,42 @@ def page_log_loss(batch: PageBatch, params: SegmentParams) -> np.ndarray:
         np.where(allowed, scores, -np.inf), batch.lengths, params)
 
 
+# The step of the finite differences that take each transition cost's effect on the moves between
+# states (cheap: a table of 7 x 7); the rest is exact.
+_STEP = 1e-6
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, 0.0)
+
+
+def log_loss_gradient(batch: PageBatch, params: SegmentParams, names: Sequence[str]) -> tuple[float, np.ndarray]:
+    """``batch``'s summed log loss (``page_log_loss``) and its gradient with respect to the costs
+    ``names``: the expected counts of every state and transition over all the pages' paths, less
+    those over the paths of their true labels (``model.segment.expected_counts``), times how each
+    cost moves the blocks' scores (``model.segment.score_gradient``) and the transitions. Two
+    forward-backward passes, where finite differences of the loss would take two forward passes
+    per cost."""
+    scores = emissions(batch.features, params)
+    allowed = states_emitting(batch.truth) | (batch.truth < 0)[..., None]
+    every = expected_counts(scores, batch.lengths, params)
+    true = expected_counts(np.where(allowed, scores, -np.inf), batch.lengths, params)
+    loss = float((every.log_partition - true.log_partition).sum())
+    d_moves, d_starts = every.moves - true.moves, every.starts - true.starts
+    on_scores = score_gradient(batch.features, params, every.states - true.states)
+    gradient = np.zeros(len(names))
+    for index, name in enumerate(names):
+        if name not in TRANSITION_COSTS:
+            gradient[index] = on_scores[name]
+            continue
+        (up_table, up_start), (down_table, down_start) = (
+            _transitions(replace(params, **{name: getattr(params, name) + sign * _STEP})) for sign in (1, -1))
+        with np.errstate(invalid="ignore"):
+            gradient[index] = ((d_moves * _finite(up_table - down_table)).sum()
+                               + (d_starts * _finite(up_start - down_start)).sum()) / (2 * _STEP)
+    return loss, gradient
+
+
 def fit_likelihood(batch: PageBatch, base: SegmentParams = SegmentParams(), keep: PageBatch | None = None,
                    ranges: dict = LIKELIHOOD_RANGES, keep_weights: Sequence[float] = KEEP_WEIGHTS,
                    ) -> tuple[SegmentParams, dict]:
@@ -709,7 +803,8 @@ def fit_likelihood(batch: PageBatch, base: SegmentParams = SegmentParams(), keep
     The likelihood is taken with ``protect`` off (a protected block may not take its true label,
     which no cost could mend); ``base``'s comes back. ``keep``'s pages must decode right: their
     loss weighs ``keep_weights`` in turn, each fit starting from the last, until they do (the
-    least weight that keeps them is the fit's; ``keep_right`` says whether one did)."""
+    least weight that keeps them is the fit's; ``keep_right`` says whether one did). L-BFGS-B
+    within the ranges, on the loss's gradient (``log_loss_gradient``)."""
     from scipy.optimize import minimize
 
     names = sorted(ranges)
@@ -726,15 +821,16 @@ def fit_likelihood(batch: PageBatch, base: SegmentParams = SegmentParams(), keep
     x = np.clip([getattr(base, n) for n in names], low, high)
     weight, iterations = 0.0, 0
     for weight in keep_weights if keep is not None else (0.0,):
-        def loss(values: np.ndarray, weight: float = weight) -> float:
+        def loss(values: np.ndarray, weight: float = weight) -> tuple[float, np.ndarray]:
             params = at(values)
-            total = page_log_loss(batch, params).sum()
+            total, gradient = log_loss_gradient(batch, params, names)
             if weight:
-                total += weight * page_log_loss(keep, params).sum()
-            return float(total / blocks)
+                kept_total, kept_gradient = log_loss_gradient(keep, params, names)
+                total, gradient = total + weight * kept_total, gradient + weight * kept_gradient
+            return total / blocks, gradient / blocks
 
-        result = minimize(loss, x, method="L-BFGS-B", bounds=list(zip(low, high)),
-                          options={"maxiter": 300, "eps": 1e-5})
+        result = minimize(loss, x, jac=True, method="L-BFGS-B", bounds=list(zip(low, high)),
+                          options={"maxiter": 300})
         x, iterations = result.x, iterations + int(result.nit)
         if kept(replace(at(x), protect=base.protect)):
             break
@@ -1010,7 +1106,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
             costs, fits[index] = fit_costs(other, fit_method, keep, grid, seed)
             across[index] = with_page_band(costs, other, precision)
     by_set = []
-    for page_seed, set_batches in zip(page_seeds, batches):
+    for set_index, (page_seed, set_batches) in enumerate(zip(page_seeds, batches)):
         entries = []
         for index, (fold, batch) in enumerate(zip(folds, set_batches)):
             if fit_across_sets:
@@ -1025,6 +1121,7 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                 "argmax": evaluate(batch, batch.argmax(params)),
                 "overturns": overturns(batch, params),
                 "page_band": page_band_figures(batch, params, params.page_band, text_band),
+                "seed_like": _with_shares(seed_like_figures(scored[index][set_index].pages, batch, params)),
             })
         by_set.append({"page_seed": page_seed, "folds": entries})
     if len(by_set) == 1:
@@ -1040,6 +1137,8 @@ def run_evaluation(data_dir: Path, pages: int = 400, seed: int = 0, cap: int = F
                 "params_fitted_on_other_fold": [e["params_fitted_on_other_fold"] for e in entries],
                 "segment": mean_metrics([e["segment"] for e in entries]),
                 "argmax": mean_metrics([e["argmax"] for e in entries]),
+                "seed_like": _with_shares({key: sum(e["seed_like"][key] for e in entries)
+                                           for key in ("pages", "comment_right", "comment_decided")}),
             })
             if fit_across_sets:
                 report["folds"][-1]["fit_on_other_fold"] = fits[index]
@@ -1203,6 +1302,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fit", choices=FIT_METHODS, default=FIT_METHODS[0],
                         help="how the decoder's costs are fitted: by the pages' likelihood (the default) or by "
                              "coordinate ascent on block accuracy and exact first comment")
+    parser.add_argument("--keep", choices=("seed", "none"), default="seed",
+                        help="the pages every fit must keep right: the seed page and its subheading slices (the "
+                             "default), or none (to measure what keeping them does)")
     parser.add_argument("--review-precision", type=float, default=PAGE_PRECISION,
                         help="how often a decision outside the page band must be right on held-out pages "
                              f"(default {PAGE_PRECISION})")
@@ -1264,9 +1366,11 @@ def main(argv: list[str] | None = None) -> int:
         scored = seed_scored(args.data_dir, detector)
         if scored is not None:
             _cache_put(args.cache, keep_key, scored)
-    keep = None if scored is None else keep_batch(scored)
-    if keep is None:
+    keep = None if scored is None or args.keep == "none" else keep_batch(scored)
+    if scored is None:
         say(f"no seed page at {SEED_PAGE} beside the data folder: the fit keeps no page right")
+    elif keep is None:
+        say("--keep none: the fit keeps no page right")
     text_band = None
     if card.is_file():
         text_band = tuple(json.loads(card.read_text(encoding="utf-8")).get("review_band") or ()) or None
@@ -1277,6 +1381,9 @@ def main(argv: list[str] | None = None) -> int:
     for set_entry in report.get("by_page_seed", []):
         for fold in set_entry["folds"]:
             print(format_metrics(f"  pages {set_entry['page_seed']} {fold['fold']['name']}", fold["segment"]))
+    report["keep"] = "seed" if keep is not None else "none"
+    if scored is not None:
+        report["seed_page"] = seed_page_figures(keep_batch(scored), SegmentParams(**report["params"]))
     for fold in report["folds"]:
         f = fold["fold"]
         print(f"fold {f['name']}: trained on systems {', '.join(f['train_systems'])}; "
@@ -1285,12 +1392,18 @@ def main(argv: list[str] | None = None) -> int:
         print(format_metrics("  own label", fold["argmax"]))
         if "page_band" in fold:
             print("  " + format_band(fold["page_band"]))
+        like = fold.get("seed_like")
+        if like and like["pages"]:
+            print(f"  pages shaped like the seed page: {like['pages']}, the last comment labelled a comment on "
+                  f"{like['comment_right_share']:.1%}, decided one on {like['comment_decided_share']:.1%}")
     print(format_metrics("mean segment", report["summary"]["segment"]))
     print(format_metrics("mean own label", report["summary"]["argmax"]))
     print("context on confident text blocks (both folds, fitted costs): "
           + json.dumps(report["overturns_on_both_folds"]))
     print("page band fitted on both folds: " + format_band(report["page_band_on_both_folds"]))
     print("params " + json.dumps(report["params"]))
+    if "seed_page" in report:
+        print("the seed page with these costs: " + json.dumps(report["seed_page"]))
     if args.write:
         detector.save()  # never None with --write: the cache is not read for it
         write_params(report["params"], report, seed=args.seed)
