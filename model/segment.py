@@ -372,7 +372,7 @@ def score_gradient(features: np.ndarray, params: SegmentParams, upstream: np.nda
     opening = _sigmoid(-params.opening_weight * odds)  # d(opening score)/d(opening_weight * odds)
     g_odds = (g_oa + g_oc + g_oc0) * _sigmoid(-odds) - (g_e + g_c) * _sigmoid(odds)
     return {
-        "full_evidence_words": float((g_evidence * logit * d_weight - g_oa * params.top_chrome * above * d_weight).sum()),
+        "full_evidence_words": float(((g_evidence * logit - g_oa * params.top_chrome * above) * d_weight).sum()),
         "max_evidence": float(np.where(inside, 0.0, g_z * np.sign(evidence)).sum()),
         "relative": float(-(g_evidence * weight * features[..., _CENTRE]).sum()),
         "split_relative": float(-(g_evidence * weight * features[..., _SPLIT]).sum()),

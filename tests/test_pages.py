@@ -502,12 +502,14 @@ def test_pages_shaped_like_the_seed_page_end_on_a_comment_with_no_header_and_one
     thread = _page(*BODY, ("3 hours ago", "other", "meta"), (THREAD[0], "comment", "comment"),
                    ("Reply", "other", "controls"), (THREAD[1], "comment", "comment"), ("Reply", "other", "controls"))
     assert seed_like(thread) == 6
+    comment, controls = (THREAD[0], "comment", "comment"), ("Reply", "other", "controls")
     for other in (
-        _page(*BODY, ("12 Comments", "other", "header"), (THREAD[0], "comment", "comment"), ("Reply", "other", "controls")),
-        _page(*BODY, ("3 hours ago", "other", "meta"), (THREAD[0], "comment", "comment"), ("Reply", "other", "controls")),
-        _page(*BODY, (THREAD[0], "comment", "comment"), ("Reply", "other", "controls"), ("Load more", "other", "more")),
+        _page(*BODY, ("12 Comments", "other", "header"), comment, controls),
+        _page(*BODY, ("3 hours ago", "other", "meta"), comment, controls),
+        _page(*BODY, comment, controls, ("Load more", "other", "more")),
         _page(*BODY, (THREAD[0], "comment", "comment")),
         _page(*BODY, ("12 Comments", "other", "header")),
+        _page(("3 hours ago", "other", "meta"), comment, controls),
     ):
         assert seed_like(other) is None
 
@@ -532,8 +534,8 @@ def test_seed_like_figures_count_the_last_comments_labelled_and_decided(tiny_det
 
 
 def test_the_seed_page_figures_say_which_blocks_are_right_and_decided(tiny_detector):
-    keep = PageBatch.of([Page((ARTICLE[0], ARTICLE[2], THREAD[1], "Reply"), ("editorial", "editorial", "comment", "other"))],
-                        {ARTICLE[0]: 0.9, ARTICLE[2]: 0.6, THREAD[1]: 0.2, "Reply": 0.5}, tiny_detector)
+    page = Page((ARTICLE[0], ARTICLE[2], THREAD[1], "Reply"), ("editorial", "editorial", "comment", "other"))
+    keep = PageBatch.of([page], {ARTICLE[0]: 0.9, ARTICLE[2]: 0.6, THREAD[1]: 0.2, "Reply": 0.5}, tiny_detector)
     params = SegmentParams(full_evidence_words=8, enter_without_header=1.0)
     page = page_sides(keep, params)["page"][0]
     assert keep.segment(params)[0].tolist() == [0, 0, 1, 2]

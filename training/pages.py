@@ -23,8 +23,9 @@ the detector never saw; a share of the comment sections open with no header
 neutral costs and from ``FIT_RESTARTS`` starts drawn from the grid; ``protect`` is held at
 ``PROTECT`` either way) on one fold's pages and reported on the other's (cross-fitted), against
 each block's own label (argmax). Every fit keeps the seed page right (``--keep none``: none), and
-the figures include the built pages shaped like it (``seed_like``) and the seed page itself. ``--seeds`` measures several sets of pages (the same classifiers and detectors) and
-reports their means, a fold's costs fitted once on every set's pages of the other fold (with
+the figures include the built pages shaped like it (``seed_like``) and the seed page itself.
+``--seeds`` measures several sets of pages (the same classifiers and detectors) and reports
+their means, a fold's costs fitted once on every set's pages of the other fold (with
 ``--fit-each-set``, on each set's alone); ``--cache`` keeps the scored pages between runs. With
 ``--write`` the costs fitted on both folds' pages go to ``model/segment_data/params.json``, and
 a chrome detector trained on every system and source to ``model/segment_data/chrome.json.gz``:
@@ -592,7 +593,9 @@ def seed_like(page: Page) -> int | None:
         return None
     last = len(roles) - 1 - roles[::-1].index("comment")
     opening = roles[: roles.index("comment")]
-    if "header" in opening or last != len(roles) - 2 or roles[-1] != "controls" or roles[last - 1] == "meta":
+    if "header" in opening or last != len(roles) - 2 or roles[-1] != "controls":
+        return None
+    if last and roles[last - 1] == "meta":
         return None
     return last
 
